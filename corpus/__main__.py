@@ -1,0 +1,3 @@
+from corpus.cli import app
+
+app(prog_name="corpus")

@@ -1,0 +1,76 @@
+"""Read-only views of a store's versions: list, show, diff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from corpus.models import VersionManifest
+from corpus.store import Store
+
+
+def list_versions(store: Store) -> list[VersionManifest]:
+    """Every version's manifest, oldest first."""
+    return [store.manifest(v) for v in store.versions()]
+
+
+def show_version(store: Store, version: str) -> VersionManifest:
+    return store.manifest(version)
+
+
+@dataclass
+class VersionDiff:
+    a: str
+    b: str
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (doc_id in a, doc_id in b)
+    tables: dict[str, tuple[int, int]] = field(default_factory=dict)  # rows in a, rows in b
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "added": self.added,
+            "removed": self.removed,
+            "changed": [{"a": x, "b": y} for x, y in self.changed],
+            "tables": {k: {"a": x, "b": y} for k, (x, y) in self.tables.items()},
+        }
+
+
+def _doc_keys(store: Store, version: str) -> dict[str, str]:
+    """doc_id -> source key (external id, or path and record) of one version."""
+    keys: dict[str, str] = {}
+    columns = ["doc_id", "external_id", "source_path", "source_record"]
+    for batch in store.iter_batches(version, "documents", columns):
+        for doc_id, ext, path, record in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+            keys[doc_id] = f"id:{ext}" if ext else f"{path}#{record or 0}"
+    return keys
+
+
+def diff_versions(store: Store, a: str, b: str) -> VersionDiff:
+    """Documents added, removed and changed from ``a`` to ``b``.
+
+    Ids are content hashes, so an edited article gets a new id: a document of ``b`` counts
+    as *changed* (not added) when its source (external id, or file path and record) held
+    a different document in ``a``.
+    """
+    ma, mb = store.manifest(a), store.manifest(b)
+    ka, kb = _doc_keys(store, a), _doc_keys(store, b)
+    by_key_a: dict[str, str] = {}
+    for doc_id, key in ka.items():
+        by_key_a.setdefault(key, doc_id)
+    diff = VersionDiff(a=a, b=b)
+    diff.removed = sorted(d for d in ka if d not in kb)
+    for doc_id, key in sorted(kb.items()):
+        if doc_id in ka:
+            continue
+        if key in by_key_a:
+            diff.changed.append((by_key_a[key], doc_id))
+        else:
+            diff.added.append(doc_id)
+    for name in sorted(set(ma.tables) | set(mb.tables)):
+        ra = ma.tables[name].rows if name in ma.tables else 0
+        rb = mb.tables[name].rows if name in mb.tables else 0
+        diff.tables[name] = (ra, rb)
+    return diff

@@ -1,0 +1,182 @@
+"""Public record types: one pydantic model per stored row and for the version manifest.
+
+The Arrow schemas of the store's tables and their ``datasets.Features`` are derived from
+these models (:mod:`corpus.features`), and so are the JSON Schemas in ``schemas/``.
+Offsets (``start``/``end``) are Python string indices (Unicode code points) into the
+document's stored ``text``, ``end`` exclusive.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_ROW = ConfigDict(extra="forbid", frozen=True)
+
+
+class Document(BaseModel):
+    """One article, stored once however often it was ingested."""
+
+    model_config = _ROW
+
+    doc_id: str = Field(description="Stable id: hash of the normalised title and text.")
+    title: str = Field(description="Normalised title.")
+    text: str = Field(description="Normalised body text; every offset indexes into it.")
+    text_sha256: str = Field(description="sha256 of `text` (UTF-8), checked on pull.")
+    source_path: str = Field(description="Where the document was first read from.")
+    source_sha256: str = Field(description="sha256 of that source file's bytes.")
+    source_record: int | None = Field(
+        description="1-based record number in a JSONL/CSV/Parquet file."
+    )
+    external_id: str | None = Field(description="The `id` field of the input record, if any.")
+    url: str | None = Field(description="Article URL, if given.")
+    source: str | None = Field(description="Publisher or feed name, if given.")
+    published_at: str | None = Field(
+        description="Publication date/time as given (ISO 8601 preferred)."
+    )
+    dup_group: str = Field(
+        description="Near-duplicate group: the doc_id of the group's first member."
+    )
+    n_paragraphs: int = Field(description="Number of paragraphs.")
+    n_sentences: int = Field(description="Number of sentences.")
+    ingested_in: str = Field(description="Dataset version that first stored this document.")
+
+
+class Paragraph(BaseModel):
+    """A blank-line separated block of a document's text."""
+
+    model_config = _ROW
+
+    doc_id: str
+    index: int = Field(description="0-based position in the document.")
+    start: int = Field(description="Start offset into the document text.")
+    end: int = Field(description="End offset (exclusive) into the document text.")
+    text: str = Field(description="Exactly document.text[start:end].")
+
+
+class Sentence(BaseModel):
+    """A sentence of a document; it never crosses a paragraph boundary."""
+
+    model_config = _ROW
+
+    doc_id: str
+    index: int = Field(description="0-based position in the document.")
+    paragraph_index: int = Field(description="Index of the paragraph holding the sentence.")
+    start: int = Field(description="Start offset into the document text.")
+    end: int = Field(description="End offset (exclusive) into the document text.")
+    text: str = Field(description="Exactly document.text[start:end].")
+
+
+class Source(BaseModel):
+    """Every place a document was read from (exact duplicates add rows here)."""
+
+    model_config = _ROW
+
+    doc_id: str
+    source_path: str
+    source_sha256: str
+    source_record: int | None
+    ingested_in: str = Field(description="Version in which this source was read.")
+
+
+class MinHashRow(BaseModel):
+    """The near-duplicate signature of a document, kept so later ingests can compare."""
+
+    model_config = _ROW
+
+    doc_id: str
+    signature: list[int] = Field(description="MinHash values (uint32) over word 5-shingles.")
+
+
+class SpanAnnotation(BaseModel):
+    """One issue span labelled by one annotator."""
+
+    model_config = _ROW
+
+    doc_id: str
+    round: str = Field(description="Annotation round name.")
+    annotator: str = Field(description="Stable pseudonym (keyed hash of the Label Studio user).")
+    annotation_id: int = Field(description="Label Studio annotation id.")
+    region_id: str | None = Field(
+        description="Label Studio region id (absent for API-made results)."
+    )
+    start: int
+    end: int
+    text: str = Field(description="document.text[start:end], sliced by corpus, never value.text.")
+    issue: str = Field(description="Issue label name from the schema.")
+    stance: str | None = Field(description="Per-span stance label name, if given.")
+    from_prediction: bool = Field(
+        description="True when the span came unchanged from a pre-annotation."
+    )
+
+
+class NormalizationInfo(BaseModel):
+    model_config = _ROW
+
+    unicode: Literal["NFC"] = "NFC"
+    newlines: Literal["\n"] = "\n"
+    bom: Literal["stripped"] = "stripped"
+    other: str = Field(
+        default="every other character is kept (curly quotes, emoji, tabs); trailing "
+        "whitespace of the body is removed",
+    )
+
+
+class InputFile(BaseModel):
+    model_config = _ROW
+
+    path: str
+    sha256: str
+    bytes: int
+    documents: int = Field(description="Documents read from the file (before de-duplication).")
+
+
+class TableInfo(BaseModel):
+    model_config = _ROW
+
+    rows: int
+    content_sha256: str = Field(
+        description="Order-independent hash of the rows: "
+        "sum of sha256(canonical JSON row) mod 2**256."
+    )
+    files: list[str]
+
+
+class ProblemRecord(BaseModel):
+    model_config = _ROW
+
+    path: str
+    record: int | None
+    reason: str
+    hint: str
+
+
+class VersionManifest(BaseModel):
+    """``manifest.json`` of a dataset version."""
+
+    model_config = _ROW
+
+    version: str
+    parent: str | None
+    kind: str = Field(description="What made the version: ingest, pull, adjudicate.")
+    created: str = Field(description="UTC time, ISO 8601.")
+    tool_version: str
+    schema_hash: str
+    message: str | None
+    normalization: NormalizationInfo
+    segmenter: dict[str, str]
+    dedup: dict[str, str | int | float]
+    inputs: list[InputFile]
+    tables: dict[str, TableInfo]
+    report: list[ProblemRecord] = Field(description="Inputs skipped with --skip-bad, with reasons.")
+    extra: dict[str, object] = Field(default_factory=dict, description="Stage-specific details.")
+
+
+RECORD_MODELS: dict[str, type[BaseModel]] = {
+    "document": Document,
+    "paragraph": Paragraph,
+    "sentence": Sentence,
+    "span_annotation": SpanAnnotation,
+    "version_manifest": VersionManifest,
+}

@@ -1,0 +1,40 @@
+"""Files generated from the pydantic models into ``schemas/``; a test keeps them fresh."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from corpus.models import RECORD_MODELS
+
+
+def generated_files() -> dict[str, str]:
+    """File name -> content of every generated file."""
+    files = {}
+    for name, model in RECORD_MODELS.items():
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$comment"] = (
+            "Generated from corpus.models by `corpus schema generate`; do not edit."
+        )
+        files[f"{name}.schema.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+    return files
+
+
+def stale_files(folder: Path) -> list[str]:
+    """Generated files that are missing or differ from what the models produce."""
+    return [
+        name
+        for name, content in generated_files().items()
+        if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != content
+    ]
+
+
+def write_generated(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in generated_files().items():
+        path = folder / name
+        path.write_text(content, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,282 @@
+"""The versioned Arrow store.
+
+``<store>/versions/<version>/`` holds ``manifest.json`` and one folder per table in the
+layout of ``datasets.Dataset.save_to_disk`` (Arrow IPC stream shards, ``state.json``,
+``dataset_info.json``), so every table loads with ``datasets.load_from_disk``. A version is
+written into ``<store>/.tmp/`` and renamed into place, and never modified afterwards; a
+table a version shares with its parent is hard-linked, not copied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import filelock
+import pyarrow as pa
+
+from corpus.errors import StoreError, StoreLockedError, VersionExistsError, VersionNotFoundError
+from corpus.models import TableInfo, VersionManifest
+
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+MASK256 = (1 << 256) - 1
+
+
+def parse_version(version: str) -> tuple[int, int, int]:
+    m = _SEMVER.match(version)
+    if not m:
+        raise StoreError(
+            f"{version!r} is not a version number",
+            hint="Use MAJOR.MINOR.PATCH, for example 1.2.0.",
+        )
+    return int(m[1]), int(m[2]), int(m[3])
+
+
+def next_minor(version: str | None) -> str:
+    if version is None:
+        return "0.1.0"
+    major, minor, _ = parse_version(version)
+    return f"{major}.{minor + 1}.0"
+
+
+def hash_hex(total: int) -> str:
+    return f"{total & MASK256:064x}"
+
+
+@dataclass
+class TableWriter:
+    """Streams record batches of one table into Arrow IPC shards."""
+
+    folder: Path
+    schema: pa.Schema
+    files: list[str] = field(default_factory=list)
+    rows: int = 0
+    hash_sum: int = 0
+    _sink: pa.ipc.RecordBatchStreamWriter | None = None
+
+    def _open(self) -> pa.ipc.RecordBatchStreamWriter:
+        if self._sink is None:
+            name = f"data-{len(self.files):05d}.arrow"
+            self.files.append(name)
+            self._sink = pa.ipc.new_stream(str(self.folder / name), self.schema)
+        return self._sink
+
+    def link(self, shards: list[Path], rows: int, hash_sum: int) -> None:
+        """Reuse a parent's immutable shards (hard link, or copy across file systems)."""
+        self.close()
+        for src in shards:
+            name = f"data-{len(self.files):05d}.arrow"
+            dst = self.folder / name
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+            self.files.append(name)
+        self.rows += rows
+        self.hash_sum += hash_sum
+
+    def write_rows(self, rows: list[dict[str, Any]], hash_sum: int) -> None:
+        if rows:
+            batch = pa.RecordBatch.from_pylist(rows, schema=self.schema)
+            self._open().write_batch(batch)
+            self.rows += len(rows)
+            self.hash_sum += hash_sum
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+    def finish(self) -> TableInfo:
+        self.close()
+        if not self.files:  # an empty table still needs one (empty) shard to load
+            self._open()
+            self.close()
+        features = _features_json(self.schema)
+        n = len(self.files)
+        renamed = []
+        for i, name in enumerate(self.files):
+            final = f"data-{i:05d}-of-{n:05d}.arrow"
+            (self.folder / name).rename(self.folder / final)
+            renamed.append(final)
+        self.files = renamed
+        state: dict[str, Any] = {
+            "_data_files": [{"filename": f} for f in renamed],
+            "_fingerprint": hash_hex(self.hash_sum)[:16],
+            "_format_columns": None,
+            "_format_kwargs": {},
+            "_format_type": None,
+            "_output_all_columns": False,
+            "_split": None,
+        }
+        info = {
+            "citation": "",
+            "description": "",
+            "features": features,
+            "homepage": "",
+            "license": "",
+        }
+        _write_json(self.folder / "state.json", state)
+        _write_json(self.folder / "dataset_info.json", info)
+        return TableInfo(rows=self.rows, content_sha256=hash_hex(self.hash_sum), files=renamed)
+
+
+def _features_json(schema: pa.Schema) -> Any:
+    from datasets import Features
+
+    return Features.from_arrow_schema(schema).to_dict()
+
+
+def _write_json(path: Path, value: Any) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        json.dump(value, fh, indent=2, ensure_ascii=False, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+class VersionWriter:
+    """A version being written: lives in ``.tmp`` until :meth:`commit` renames it."""
+
+    def __init__(self, store: Store, version: str) -> None:
+        self.store = store
+        self.version = version
+        self.tmp = store.root / ".tmp" / f"{version}-{uuid.uuid4().hex[:8]}"
+        self.tmp.mkdir(parents=True)
+        self.tables: dict[str, TableWriter] = {}
+
+    def table(self, name: str, schema: pa.Schema) -> TableWriter:
+        if name not in self.tables:
+            folder = self.tmp / name
+            folder.mkdir()
+            self.tables[name] = TableWriter(folder, schema)
+        return self.tables[name]
+
+    def commit(self, manifest: VersionManifest) -> Path:
+        infos = {name: writer.finish() for name, writer in self.tables.items()}
+        manifest = manifest.model_copy(update={"tables": infos})
+        _write_json(self.tmp / "manifest.json", manifest.model_dump(mode="json"))
+        final = self.store.version_dir(self.version)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.tmp.rename(final)
+        except OSError as exc:
+            raise VersionExistsError(
+                f"version {self.version} already exists in {self.store.root}", path=final
+            ) from exc
+        return final
+
+    def abort(self) -> None:
+        for writer in self.tables.values():
+            with contextlib.suppress(Exception):
+                writer.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Store:
+    """A store folder: immutable versions, one writer at a time."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versions"
+
+    def version_dir(self, version: str) -> Path:
+        return self.versions_dir / version
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store's write lock; a second writer fails at once with a clear error."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the store folder {self.root}: {exc.strerror}"
+            ) from None
+        lock_path = self.root / ".lock"
+        lock = filelock.FileLock(str(lock_path), timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise StoreLockedError(
+                f"the store {self.root} is locked by another writer ({lock_path})", path=lock_path
+            ) from None
+        try:
+            shutil.rmtree(self.root / ".tmp", ignore_errors=True)  # leftovers of a crash
+            yield
+        finally:
+            lock.release()
+
+    def begin(self, version: str) -> VersionWriter:
+        parse_version(version)
+        if self.version_dir(version).exists():
+            raise VersionExistsError(f"version {version} already exists in {self.root}")
+        return VersionWriter(self, version)
+
+    def versions(self) -> list[str]:
+        if not self.versions_dir.is_dir():
+            return []
+        found = [
+            p.name
+            for p in self.versions_dir.iterdir()
+            if _SEMVER.match(p.name) and (p / "manifest.json").is_file()
+        ]
+        return sorted(found, key=parse_version)
+
+    def latest(self) -> str | None:
+        versions = self.versions()
+        return versions[-1] if versions else None
+
+    def manifest(self, version: str) -> VersionManifest:
+        path = self.version_dir(version) / "manifest.json"
+        if not path.is_file():
+            raise VersionNotFoundError(f"no version {version} in the store {self.root}", path=path)
+        return VersionManifest.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def table_shards(self, version: str, table: str) -> list[Path]:
+        manifest = self.manifest(version)
+        if table not in manifest.tables:
+            raise StoreError(
+                f"version {version} has no table {table!r}",
+                hint=f"Its tables are: {', '.join(sorted(manifest.tables))}.",
+            )
+        folder = self.version_dir(version) / table
+        return [folder / f for f in manifest.tables[table].files]
+
+    def iter_batches(
+        self, version: str, table: str, columns: list[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream a table's record batches (memory-mapped, never the whole table at once)."""
+        for shard in self.table_shards(version, table):
+            with pa.memory_map(str(shard)) as source:
+                reader = pa.ipc.open_stream(source)
+                for batch in reader:
+                    yield batch.select(columns) if columns else batch
+
+    def read_table(self, version: str, table: str, columns: list[str] | None = None) -> pa.Table:
+        batches = list(self.iter_batches(version, table, columns))
+        if batches:
+            return pa.Table.from_batches(batches)
+        shard = self.table_shards(version, table)[0]
+        with pa.memory_map(str(shard)) as source:
+            schema = pa.ipc.open_stream(source).schema
+        if columns:
+            schema = pa.schema([schema.field(c) for c in columns])
+        return schema.empty_table()
+
+    def load(self, version: str, table: str) -> Any:
+        """The table as a ``datasets.Dataset`` (``load_from_disk``)."""
+        from datasets import load_from_disk
+
+        self.table_shards(version, table)  # raises a clear error for unknown names
+        return load_from_disk(str(self.version_dir(version) / table))

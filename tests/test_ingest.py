@@ -1,0 +1,310 @@
+"""Ingest end to end on real files, into a real store, read back with datasets."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import SEEDS, write_article
+from datasets import load_from_disk
+
+from corpus.errors import IngestError, StoreError, StoreLockedError, VersionExistsError
+from corpus.ingest import ReadOptions, ingest
+from corpus.ingest import run as ingest_run
+from corpus.schema import AnnotationSchema
+from corpus.store import Store
+
+SEED = next(SEEDS.glob("*.txt"))
+
+
+def rows(store: Store, version: str, table: str) -> list[dict[str, object]]:
+    return store.read_table(version, table).to_pylist()
+
+
+def assert_offsets(store: Store, version: str) -> None:
+    texts = {d["doc_id"]: d["text"] for d in rows(store, version, "documents")}
+    for table in ("paragraphs", "sentences"):
+        units = rows(store, version, table)
+        assert units, table
+        for unit in units:
+            assert texts[unit["doc_id"]][unit["start"] : unit["end"]] == unit["text"]
+
+
+def test_seed_ingest_builds_tables_with_exact_offsets(
+    store: Store, schema: AnnotationSchema
+) -> None:
+    result = ingest([SEEDS], store=store, schema=schema)
+    assert result.written and result.version == "0.1.0" and result.parent is None
+    (doc,) = rows(store, "0.1.0", "documents")
+    assert doc["title"].startswith("Chinese Official Expresses Willingness")
+    assert not doc["text"].startswith(doc["title"])
+    assert doc["source_path"] == str(SEED)
+    assert doc["n_paragraphs"] == result.paragraphs == len(rows(store, "0.1.0", "paragraphs"))
+    assert doc["n_sentences"] == result.sentences == len(rows(store, "0.1.0", "sentences"))
+    assert result.paragraphs == SEED.read_text().strip().count("\n\n")  # title block excluded
+    assert_offsets(store, "0.1.0")
+    sentences = [s["text"] for s in rows(store, "0.1.0", "sentences")]
+    assert any("the U.S. controls on technology exports" in s for s in sentences)
+    assert not any(s.endswith("U.S.") for s in sentences)
+    for table in ("documents", "paragraphs", "sentences", "sources", "minhashes"):
+        loaded = load_from_disk(str(store.version_dir("0.1.0") / table))
+        assert loaded.num_rows == store.manifest("0.1.0").tables[table].rows
+
+
+def test_same_article_from_elsewhere_has_one_id(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    copy = tmp_path / "elsewhere" / "copy.txt"
+    copy.parent.mkdir()
+    copy.write_bytes(SEED.read_bytes().replace(b"\n", b"\r\n"))  # same article, other newlines
+    result = ingest([SEED, copy], store=store, schema=schema)
+    assert result.documents_added == 1 and result.exact_duplicates == 1
+    sources = rows(store, "0.1.0", "sources")
+    assert {s["source_path"] for s in sources} == {str(SEED), str(copy)}
+    assert len({s["doc_id"] for s in sources}) == 1
+
+
+def test_near_duplicates_share_a_group(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    edited = tmp_path / "wire" / "edited.txt"
+    edited.parent.mkdir()
+    edited.write_text(
+        SEED.read_text().replace("Raimondo", "Ms Raimondo").replace("significant", "major"),
+        encoding="utf-8",
+    )
+    other = write_article(
+        tmp_path / "wire", "other.txt", "Harvest report", "Farmers brought in a record wheat crop."
+    )
+    ingest([SEED, edited, other], store=store, schema=schema)
+    docs = {d["source_path"]: d for d in rows(store, "0.1.0", "documents")}
+    seed, near, far = docs[str(SEED)], docs[str(edited)], docs[str(other)]
+    assert seed["doc_id"] != near["doc_id"]
+    assert near["dup_group"] == seed["dup_group"] == seed["doc_id"]
+    assert far["dup_group"] == far["doc_id"]
+
+
+def test_normalisation_keeps_every_character(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    decomposed = unicodedata.normalize("NFD", "Café")
+    body = (
+        f"“Quoted” {decomposed} 😀 👨🏻‍🚒 text.\r\nSecond line.\r\n\r\n"
+        "中国表示欢迎。双方将继续对话！"
+    )
+    path = tmp_path / "in" / "a.txt"
+    path.parent.mkdir()
+    path.write_bytes(b"\xef\xbb\xbfTitle\r\n\r\n" + body.encode())
+    ingest([path], store=store, schema=schema)
+    (doc,) = rows(store, "0.1.0", "documents")
+    assert doc["title"] == "Title"
+    assert "\r" not in doc["text"] and "\ufeff" not in doc["text"]
+    assert "Café" in doc["text"] and "😀 👨🏻‍🚒" in doc["text"] and "“Quoted”" in doc["text"]
+    assert doc["text"] == unicodedata.normalize("NFC", body.replace("\r\n", "\n"))
+    sentences = [s["text"] for s in rows(store, "0.1.0", "sentences")]
+    assert sentences[-2:] == ["中国表示欢迎。", "双方将继续对话！"]
+    assert_offsets(store, "0.1.0")
+    assert store.manifest("0.1.0").normalization.unicode == "NFC"
+
+
+def test_tabular_inputs_with_field_mapping(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    recs = [
+        {
+            "headline": f"Story {i}",
+            "body": f"Paragraph one of {i}.\n\nParagraph two of {i}.",
+            "id": f"s{i}",
+            "url": f"https://example.org/{i}",
+            "source": "Wire",
+            "published_at": "2023-08-29",
+        }
+        for i in range(6)
+    ]
+    (tmp_path / "in").mkdir()
+    jsonl = tmp_path / "in" / "a.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in recs[:2]) + "\n", encoding="utf-8")
+    with (tmp_path / "in" / "b.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(recs[0]))
+        writer.writeheader()
+        writer.writerows(recs[2:4])
+    pq.write_table(pa.Table.from_pylist(recs[4:]), tmp_path / "in" / "c.parquet")
+    options = ReadOptions(fields={"title": "headline", "text": "body"})
+    result = ingest([tmp_path / "in"], store=store, schema=schema, options=options)
+    assert result.documents_added == 6 and result.paragraphs == 12
+    docs = sorted(rows(store, "0.1.0", "documents"), key=lambda d: d["external_id"])
+    assert [d["external_id"] for d in docs] == [f"s{i}" for i in range(6)]
+    assert {d["source_record"] for d in docs} == {1, 2}
+    assert docs[0]["url"] == "https://example.org/0" and docs[0]["published_at"] == "2023-08-29"
+    inputs = {Path(i.path).name: i for i in store.manifest("0.1.0").inputs}
+    assert {n: i.documents for n, i in inputs.items()} == {"a.jsonl": 2, "b.csv": 2, "c.parquet": 2}
+
+
+def _bad_inputs(folder: Path) -> dict[str, str]:
+    """file name -> a fragment the error must contain."""
+    folder.mkdir(parents=True)
+    (folder / "latin1.txt").write_bytes("Title\n\nCaf\xe9 au lait".encode("latin-1"))
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "title_only.txt").write_text("Just a title\n\n\n", encoding="utf-8")
+    (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (folder / "big.txt").write_text("Big\n\n" + "word " * 5000, encoding="utf-8")
+    (folder / "rows.jsonl").write_text('{"title": "ok", "text": "fine"}\n{not json\n[1]\n', "utf-8")
+    (folder / "nofield.csv").write_text("headline,body\nA,B\n", encoding="utf-8")
+    return {
+        "latin1.txt": "not valid utf-8 at byte offset 10",
+        "empty.txt": "empty",
+        "title_only.txt": "no body text",
+        "binary.txt": "binary",
+        "big.txt": "over the limit",
+        "rows.jsonl": "not valid JSON",
+        "nofield.csv": "missing field",
+    }
+
+
+def test_bad_inputs_are_all_listed_and_nothing_is_written(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    expected = _bad_inputs(tmp_path / "bad")
+    options = ReadOptions(max_bytes=20_000)
+    with pytest.raises(IngestError) as info:
+        ingest(
+            [SEEDS, tmp_path / "bad", tmp_path / "missing"],
+            store=store,
+            schema=schema,
+            options=options,
+        )
+    problems = info.value.problems
+    reasons: dict[str, list[str]] = {}
+    for p in problems:
+        reasons.setdefault(Path(p.path).name, []).append(p.reason)
+    for name, fragment in expected.items():
+        assert any(fragment in r for r in reasons[name]), (name, reasons.get(name))
+    assert reasons["missing"] == ["no such file or folder"]
+    assert SEED.name not in reasons
+    jsonl = [p for p in problems if p.path.endswith("rows.jsonl")]
+    assert sorted(p.record for p in jsonl) == [2, 3]
+    assert all(p.hint for p in problems if p.path.endswith(("latin1.txt", "big.txt")))
+    assert store.versions() == [] and not list((store.root / ".tmp").glob("*"))
+
+
+def test_skip_bad_writes_the_good_and_keeps_the_report(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    _bad_inputs(tmp_path / "bad")
+    result = ingest(
+        [SEEDS, tmp_path / "bad"],
+        store=store,
+        schema=schema,
+        skip_bad=True,
+        options=ReadOptions(max_bytes=20_000),
+    )
+    assert result.written and result.documents_added == 2  # the seed and the good JSONL row
+    report = store.manifest(result.version or "").report
+    assert {Path(p.path).name for p in report} >= {"latin1.txt", "empty.txt", "binary.txt"}
+
+
+def test_encoding_option_reads_legacy_files(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    path = tmp_path / "legacy.txt"
+    path.write_bytes("Caf\xe9\n\nCaf\xe9 au lait, na\xefve.".encode("cp1252"))
+    ingest([path], store=store, schema=schema, options=ReadOptions(encoding="cp1252"))
+    (doc,) = rows(store, "0.1.0", "documents")
+    assert doc["title"] == "Café" and doc["text"] == "Café au lait, naïve."
+
+
+def test_versions_are_immutable_and_have_lineage(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    ingest([SEEDS], store=store, schema=schema, message="seed")
+    first = store.version_dir("0.1.0")
+    before = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}
+    new = write_article(tmp_path / "more", "n.txt", "New story", "Trade talks resumed today.")
+    result = ingest([SEEDS, new], store=store, schema=schema)
+    assert (result.version, result.parent, result.documents_added) == ("0.2.0", "0.1.0", 1)
+    assert {p: p.read_bytes() for p in first.rglob("*") if p.is_file()} == before
+    docs = rows(store, "0.2.0", "documents")
+    assert len(docs) == 2 and {d["ingested_in"] for d in docs} == {"0.1.0", "0.2.0"}
+    m1, m2 = store.manifest("0.1.0"), store.manifest("0.2.0")
+    assert m2.parent == "0.1.0" and m1.message == "seed"
+    assert m2.tables["documents"].content_sha256 != m1.tables["documents"].content_sha256
+    assert_offsets(store, "0.2.0")
+    # nothing new: nothing written
+    again = ingest([SEEDS, new], store=store, schema=schema)
+    assert not again.written and again.version is None and store.versions() == ["0.1.0", "0.2.0"]
+    with pytest.raises(StoreError, match="not greater"):
+        ingest([tmp_path / "more"], store=store, schema=schema, version="0.1.5")
+    with pytest.raises(VersionExistsError):
+        store.begin("0.2.0")
+
+
+def test_content_hash_is_independent_of_batching(
+    tmp_path: Path, schema: AnnotationSchema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "many"
+    for i in range(40):
+        write_article(folder, f"{i:03d}.txt", f"Story {i}", f"Body {i} on trade.", "Second part.")
+    inline = Store(tmp_path / "inline")
+    ingest([folder], store=inline, schema=schema, workers=1)
+    monkeypatch.setattr(ingest_run, "INLINE_BYTES", 0)
+    monkeypatch.setattr(ingest_run, "BATCH_FILES", 7)
+    pooled = Store(tmp_path / "pooled")
+    ingest([folder], store=pooled, schema=schema, workers=2)
+    t1, t2 = inline.manifest("0.1.0").tables, pooled.manifest("0.1.0").tables
+    for name in ("documents", "paragraphs", "sentences"):
+        assert t1[name].rows == t2[name].rows and t1[name].content_sha256 == t2[name].content_sha256
+
+
+def test_second_writer_gets_a_clear_error(store: Store, schema: AnnotationSchema) -> None:
+    with store.lock(), pytest.raises(StoreLockedError) as info:
+        ingest([SEEDS], store=store, schema=schema)
+    assert "locked" in str(info.value) and info.value.hint
+    assert store.versions() == []
+
+
+def test_failure_midway_leaves_nothing_half_written(
+    tmp_path: Path, store: Store, schema: AnnotationSchema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest([SEEDS], store=store, schema=schema)
+    more = write_article(tmp_path / "more", "n.txt", "New story", "Trade talks resumed.")
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ingest_run, "_add_document", boom)
+    with pytest.raises(OSError):
+        ingest([more], store=store, schema=schema)
+    assert store.versions() == ["0.1.0"]
+    assert not (store.root / ".tmp").exists() or not any((store.root / ".tmp").iterdir())
+
+
+def test_diff_reports_added_removed_changed(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    from corpus.history import diff_versions
+
+    folder = tmp_path / "in"
+    write_article(folder, "a.txt", "A", "Alpha text.")
+    ingest([folder], store=store, schema=schema)
+    write_article(folder, "b.txt", "B", "Beta text.")
+    ingest([folder], store=store, schema=schema)
+    d = diff_versions(store, "0.1.0", "0.2.0")
+    assert len(d.added) == 1 and d.removed == [] and d.changed == []
+    assert d.tables["documents"] == (1, 2)
+    reverse = diff_versions(store, "0.2.0", "0.1.0")
+    assert len(reverse.removed) == 1 and reverse.added == []
+    # an edited article from the same source counts as changed, not added
+    shutil.rmtree(folder)
+    write_article(folder, "a.txt", "A", "Alpha text, edited.")
+    ingest([folder], store=store, schema=schema)
+    d = diff_versions(store, "0.2.0", "0.3.0")
+    assert d.added == [] and len(d.changed) == 1 and d.removed == []
+    old, new = d.changed[0]
+    texts = {r["doc_id"]: r["text"] for r in rows(store, "0.3.0", "documents")}
+    assert (texts[old], texts[new]) == ("Alpha text.", "Alpha text, edited.")
