@@ -269,6 +269,8 @@ def schema_check_cli(
     )
 
 
+import corpus.cli_rounds  # noqa: E402,F401  (registers `corpus studio` and `corpus round`)
+
 __all__ = ["app"]
 
 if __name__ == "__main__":  # pragma: no cover

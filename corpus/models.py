@@ -111,6 +111,57 @@ class SpanAnnotation(BaseModel):
     )
 
 
+class AnnotationRow(BaseModel):
+    """One annotator's answer for one task (skips included)."""
+
+    model_config = _ROW
+
+    doc_id: str
+    round: str
+    annotator: str = Field(description="Stable pseudonym (keyed hash of the Label Studio user).")
+    annotation_id: int
+    task_id: int
+    stance: str | None = Field(description="Document stance label name; null when skipped.")
+    cancelled: bool = Field(description="True when the annotator skipped the task.")
+    ground_truth: bool
+    lead_time: float | None = Field(description="Seconds spent in the UI (null via the API).")
+    created_at: str | None
+    updated_at: str | None
+    n_spans: int
+
+
+class GoldAnnotation(BaseModel):
+    """The adjudicated document stance of one document in one round."""
+
+    model_config = _ROW
+
+    doc_id: str
+    round: str
+    stance: str | None = Field(description="Gold stance; null when unresolved (a tie).")
+    decided_by: str = Field(description="unanimous, majority, review or unresolved.")
+    votes: str = Field(description="Votes for the gold label over valid votes, e.g. '2/3'.")
+    annotators: list[str] = Field(description="Pseudonyms whose annotations were used.")
+    annotation_ids: list[int] = Field(description="Label Studio annotation ids used.")
+
+
+class GoldSpan(BaseModel):
+    """An adjudicated issue span."""
+
+    model_config = _ROW
+
+    doc_id: str
+    round: str
+    start: int
+    end: int
+    text: str = Field(description="document.text[start:end].")
+    issue: str
+    stance: str | None
+    decided_by: str = Field(description="unanimous, majority or review.")
+    support: str = Field(description="Annotators who marked it over annotators of the document.")
+    annotators: list[str]
+    annotation_ids: list[int]
+
+
 class NormalizationInfo(BaseModel):
     model_config = _ROW
 
@@ -177,6 +228,9 @@ RECORD_MODELS: dict[str, type[BaseModel]] = {
     "document": Document,
     "paragraph": Paragraph,
     "sentence": Sentence,
+    "annotation": AnnotationRow,
     "span_annotation": SpanAnnotation,
+    "gold_annotation": GoldAnnotation,
+    "gold_span": GoldSpan,
     "version_manifest": VersionManifest,
 }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from corpus.labelconfig import label_config
 from corpus.models import RECORD_MODELS
+from corpus.schema import load_schema
 
 
 def generated_files() -> dict[str, str]:
@@ -18,6 +20,10 @@ def generated_files() -> dict[str, str]:
             "Generated from corpus.models by `corpus schema generate`; do not edit."
         )
         files[f"{name}.schema.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+    files["labelstudio.xml"] = (
+        "<!-- Generated from schemas/annotation.yaml by `corpus schema generate`; do not edit. -->\n"
+        + label_config(load_schema())
+    )
     return files
 
 

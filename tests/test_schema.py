@@ -66,6 +66,10 @@ def test_generated_files_are_fresh() -> None:
         "sentence.schema.json",
         "span_annotation.schema.json",
         "version_manifest.schema.json",
+        "annotation.schema.json",
+        "gold_annotation.schema.json",
+        "gold_span.schema.json",
+        "labelstudio.xml",
     }
 
 

@@ -1,0 +1,530 @@
+"""Inter-annotator agreement for a round: document stance, issue spans, span stance.
+
+Statistics come from well-kept libraries: Krippendorff's alpha from ``krippendorff``,
+Fleiss' kappa from ``statsmodels``, Cohen's kappa from scikit-learn. Two things no library
+does are written here: span matching (exact and overlap F1) and character-level alpha over
+run-length segments (a document's characters between span boundaries share one pattern,
+so each segment is a weighted unit; :func:`weighted_nominal_alpha` equals the library's
+alpha on the expanded data, which the tests check). Every figure carries a bootstrap 95%
+interval over documents and the number of items it rests on; a figure that cannot be
+computed is ``None`` with a ``note`` saying why, never NaN.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+ANY = "(any issue)"
+Float = NDArray[np.float64]
+
+
+@dataclass
+class Metric:
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    n: int = 0
+    note: str | None = None
+
+
+@dataclass
+class PairMetric:
+    a: str
+    b: str
+    kappa: Metric
+
+
+@dataclass
+class LabelAgreement:
+    label: str
+    spans: int
+    exact_f1: Metric
+    overlap_f1: Metric
+    alpha: Metric
+
+
+@dataclass
+class AnnotatorSummary:
+    annotator: str
+    documents: int
+    skipped: int
+    median_lead_time: float | None
+    agreement_with_others: float | None
+    kappa_with_others: float | None
+    spans: int
+    accepted_suggestions: float | None
+    stance_counts: dict[str, int]
+    issue_counts: dict[str, int]
+
+
+@dataclass
+class AgreementReport:
+    round: str
+    version: str
+    documents: int
+    multi_annotated: int
+    annotators: list[str]
+    stance_alpha: Metric
+    stance_fleiss: Metric
+    stance_pairs: list[PairMetric]
+    span_labels: list[LabelAgreement]
+    span_stance_kappa: Metric
+    per_annotator: list[AnnotatorSummary]
+    confusion: list[list[int]]
+    stance_labels: list[str]
+    messages: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- the pieces no library does ---------------------------------------------------------------
+
+
+def weighted_nominal_alpha(coincidence: Float) -> float | None:
+    """Krippendorff's nominal alpha from a (weighted) coincidence matrix; None if undefined."""
+    n_c = coincidence.sum(axis=1)
+    n = n_c.sum()
+    if n <= 1:
+        return None
+    observed = coincidence.sum() - np.trace(coincidence)
+    expected = (n_c.sum() ** 2 - (n_c**2).sum()) / (n - 1)
+    if expected <= 0:
+        return None
+    return float(1.0 - observed / expected)
+
+
+def binary_coincidence(
+    length: int, spans_by_annotator: Sequence[Sequence[tuple[int, int]]]
+) -> Float:
+    """2x2 coincidence contributions of one document, characters as units.
+
+    Every annotator of the document codes every character: 1 inside one of their spans of
+    the label, 0 outside. Between consecutive span boundaries the pattern is constant, so
+    each segment counts once with its length as weight.
+    """
+    m = len(spans_by_annotator)
+    out = np.zeros((2, 2))
+    if m < 2 or length <= 0:
+        return out
+    if not any(spans_by_annotator):  # nobody marked anything: all characters agree on 0
+        out[0, 0] = length * m
+        return out
+    cuts = {0, length}
+    for spans in spans_by_annotator:
+        for s, e in spans:
+            cuts.update((max(0, min(s, length)), max(0, min(e, length))))
+    points = sorted(cuts)
+    for s, e in itertools.pairwise(points):
+        w = e - s
+        if w <= 0:
+            continue
+        j = sum(any(a <= s and e <= b for a, b in spans) for spans in spans_by_annotator)
+        out[1, 1] += w * j * (j - 1) / (m - 1)
+        out[0, 0] += w * (m - j) * (m - j - 1) / (m - 1)
+        out[0, 1] += w * j * (m - j) / (m - 1)
+        out[1, 0] += w * j * (m - j) / (m - 1)
+    return out
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def match_counts(
+    spans_a: Sequence[tuple[int, int]], spans_b: Sequence[tuple[int, int]]
+) -> tuple[int, int, int]:
+    """(exact matches, spans of a overlapping some span of b, spans of b overlapping a)."""
+    if not spans_a or not spans_b:
+        return 0, 0, 0
+    exact = len(set(spans_a) & set(spans_b))
+    ov_a = sum(any(_overlaps(x, y) for y in spans_b) for x in spans_a)
+    ov_b = sum(any(_overlaps(y, x) for x in spans_a) for y in spans_b)
+    return exact, ov_a, ov_b
+
+
+def _f1_exact(stats: Float) -> Float:
+    """stats columns: exact, n_a, n_b, ov_a, ov_b (summed)."""
+    denom = stats[..., 1] + stats[..., 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value: Float = np.where(denom > 0, 2 * stats[..., 0] / denom, np.nan)
+    return value
+
+
+def _f1_overlap(stats: Float) -> Float:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = stats[..., 3] / stats[..., 1]
+        r = stats[..., 4] / stats[..., 2]
+        f1: Float = np.where(p + r > 0, 2 * p * r / (p + r), np.nan)
+    return f1
+
+
+def kappa_replicates(y1: NDArray[np.int64], y2: NDArray[np.int64], k: int, weights: Float) -> Float:
+    """Cohen's kappa for each row of bootstrap ``weights`` (one weight per item), vectorised.
+
+    Same formula as scikit-learn's ``cohen_kappa_score`` with ``sample_weight``; the tests
+    check the two agree. One call per replicate would cost ~10 ms each.
+    """
+    onehot = np.zeros((len(y1), k * k))
+    onehot[np.arange(len(y1)), y1 * k + y2] = 1.0
+    conf = (weights @ onehot).reshape(-1, k, k)
+    total = conf.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = np.trace(conf, axis1=1, axis2=2) / total
+        expected = (conf.sum(axis=2) * conf.sum(axis=1)).sum(axis=1) / total**2
+        kappa: Float = (observed - expected) / (1 - expected)
+    return kappa
+
+
+def fleiss_replicates(table: Float, weights: Float) -> Float:
+    """Fleiss' kappa (statsmodels' formula) for each row of bootstrap ``weights``."""
+    n = table.sum(axis=1)[0]
+    p_item = ((table**2).sum(axis=1) - n) / (n * (n - 1))
+    total = weights.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_bar = weights @ p_item / total
+        p_cat = (weights @ table) / (n * total[:, None])
+        p_e = (p_cat**2).sum(axis=1)
+        kappa: Float = (p_bar - p_e) / (1 - p_e)
+    return kappa
+
+
+def nominal_coincidence(counts: Float) -> Float:
+    """Per-unit coincidence matrices (units x k x k) from value counts (units x k)."""
+    m = counts.sum(axis=1)
+    outer = counts[:, :, None] * counts[:, None, :]
+    diag = np.zeros_like(outer)
+    idx = np.arange(counts.shape[1])
+    diag[:, idx, idx] = counts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coinc: Float = np.where(
+            (m >= 2)[:, None, None], (outer - diag) / (m - 1)[:, None, None], 0.0
+        )
+    return coinc
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _metric(
+    value: float | None, replicates: Iterable[float], n: int, note: str | None = None
+) -> Metric:
+    if value is None or not np.isfinite(value):
+        return Metric(None, n=n, note=note or "undefined for these data")
+    reps = np.asarray([r for r in replicates if r is not None and np.isfinite(r)], dtype=float)
+    if len(reps) < 10:
+        return Metric(round(float(value), 4), n=n, note=note)
+    low, high = np.percentile(reps, [2.5, 97.5])
+    return Metric(round(float(value), 4), round(float(low), 4), round(float(high), 4), n, note)
+
+
+def _weights(rng: np.random.Generator, n: int, b: int) -> Float:
+    """Bootstrap weights: how often each of n items is drawn, for b replicates."""
+    if n == 0 or b == 0:
+        return np.zeros((b, n))
+    draws = rng.integers(0, n, size=(b, n)) + np.arange(b)[:, None] * n
+    weights: Float = np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(float)
+    return weights
+
+
+def _pattern_weights(
+    rng: np.random.Generator, rows: NDArray[Any], b: int
+) -> tuple[NDArray[Any], Float]:
+    """Distinct rows and bootstrap weights over them.
+
+    Drawing n items with replacement only matters through how often each distinct row
+    is drawn, which is multinomial with the rows' frequencies: the same distribution as
+    resampling items, at the cost of the distinct rows only.
+    """
+    if len(rows) == 0 or b == 0:
+        return rows[:0], np.zeros((b, 0))
+    unique, counts = np.unique(rows, axis=0, return_inverse=False, return_counts=True)
+    weights: Float = rng.multinomial(len(rows), counts / counts.sum(), size=b).astype(float)
+    return unique, weights
+
+
+def _latest(annotations: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One annotation per (document, annotator): the latest one."""
+    best: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for a in annotations:
+        key = (a["doc_id"], a["annotator"])
+        if key not in best or (a.get("updated_at") or "") >= (best[key].get("updated_at") or ""):
+            best[key] = a
+    return list(best.values())
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def compute_agreement(
+    annotations: Sequence[Mapping[str, Any]],
+    spans: Sequence[Mapping[str, Any]],
+    *,
+    lengths: Mapping[str, int],
+    stance_labels: Sequence[str],
+    issue_labels: Sequence[str],
+    round_name: str = "",
+    version: str = "",
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> AgreementReport:
+    """All agreement figures of one round, from its annotations and spans rows."""
+    from krippendorff import alpha as kripp_alpha
+    from sklearn.metrics import cohen_kappa_score
+    from statsmodels.stats.inter_rater import fleiss_kappa
+
+    rng = np.random.default_rng(seed)
+    rows = _latest(annotations)
+    valid = [a for a in rows if not a["cancelled"]]
+    annotators = sorted({a["annotator"] for a in rows})
+    kept_ids = {a["annotation_id"] for a in valid}
+    spans = [s for s in spans if s["annotation_id"] in kept_ids]
+    by_doc: dict[str, dict[str, Mapping[str, Any]]] = defaultdict(dict)
+    for a in valid:
+        by_doc[a["doc_id"]][a["annotator"]] = a
+    multi = sorted(d for d, who in by_doc.items() if len(who) >= 2)
+    messages: list[str] = []
+    if len(annotators) < 2:
+        messages.append(
+            "Only one annotator: agreement needs two or more people on the same documents."
+        )
+    elif not multi:
+        messages.append("No document was annotated by two or more people: no overlap to compare.")
+
+    # document stance ---------------------------------------------------------------------
+    k = len(stance_labels)
+    index = {label: i for i, label in enumerate(stance_labels)}
+    stance_docs = [d for d in multi if sum(by_doc[d][w]["stance"] in index for w in by_doc[d]) >= 2]
+    counts = np.zeros((len(stance_docs), k))
+    for row, d in enumerate(stance_docs):
+        for a in by_doc[d].values():
+            if a["stance"] in index:
+                counts[row, index[a["stance"]]] += 1
+    used = int((counts.sum(axis=0) > 0).sum())
+    one_class = "every annotation has the same stance: chance-corrected agreement is undefined"
+    if used >= 2:
+        value = kripp_alpha(value_counts=counts, level_of_measurement="nominal")
+        patterns, weights = _pattern_weights(rng, counts, bootstrap)
+        boot = np.einsum("bd,dij->bij", weights, nominal_coincidence(patterns))
+        reps = [weighted_nominal_alpha(c) or np.nan for c in boot]
+        stance_alpha = _metric(value, reps, len(stance_docs))
+    else:
+        stance_alpha = Metric(
+            None, n=len(stance_docs), note=one_class if stance_docs else "no overlap"
+        )
+    raters = counts.sum(axis=1).astype(int)
+    modal = Counter(raters.tolist()).most_common(1)[0][0] if len(raters) else 0
+    same = counts[raters == modal] if modal >= 2 else np.zeros((0, k))
+    if len(same) and (same.sum(axis=0) > 0).sum() >= 2:
+        value = fleiss_kappa(same)
+        patterns, weights = _pattern_weights(rng, same, bootstrap)
+        reps = fleiss_replicates(patterns, weights).tolist()
+        stance_fleiss = _metric(
+            value, reps, len(same), f"documents with exactly {modal} annotators"
+        )
+    else:
+        stance_fleiss = Metric(None, n=len(same), note=one_class if len(same) else "no overlap")
+
+    pairs: list[PairMetric] = []
+    confusion = np.zeros((k, k), dtype=int)
+    agree_with: dict[str, list[int]] = defaultdict(list)
+    kappas_of: dict[str, list[float]] = defaultdict(list)
+    for a, b in itertools.combinations(annotators, 2):
+        common = [
+            d
+            for d in stance_docs
+            if by_doc[d].get(a, {}).get("stance") in index
+            and by_doc[d].get(b, {}).get("stance") in index
+        ]
+        if not common:
+            continue
+        y1 = np.array([index[by_doc[d][a]["stance"]] for d in common])
+        y2 = np.array([index[by_doc[d][b]["stance"]] for d in common])
+        np.add.at(confusion, (y1, y2), 1)
+        np.add.at(confusion, (y2, y1), 1)
+        agree_with[a].extend((y1 == y2).astype(int).tolist())
+        agree_with[b].extend((y1 == y2).astype(int).tolist())
+        if len(set(y1.tolist()) | set(y2.tolist())) < 2:
+            pairs.append(PairMetric(a, b, Metric(None, n=len(common), note=one_class)))
+            continue
+        value = cohen_kappa_score(y1, y2, labels=list(range(k)))
+        reps = _kappa_boot(rng, y1, y2, k, bootstrap)
+        metric = _metric(value, reps, len(common))
+        pairs.append(PairMetric(a, b, metric))
+        if metric.value is not None:
+            kappas_of[a].append(metric.value)
+            kappas_of[b].append(metric.value)
+
+    # issue spans ---------------------------------------------------------------------------
+    labels = [*issue_labels, ANY]
+    span_sets: dict[tuple[str, str], dict[str, list[tuple[int, int]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for s in spans:
+        span_sets[(s["doc_id"], s["annotator"])][s["issue"]].append((s["start"], s["end"]))
+        span_sets[(s["doc_id"], s["annotator"])][ANY].append((s["start"], s["end"]))
+    stats = np.zeros((len(multi), len(labels), 5))
+    coinc = np.zeros((len(multi), len(labels), 2, 2))
+    stance_pairs: list[tuple[str, str]] = []
+    spans_of_doc: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for s in spans:
+        spans_of_doc[s["doc_id"]].append(s)
+    for row, d in enumerate(multi):
+        who = sorted(by_doc[d])
+        for li, label in enumerate(labels):
+            per = [span_sets[(d, w)].get(label, []) for w in who]
+            if label == ANY:
+                per = [_merge(p) for p in per]
+            coinc[row, li] = binary_coincidence(lengths.get(d, 0), per)
+            for x, y in itertools.combinations(range(len(who)), 2):
+                exact, ov_a, ov_b = match_counts(per[x], per[y])
+                stats[row, li] += (exact, len(per[x]), len(per[y]), ov_a, ov_b)
+        stance_pairs.extend(_stance_pairs(who, spans_of_doc[d]))
+    totals = stats.sum(axis=0)
+    w_docs = _weights(rng, len(multi), bootstrap)
+    boot_stats = np.einsum("bd,dlk->blk", w_docs, stats)
+    boot_coinc = np.einsum("bd,dlij->blij", w_docs, coinc)
+    n_spans = Counter(s["issue"] for s in spans)
+    span_labels = []
+    for li, label in enumerate(labels):
+        count = sum(n_spans.values()) if label == ANY else n_spans.get(label, 0)
+        note = None if count else "nobody used this label"
+        ex = float(_f1_exact(totals[li]))
+        ov = float(_f1_overlap(totals[li]))
+        al = weighted_nominal_alpha(coinc[:, li].sum(axis=0)) if count else None
+        span_labels.append(
+            LabelAgreement(
+                label=label,
+                spans=int(count),
+                exact_f1=_metric(ex, _f1_exact(boot_stats[:, li]).tolist(), len(multi), note),
+                overlap_f1=_metric(ov, _f1_overlap(boot_stats[:, li]).tolist(), len(multi), note),
+                alpha=_metric(
+                    al,
+                    [weighted_nominal_alpha(c) or np.nan for c in boot_coinc[:, li]]
+                    if al is not None
+                    else [],
+                    len(multi),
+                    note
+                    or (
+                        "character-level; undefined when no character is marked"
+                        if al is None
+                        else "character-level"
+                    ),
+                ),
+            )
+        )
+
+    # span stance on matched spans ------------------------------------------------------------
+    span_labels_stance = sorted({x for pair in stance_pairs for x in pair})
+    if len(stance_pairs) >= 2 and len(span_labels_stance) >= 2:
+        pos = {label: i for i, label in enumerate(span_labels_stance)}
+        s1 = np.array([pos[p[0]] for p in stance_pairs])
+        s2 = np.array([pos[p[1]] for p in stance_pairs])
+        ks = len(span_labels_stance)
+        value = cohen_kappa_score(s1, s2, labels=list(range(ks)))
+        reps = _kappa_boot(rng, s1, s2, ks, bootstrap)
+        span_stance = _metric(
+            value, reps, len(stance_pairs), "Cohen's kappa over matched span pairs"
+        )
+    else:
+        note = "fewer than two matched spans with a stance" if len(stance_pairs) < 2 else one_class
+        span_stance = Metric(None, n=len(stance_pairs), note=note)
+
+    per_annotator = _per_annotator(rows, spans, annotators, agree_with, kappas_of, stance_labels)
+    return AgreementReport(
+        round=round_name,
+        version=version,
+        documents=len(by_doc),
+        multi_annotated=len(multi),
+        annotators=annotators,
+        stance_alpha=stance_alpha,
+        stance_fleiss=stance_fleiss,
+        stance_pairs=pairs,
+        span_labels=span_labels,
+        span_stance_kappa=span_stance,
+        per_annotator=per_annotator,
+        confusion=confusion.tolist(),
+        stance_labels=list(stance_labels),
+        messages=messages,
+    )
+
+
+def _kappa_boot(
+    rng: np.random.Generator, y1: NDArray[np.int64], y2: NDArray[np.int64], k: int, b: int
+) -> list[float]:
+    pairs, weights = _pattern_weights(rng, np.stack([y1, y2], axis=1), b)
+    reps: list[float] = kappa_replicates(pairs[:, 0], pairs[:, 1], k, weights).tolist()
+    return reps
+
+
+def _merge(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of ranges (for the any-issue view, where labels may overlap)."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def _stance_pairs(who: list[str], spans: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """Stance pairs of one document's spans matched across annotators (label, overlap)."""
+    mine = [s for s in spans if s.get("stance")]
+    out = []
+    for a, b in itertools.combinations(who, 2):
+        for x in (s for s in mine if s["annotator"] == a):
+            for y in (s for s in mine if s["annotator"] == b):
+                if x["issue"] == y["issue"] and _overlaps(
+                    (x["start"], x["end"]), (y["start"], y["end"])
+                ):
+                    out.append((x["stance"], y["stance"]))
+                    break
+    return out
+
+
+def _per_annotator(
+    rows: Sequence[Mapping[str, Any]],
+    spans: Sequence[Mapping[str, Any]],
+    annotators: list[str],
+    agree_with: Mapping[str, list[int]],
+    kappas_of: Mapping[str, list[float]],
+    stance_labels: Sequence[str],
+) -> list[AnnotatorSummary]:
+    out = []
+    for who in annotators:
+        mine = [a for a in rows if a["annotator"] == who]
+        done = [a for a in mine if not a["cancelled"]]
+        leads = [float(a["lead_time"]) for a in done if a.get("lead_time") is not None]
+        my_spans = [s for s in spans if s["annotator"] == who]
+        agree = agree_with.get(who, [])
+        kappas = kappas_of.get(who, [])
+        out.append(
+            AnnotatorSummary(
+                annotator=who,
+                documents=len(done),
+                skipped=len(mine) - len(done),
+                median_lead_time=round(statistics.median(leads), 2) if leads else None,
+                agreement_with_others=round(sum(agree) / len(agree), 4) if agree else None,
+                kappa_with_others=round(sum(kappas) / len(kappas), 4) if kappas else None,
+                spans=len(my_spans),
+                accepted_suggestions=(
+                    round(sum(bool(s["from_prediction"]) for s in my_spans) / len(my_spans), 4)
+                    if my_spans
+                    else None
+                ),
+                stance_counts={
+                    label: sum(a["stance"] == label for a in done) for label in stance_labels
+                },
+                issue_counts=dict(Counter(s["issue"] for s in my_spans)),
+            )
+        )
+    return out

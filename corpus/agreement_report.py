@@ -1,0 +1,203 @@
+"""The I/O edge of agreement: load a round's annotations, write the report folder.
+
+The report folder holds ``agreement.json`` (every figure), three PNG plots drawn with
+matplotlib's non-interactive Agg canvas, and ``README.md``, a short Markdown summary that
+embeds them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from corpus.agreement import AgreementReport, Metric, compute_agreement
+from corpus.errors import RoundError
+from corpus.rounds.model import load_round
+from corpus.schema import AnnotationSchema
+from corpus.store import Store
+
+
+def round_rows(
+    store: Store, name: str
+) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
+    """(version, annotations, spans, text lengths) of a round's latest pull."""
+    state = load_round(store.root, name)
+    if not state.pulled_versions:
+        raise RoundError(
+            f"round {name!r} has not been pulled yet",
+            hint=f"Run `corpus round pull {name}` first.",
+        )
+    version = state.pulled_versions[-1]
+    annotations = [
+        r
+        for b in store.iter_batches(version, "annotations")
+        for r in b.to_pylist()
+        if r["round"] == name
+    ]
+    spans = [
+        r for b in store.iter_batches(version, "spans") for r in b.to_pylist() if r["round"] == name
+    ]
+    wanted = {a["doc_id"] for a in annotations}
+    lengths: dict[str, int] = {}
+    for batch in store.iter_batches(version, "documents", ["doc_id", "text"]):
+        for doc_id, text in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+            if doc_id in wanted:
+                lengths[doc_id] = len(text)
+    return version, annotations, spans, lengths
+
+
+def agreement(
+    store: Store, schema: AnnotationSchema, name: str, *, bootstrap: int = 1000, seed: int = 0
+) -> AgreementReport:
+    """Every agreement figure of a round's latest pull."""
+    version, annotations, spans, lengths = round_rows(store, name)
+    return compute_agreement(
+        annotations,
+        spans,
+        lengths=lengths,
+        stance_labels=schema.stance_names,
+        issue_labels=schema.issue_names,
+        round_name=name,
+        version=version,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
+
+
+def fmt(m: Metric) -> str:
+    """A figure with its interval and support, or why there is none."""
+    if m.value is None:
+        return f"n/a ({m.note}; n={m.n})"
+    ci = f" [{m.low:.2f}, {m.high:.2f}]" if m.low is not None and m.high is not None else ""
+    return f"{m.value:.3f}{ci} (n={m.n})"
+
+
+def write_report(report: AgreementReport, out: Path) -> list[Path]:
+    """agreement.json, README.md and the PNG plots; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / "agreement.json"]
+    files[0].write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8")
+    files += _plots(report, out)
+    files.append(out / "README.md")
+    files[-1].write_text(summary_markdown(report), encoding="utf-8")
+    return files
+
+
+def summary_markdown(report: AgreementReport) -> str:
+    lines = [
+        f"# Agreement: round {report.round} (version {report.version})",
+        "",
+        f"{report.documents} documents annotated, {report.multi_annotated} by two or more of "
+        f"{len(report.annotators)} annotators. Intervals are bootstrap 95% over documents.",
+        "",
+        *(f"> {m}" for m in report.messages),
+        "",
+        "## Document stance",
+        "",
+        f"- Krippendorff's alpha (nominal): {fmt(report.stance_alpha)}",
+        f"- Fleiss' kappa: {fmt(report.stance_fleiss)}",
+        *(f"- Cohen's kappa {p.a} × {p.b}: {fmt(p.kappa)}" for p in report.stance_pairs),
+        "",
+        "![stance confusion](stance_confusion.png)",
+        "",
+        "## Issue spans",
+        "",
+        "| label | spans | exact F1 | overlap F1 | char alpha |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {x.label} | {x.spans} | {fmt(x.exact_f1)} | {fmt(x.overlap_f1)} | {fmt(x.alpha)} |"
+            for x in report.span_labels
+        ),
+        "",
+        f"Per-span stance on matched spans: {fmt(report.span_stance_kappa)}",
+        "",
+        "![label agreement](label_agreement.png)",
+        "",
+        "## Annotators",
+        "",
+        "| annotator | documents | skipped | median lead time (s) | agreement with others | "
+        "kappa with others | spans | accepted suggestions |",
+        "|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {a.annotator} | {a.documents} | {a.skipped} | {_opt(a.median_lead_time)} | "
+            f"{_opt(a.agreement_with_others)} | {_opt(a.kappa_with_others)} | {a.spans} | "
+            f"{_opt(a.accepted_suggestions)} |"
+            for a in report.per_annotator
+        ),
+        "",
+        "![labels per annotator](labels_per_annotator.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _opt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
+def _plots(report: AgreementReport, out: Path) -> list[Path]:
+    from matplotlib.figure import Figure  # the Agg canvas: no display needed
+
+    paths = []
+    # label distribution per annotator
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    ax_s, ax_i = fig.subplots(1, 2)
+    names = [a.annotator for a in report.per_annotator]
+    for ax, key, title in (
+        (ax_s, "stance_counts", "document stance"),
+        (ax_i, "issue_counts", "issue spans"),
+    ):
+        labels = sorted({lab for a in report.per_annotator for lab in getattr(a, key)})
+        bottom = [0.0] * len(names)
+        for lab in labels:
+            values = [float(getattr(a, key).get(lab, 0)) for a in report.per_annotator]
+            ax.bar(names, values, bottom=bottom, label=lab)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.set_title(title)
+        ax.tick_params(axis="x", labelrotation=30)
+        if labels:
+            ax.legend(fontsize=6)
+    paths.append(out / "labels_per_annotator.png")
+    fig.savefig(paths[-1], dpi=100)
+
+    # stance confusion between annotators (all pairs, both directions)
+    fig = Figure(figsize=(5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(report.confusion, cmap="Blues")
+    k = len(report.stance_labels)
+    ax.set_xticks(range(k), report.stance_labels, rotation=30)
+    ax.set_yticks(range(k), report.stance_labels)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(report.confusion[i][j]), ha="center", va="center", fontsize=8)
+    ax.set_title("stance: annotator vs annotator")
+    fig.colorbar(image, ax=ax)
+    paths.append(out / "stance_confusion.png")
+    fig.savefig(paths[-1], dpi=100)
+
+    # per-label agreement with intervals
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    ax = fig.subplots()
+    rows = report.span_labels
+    for offset, attr, name in ((-0.2, "overlap_f1", "overlap F1"), (0.2, "alpha", "char alpha")):
+        xs: list[float] = []
+        ys: list[float] = []
+        errs: list[list[float]] = [[], []]
+        for i, row in enumerate(rows):
+            m: Metric = getattr(row, attr)
+            if m.value is None:
+                continue
+            xs.append(i + offset)
+            ys.append(m.value)
+            errs[0].append(m.value - (m.low if m.low is not None else m.value))
+            errs[1].append((m.high if m.high is not None else m.value) - m.value)
+        ax.bar(xs, ys, width=0.4, yerr=errs, capsize=3, label=name)
+    ax.set_xticks(range(len(rows)), [r.label for r in rows], rotation=30, ha="right")
+    ax.set_ylim(-0.2, 1.05)
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.set_title("issue span agreement per label (95% bootstrap intervals)")
+    ax.legend()
+    paths.append(out / "label_agreement.png")
+    fig.savefig(paths[-1], dpi=100)
+    return paths

@@ -1,0 +1,279 @@
+"""Pure converters between stored documents and Label Studio tasks and exports."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from corpus.labelconfig import ISSUE, SPAN_STANCE, STANCE, TEXT
+from corpus.preannotate import SpanSuggestion
+from corpus.schema import AnnotationSchema
+
+Span = tuple[int, int, str]
+
+
+def sample_documents(
+    docs: Iterable[tuple[str, str]], *, n: int | None, seed: int, anchor: int = 0
+) -> tuple[list[str], list[str]]:
+    """At most one document per dup_group, reproducible from ``seed``.
+
+    ``docs`` are (doc_id, dup_group) pairs. The representative of a group is its
+    smallest doc_id; groups are shuffled with the seed and the first ``n`` taken. The
+    first ``anchor`` sampled documents form the anchor set.
+    """
+    reps: dict[str, str] = {}
+    for doc_id, group in docs:
+        if group not in reps or doc_id < reps[group]:
+            reps[group] = doc_id
+    chosen = sorted(reps.values())
+    random.Random(seed).shuffle(chosen)
+    if n is not None:
+        chosen = chosen[:n]
+    return chosen, chosen[: min(anchor, len(chosen))]
+
+
+def to_task(
+    doc: Mapping[str, Any],
+    *,
+    version: str,
+    round_name: str,
+    suggestions: list[SpanSuggestion],
+    model_version: str,
+) -> dict[str, Any]:
+    """One import payload: the stored text exactly, ids to match on, pre-annotations."""
+    text: str = doc["text"]
+    result = [
+        {
+            "id": f"p{i}",
+            "from_name": ISSUE,
+            "to_name": TEXT,
+            "type": "labels",
+            "value": {
+                "start": s.start,
+                "end": s.end,
+                "text": text[s.start : s.end],
+                "labels": [s.issue],
+            },
+        }
+        for i, s in enumerate(suggestions)
+    ]
+    score = round(sum(s.score for s in suggestions) / len(suggestions), 3) if suggestions else 0.0
+    return {
+        "data": {
+            TEXT: text,
+            "title": doc["title"],
+            "doc_id": doc["doc_id"],
+            "text_sha256": doc["text_sha256"],
+            "version": version,
+            "round": round_name,
+        },
+        "predictions": [{"model_version": model_version, "score": score, "result": result}],
+    }
+
+
+def pseudonym(key: bytes, server: str, user: object) -> str:
+    """A stable, keyed pseudonym for a Label Studio user; no e-mail or name is kept."""
+    user_id = user.get("id") if isinstance(user, dict) else user
+    mac = hmac.new(key, f"{server}|{user_id}".encode(), hashlib.sha256).hexdigest()
+    return f"ann-{mac[:10]}"
+
+
+def task_fingerprint(task: Mapping[str, Any]) -> str:
+    """Changes whenever the task's data or any of its annotations change."""
+    annotations = [
+        {k: a.get(k) for k in ("id", "updated_at", "result", "was_cancelled", "completed_by")}
+        for a in task.get("annotations", [])
+    ]
+    payload = {"data": task.get("data"), "annotations": annotations}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Reject:
+    """An item that was not stored, and why."""
+
+    reason: str
+    task_id: int | None = None
+    doc_id: str | None = None
+    annotation_id: int | None = None
+    item: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "doc_id": self.doc_id,
+            "annotation_id": self.annotation_id,
+            "item": self.item,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Validated:
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    spans: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredDoc:
+    text: str
+    text_sha256: str
+
+
+def validate_task(
+    task: Mapping[str, Any],
+    *,
+    docs: Mapping[str, StoredDoc],
+    schema: AnnotationSchema,
+    round_name: str,
+    who: Callable[[object], str],
+    predicted: Mapping[str, set[Span]],
+) -> Validated:
+    """Check one exported task against the stored version and the schema.
+
+    Offsets are checked by slicing the stored text; ``value.text`` is never trusted.
+    Regions and their per-region stance are grouped by result id (by offsets for
+    results made through the API, which carry no id).
+    """
+    out = Validated()
+    task_id = task.get("id")
+    data = task.get("data") or {}
+    doc_id = data.get("doc_id")
+    if not isinstance(doc_id, str) or doc_id not in docs:
+        out.rejects.append(
+            Reject("unknown task: its doc_id is not in this round", task_id, str(doc_id))
+        )
+        return out
+    stored = docs[doc_id]
+    if data.get(TEXT) != stored.text or data.get("text_sha256") != stored.text_sha256:
+        out.rejects.append(
+            Reject(
+                "drift: the task's text no longer matches the dataset version; "
+                "its annotations were not stored",
+                task_id,
+                doc_id,
+            )
+        )
+        return out
+    for ann in task.get("annotations") or []:
+        _validate_annotation(
+            ann, out, task_id, doc_id, stored.text, schema, round_name, who, predicted
+        )
+    return out
+
+
+def _validate_annotation(
+    ann: Mapping[str, Any],
+    out: Validated,
+    task_id: int | None,
+    doc_id: str,
+    text: str,
+    schema: AnnotationSchema,
+    round_name: str,
+    who: Callable[[object], str],
+    predicted: Mapping[str, set[Span]],
+) -> None:
+    ann_id = ann.get("id")
+    annotator = who(ann.get("completed_by"))
+
+    def reject(reason: str, item: object = None) -> None:
+        shown = json.dumps(item, ensure_ascii=False)[:300] if item is not None else None
+        out.rejects.append(Reject(reason, task_id, doc_id, ann_id, shown))
+
+    cancelled = bool(ann.get("was_cancelled"))
+    stance: str | None = None
+    regions: dict[str, dict[str, Any]] = {}
+    region_stance: dict[str, str] = {}
+    for item in ann.get("result") or []:
+        name, kind, value = item.get("from_name"), item.get("type"), item.get("value") or {}
+        if name == STANCE and kind == "choices":
+            choices = value.get("choices") or []
+            if len(choices) != 1 or choices[0] not in schema.stance_names:
+                reject(f"document stance {choices!r} is not one label of the schema", item)
+            else:
+                stance = choices[0]
+        elif name == ISSUE and kind == "labels":
+            key, span = _span(item, value, text, schema, reject)
+            if span is not None:
+                regions[key] = span
+        elif name == SPAN_STANCE and kind == "choices":
+            choices = value.get("choices") or []
+            if len(choices) != 1 or choices[0] not in schema.span_stance_names:
+                reject(f"span stance {choices!r} is not one label of the schema", item)
+            else:
+                region_stance[_region_key(item, value)] = choices[0]
+        else:
+            reject(f"unknown result {name!r} of type {kind!r}", item)
+    for key in region_stance.keys() - regions.keys():
+        reject("span stance without its span", {"region": key})
+    suggested = predicted.get(doc_id, set())
+    for key, span in regions.items():
+        origin = span.pop("origin")
+        unchanged = origin == "prediction" or (
+            origin is None and (span["start"], span["end"], span["issue"]) in suggested
+        )
+        out.spans.append(
+            {
+                "doc_id": doc_id,
+                "round": round_name,
+                "annotator": annotator,
+                "annotation_id": ann_id,
+                "region_id": span.pop("region_id"),
+                **span,
+                "stance": region_stance.get(key),
+                "from_prediction": unchanged,
+            }
+        )
+    out.annotations.append(
+        {
+            "doc_id": doc_id,
+            "round": round_name,
+            "annotator": annotator,
+            "annotation_id": ann_id,
+            "task_id": task_id,
+            "stance": None if cancelled else stance,
+            "cancelled": cancelled,
+            "ground_truth": bool(ann.get("ground_truth")),
+            "lead_time": ann.get("lead_time"),
+            "created_at": ann.get("created_at"),
+            "updated_at": ann.get("updated_at"),
+            "n_spans": len(regions),
+        }
+    )
+
+
+def _region_key(item: Mapping[str, Any], value: Mapping[str, Any]) -> str:
+    if item.get("id"):
+        return f"id:{item['id']}"
+    return f"at:{value.get('start')}:{value.get('end')}"
+
+
+def _span(
+    item: Mapping[str, Any],
+    value: Mapping[str, Any],
+    text: str,
+    schema: AnnotationSchema,
+    reject: Callable[[str, object], None],
+) -> tuple[str, dict[str, Any] | None]:
+    key = _region_key(item, value)
+    labels, start, end = value.get("labels") or [], value.get("start"), value.get("end")
+    if len(labels) != 1 or labels[0] not in schema.issue_names:
+        reject(f"issue label {labels!r} is not one label of the schema", item)
+        return key, None
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+        reject(f"offsets {start!r}..{end!r} are outside the text (length {len(text)})", item)
+        return key, None
+    return key, {
+        "start": start,
+        "end": end,
+        "text": text[start:end],
+        "issue": labels[0],
+        "origin": item.get("origin"),
+        "region_id": item.get("id"),
+    }

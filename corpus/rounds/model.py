@@ -1,0 +1,100 @@
+"""Round state kept in the store: which project, which version, which documents."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus.errors import RoundError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class RoundSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sample: int | None = Field(description="Documents to sample; None = all (one per dup group).")
+    overlap: int = Field(ge=1, description="Annotators per task (maximum_annotations).")
+    seed: int
+    unit: str = Field(default="document", description="Task unit; only 'document' for now.")
+    anchor: int = Field(default=0, ge=0, description="Documents every annotator labels.")
+    batch_size: int = Field(default=1000, ge=1)
+
+
+class RoundState(BaseModel):
+    """``<store>/rounds/<name>/round.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str = Field(description="Dataset version the round samples from.")
+    project_id: int | None = None
+    project_title: str
+    settings: RoundSettings
+    doc_ids: list[str] = Field(description="Sampled documents, in push order.")
+    anchor_ids: list[str] = Field(default_factory=list)
+    schema_hash: str
+    label_config_sha256: str
+    model_version: str
+    created: str
+    pulled_versions: list[str] = Field(default_factory=list)
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise RoundError(
+            f"{name!r} is not a valid round name",
+            hint="Use letters, digits, '.', '_' or '-', up to 64 characters (e.g. round-1).",
+        )
+    return name
+
+
+def project_title(name: str) -> str:
+    """Label Studio wants 3 to 50 characters."""
+    return f"corpus {name}"[:50]
+
+
+def round_dir(store_root: Path, name: str) -> Path:
+    return store_root / "rounds" / check_name(name)
+
+
+def load_round(store_root: Path, name: str) -> RoundState:
+    path = round_dir(store_root, name) / "round.json"
+    if not path.is_file():
+        raise RoundError(
+            f"no round {name!r} in the store {store_root}",
+            hint=f"Start it with `corpus round start {name} --version VERSION`.",
+        )
+    return RoundState.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def save_round(store_root: Path, state: RoundState) -> None:
+    """Atomic write: a crash leaves the old state or the new one, never half of one."""
+    folder = round_dir(store_root, state.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "round.json", state.model_dump(mode="json"))
+
+
+def write_json_atomic(path: Path, value: object) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(value, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+
+
+def list_rounds(store_root: Path) -> list[RoundState]:
+    folder = store_root / "rounds"
+    if not folder.is_dir():
+        return []
+    return [
+        RoundState.model_validate_json((p / "round.json").read_text(encoding="utf-8"))
+        for p in sorted(folder.iterdir())
+        if (p / "round.json").is_file()
+    ]

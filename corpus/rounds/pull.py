@@ -1,0 +1,304 @@
+"""Pull a round: archive the raw export, validate it, store a new dataset version."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from corpus import __version__
+from corpus.features import arrow_schema
+from corpus.ingest.core import row_hash
+from corpus.models import AnnotationRow, NormalizationInfo, SpanAnnotation, VersionManifest
+from corpus.preannotate import PreAnnotator
+from corpus.rounds.convert import (
+    Reject,
+    Span,
+    StoredDoc,
+    pseudonym,
+    task_fingerprint,
+    validate_task,
+)
+from corpus.rounds.model import load_round, round_dir, save_round, write_json_atomic
+from corpus.rounds.sync import Done, RoundEvent, _docs_for, api, retrying
+from corpus.schema import AnnotationSchema
+from corpus.store import Store, next_minor
+
+ROUND_TABLES = {"annotations": arrow_schema(AnnotationRow), "spans": arrow_schema(SpanAnnotation)}
+
+
+@dataclass
+class PullResult:
+    round: str
+    version: str | None
+    written: bool
+    tasks: int = 0
+    changed_tasks: int = 0
+    annotations: int = 0
+    spans: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    archive: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "round": self.round,
+            "version": self.version,
+            "written": self.written,
+            "tasks": self.tasks,
+            "changed_tasks": self.changed_tasks,
+            "annotations": self.annotations,
+            "spans": self.spans,
+            "rejects": [r.to_dict() for r in self.rejects],
+            "archive": str(self.archive) if self.archive else None,
+        }
+
+
+def pseudonym_key(store: Store) -> bytes:
+    """The store's secret for annotator pseudonyms (created once, user-only permissions)."""
+    path = store.root / ".pseudonym-key"
+    if not path.exists():
+        store.root.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+def export_round(client: Any, project_id: int) -> bytes:
+    """Every task with its annotations, as Label Studio's JSON export (raw bytes)."""
+
+    def once() -> bytes:
+        with api(f"GET /api/projects/{project_id}/export"):
+            chunks = client.projects.exports.download_sync(
+                project_id, download_all_tasks=True, request_options={"timeout": 900}
+            )
+            return b"".join(chunks)
+
+    return retrying(once)
+
+
+def archive_export(folder: Path, raw: bytes) -> Path:
+    """Keep the export unchanged (gzip) so nothing a person labelled is ever lost."""
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(raw).hexdigest()
+    existing = sorted(folder.glob(f"*-{digest[:16]}.json.gz"))
+    if existing:
+        return existing[-1]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    path = folder / f"{stamp}-{digest[:16]}.json.gz"
+    tmp = path.with_suffix(".tmp")
+    with gzip.open(tmp, "wb") as fh:
+        fh.write(raw)
+    tmp.replace(path)
+    return path
+
+
+def pull_round(
+    client: Any,
+    store: Store,
+    schema: AnnotationSchema,
+    name: str,
+    *,
+    preannotator: PreAnnotator,
+    server_url: str,
+) -> Iterator[RoundEvent | Done]:
+    """Export, archive, validate and store a round's annotations as a new version.
+
+    Only tasks whose data or annotations changed since the last pull are validated
+    again; with no change at all nothing is written.
+    """
+    state = load_round(store.root, name)
+    if state.project_id is None:
+        from corpus.errors import RoundError
+
+        raise RoundError(
+            f"round {name!r} has no project yet", hint=f"Run `corpus round start {name}`."
+        )
+    folder = round_dir(store.root, name)
+    yield RoundEvent("pull", 0, 1, "exporting from Label Studio")
+    raw = export_round(client, state.project_id)
+    result = PullResult(round=name, version=None, written=False)
+    result.archive = archive_export(folder / "exports", raw)
+    tasks: list[dict[str, Any]] = json.loads(raw)
+    result.tasks = len(tasks)
+    previous = _load_pull_state(folder)
+    fingerprints = {str(t.get("id")): task_fingerprint(t) for t in tasks}
+    unchanged = {
+        tid for tid, fp in fingerprints.items() if previous.get("fingerprints", {}).get(tid) == fp
+    }
+    last_version = previous.get("version")
+    if (
+        last_version
+        and unchanged == set(fingerprints)
+        and set(fingerprints) == set(previous.get("fingerprints", {}))
+    ):
+        result.rejects = [Reject(**r) for r in previous.get("rejects", [])]
+        yield Done(result)
+        return
+    docs = {
+        d: StoredDoc(row["text"], row["text_sha256"])
+        for d, row in _docs_for(store, state.version, set(state.doc_ids)).items()
+    }
+    key = pseudonym_key(store)
+    predicted: dict[str, set[Span]] = {}
+    annotations: list[dict[str, Any]] = []
+    spans: list[dict[str, Any]] = []
+    rejects_by_task: dict[str, list[dict[str, Any]]] = {}
+    reuse = _previous_rows(store, last_version, name, tasks, unchanged) if last_version else None
+    seen_docs: set[str] = set()
+    for i, task in enumerate(tasks):
+        tid = str(task.get("id"))
+        doc_id = (task.get("data") or {}).get("doc_id")
+        if isinstance(doc_id, str):
+            seen_docs.add(doc_id)
+        if reuse is not None and tid in unchanged:
+            annotations.extend(reuse[0].get(tid, []))
+            spans.extend(reuse[1].get(tid, []))
+            rejects_by_task[tid] = previous.get("rejects_by_task", {}).get(tid, [])
+            continue
+        result.changed_tasks += 1
+        if isinstance(doc_id, str) and doc_id in docs and doc_id not in predicted:
+            predicted[doc_id] = {
+                (s.start, s.end, s.issue) for s in preannotator.predict(docs[doc_id].text)
+            }
+        checked = validate_task(
+            task,
+            docs=docs,
+            schema=schema,
+            round_name=name,
+            who=lambda user: pseudonym(key, server_url, user),
+            predicted=predicted,
+        )
+        annotations.extend(checked.annotations)
+        spans.extend(checked.spans)
+        rejects_by_task[tid] = [r.to_dict() for r in checked.rejects]
+        if i % 500 == 0:
+            yield RoundEvent("validate", i, len(tasks))
+    rejects = [Reject(**r) for rs in rejects_by_task.values() for r in rs]
+    for doc_id in state.doc_ids:
+        if doc_id not in seen_docs:
+            rejects.append(
+                Reject("task deleted in Label Studio: no task holds this document", doc_id=doc_id)
+            )
+    result.rejects = rejects
+    result.annotations, result.spans = len(annotations), len(spans)
+    version = _write_version(
+        store, state.version, name, annotations, spans, rejects, result.archive
+    )
+    result.version, result.written = version, True
+    state.pulled_versions.append(version)
+    save_round(store.root, state)
+    write_json_atomic(
+        folder / "pull_state.json",
+        {
+            "version": version,
+            "fingerprints": fingerprints,
+            "rejects_by_task": rejects_by_task,
+            "rejects": [r.to_dict() for r in rejects],
+        },
+    )
+    write_json_atomic(folder / "rejects.json", [r.to_dict() for r in rejects])
+    yield Done(result)
+
+
+def _load_pull_state(folder: Path) -> dict[str, Any]:
+    path = folder / "pull_state.json"
+    if not path.is_file():
+        return {}
+    value: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return value
+
+
+def _previous_rows(
+    store: Store, version: str, name: str, tasks: list[dict[str, Any]], unchanged: set[str]
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]] | None:
+    """Rows of unchanged tasks from the last pulled version, keyed by task id."""
+    if version not in store.versions():
+        return None
+    ann_by_task: dict[str, list[dict[str, Any]]] = {}
+    task_of_annotation: dict[int, str] = {}
+    for batch in store.iter_batches(version, "annotations"):
+        for row in batch.to_pylist():
+            tid = str(row["task_id"])
+            if row["round"] == name and tid in unchanged:
+                ann_by_task.setdefault(tid, []).append(row)
+                task_of_annotation[row["annotation_id"]] = tid
+    spans_by_task: dict[str, list[dict[str, Any]]] = {}
+    for batch in store.iter_batches(version, "spans"):
+        for row in batch.to_pylist():
+            owner = task_of_annotation.get(row["annotation_id"])
+            if row["round"] == name and owner is not None:
+                spans_by_task.setdefault(owner, []).append(row)
+    return ann_by_task, spans_by_task
+
+
+def _write_version(
+    store: Store,
+    parent: str,
+    name: str,
+    annotations: list[dict[str, Any]],
+    spans: list[dict[str, Any]],
+    rejects: list[Reject],
+    archive: Path | None,
+) -> str:
+    """Parent's tables + this round's annotations (other rounds' rows are kept)."""
+    with store.lock():
+        version = next_minor(store.latest())
+        manifest = store.manifest(parent)
+        writer = store.begin(version)
+        try:
+            for table, info in manifest.tables.items():
+                if table in ROUND_TABLES:
+                    continue
+                shards = store.table_shards(parent, table)
+                from corpus.ingest.run import SCHEMAS, _shard_schema
+
+                schema = SCHEMAS.get(table) or _shard_schema(shards[0])
+                writer.table(table, schema).link(shards, info.rows, int(info.content_sha256, 16))
+            for table, rows in (("annotations", annotations), ("spans", spans)):
+                out = writer.table(table, ROUND_TABLES[table])
+                if table in manifest.tables:
+                    kept = [
+                        r
+                        for b in store.iter_batches(parent, table)
+                        for r in b.to_pylist()
+                        if r["round"] != name
+                    ]
+                    out.write_rows(kept, sum(row_hash(r) for r in kept))
+                out.write_rows(rows, sum(row_hash(r) for r in rows))
+            writer.commit(
+                VersionManifest(
+                    version=version,
+                    parent=parent,
+                    kind="pull",
+                    created=datetime.now(UTC).isoformat(timespec="seconds"),
+                    tool_version=__version__,
+                    schema_hash=manifest.schema_hash,
+                    message=f"annotations of round {name}",
+                    normalization=NormalizationInfo(),
+                    segmenter=manifest.segmenter,
+                    dedup=manifest.dedup,
+                    inputs=[],
+                    tables={},
+                    report=[],
+                    extra={
+                        "round": name,
+                        "export_archive": archive.name if archive else None,
+                        "rejects": [r.to_dict() for r in rejects],
+                    },
+                )
+            )
+        except BaseException:
+            writer.abort()
+            raise
+    return version

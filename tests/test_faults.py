@@ -1,0 +1,221 @@
+"""Faults on a real Label Studio: lost responses, kill -9 in the middle of a push and a pull.
+
+Kill tests use their own server (not the session one) and restart it on the same data.
+A lost response is produced by a small relay between the client and the real server that
+forwards the import and then answers 502, as a proxy does when the upstream times out.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import write_article
+from typer.testing import CliRunner
+
+from corpus.cli import app
+from corpus.errors import LabelStudioError
+from corpus.ingest import ingest
+from corpus.preannotate import KeywordPreAnnotator
+from corpus.rounds import Done, RoundEvent, pull_round, push_round, start_round
+from corpus.rounds.model import load_round
+from corpus.rounds.sync import existing_tasks
+from corpus.schema import AnnotationSchema
+from corpus.store import Store
+from corpus.studio import Connection, StudioInfo, connect, studio_down, studio_up
+
+pytestmark = pytest.mark.studio
+
+
+def drain(events: Any) -> Any:
+    for event in events:
+        if isinstance(event, Done):
+            return event.result
+    raise AssertionError("no result")
+
+
+@pytest.fixture
+def many_docs(tmp_path: Path, store: Store, schema: AnnotationSchema) -> str:
+    for i in range(40):
+        write_article(
+            tmp_path / "many",
+            f"{i:02d}.txt",
+            f"Story {i}",
+            f"Trade item {i}: tariffs.",
+            f"Number {i}.",
+        )
+    ingest([tmp_path / "many"], store=store, schema=schema)
+    return "0.1.0"
+
+
+class _Relay(BaseHTTPRequestHandler):
+    upstream = ""
+    lose_imports = 0
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+        }
+        r = httpx.request(
+            self.command, self.upstream + self.path, content=body, headers=headers, timeout=120
+        )
+        if (
+            self.command == "POST"
+            and self.path.split("?")[0].endswith("/import")
+            and type(self).lose_imports
+        ):
+            type(self).lose_imports -= 1
+            self.send_response(502)
+            self.end_headers()
+            return
+        self.send_response(r.status_code)
+        for k, v in r.headers.items():
+            if k.lower() not in (
+                "content-length",
+                "transfer-encoding",
+                "content-encoding",
+                "connection",
+            ):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(r.content)))
+        self.end_headers()
+        self.wfile.write(r.content)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def relay(studio: StudioInfo) -> Iterator[type[_Relay]]:
+    handler = type("Relay", (_Relay,), {"upstream": studio.url.rstrip("/"), "lose_imports": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}/"  # type: ignore[attr-defined]
+    yield handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_lost_import_response_is_not_imported_twice(
+    relay: Any,
+    studio: StudioInfo,
+    ls_client: Any,
+    store: Store,
+    schema: AnnotationSchema,
+    many_docs: str,
+) -> None:
+    relay.lose_imports = 2  # the server applies two imports whose answers are lost (502)
+    client = connect(Connection(url=relay.url, api_key=studio.api_key))
+    events = start_round(
+        client,
+        store,
+        schema,
+        "lost",
+        version=many_docs,
+        preannotator=KeywordPreAnnotator(schema),
+        batch_size=10,
+    )
+    result = drain(events)
+    assert relay.lose_imports == 0
+    state = load_round(store.root, "lost")
+    tasks = existing_tasks(ls_client, state.project_id)
+    assert sorted(tasks) == sorted(state.doc_ids) and all(len(t) == 1 for t in tasks.values())
+    assert result.imported == 20  # two batches of ten were found already there after the 502s
+
+
+@pytest.fixture(scope="module")
+def victim(studio_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A second server of our own to kill; its home (data survives restarts)."""
+    home = tmp_path_factory.mktemp("victim")
+    studio_up(home, venv_dir=studio_venv, timeout=300)
+    yield home
+    studio_down(home)
+
+
+def _kill_soon(pid: int, delay: float) -> None:
+    threading.Timer(delay, lambda: os.kill(pid, signal.SIGKILL)).start()
+
+
+def test_kill_9_during_push_then_push_completes(
+    victim: Path, studio_venv: Path, store: Store, schema: AnnotationSchema, many_docs: str
+) -> None:
+    info = studio_up(victim, venv_dir=studio_venv)
+    client = connect(info.connection())
+    pre = KeywordPreAnnotator(schema)
+    events = start_round(
+        client, store, schema, "killed", version=many_docs, preannotator=pre, batch_size=2
+    )
+    with pytest.raises(LabelStudioError):
+        for event in events:
+            if isinstance(event, RoundEvent) and event.done == 6:
+                _kill_soon(info.pid, 0.03)  # lands inside one of the next import requests
+    info = studio_up(victim, venv_dir=studio_venv, timeout=300)
+    client = connect(info.connection())
+    state = load_round(store.root, "killed")
+    before = existing_tasks(client, state.project_id)
+    assert 0 < len(before) < len(state.doc_ids)  # the push really was cut short
+    result = drain(push_round(client, store, "killed", preannotator=pre))
+    tasks = existing_tasks(client, state.project_id)
+    assert sorted(tasks) == sorted(state.doc_ids) and all(len(t) == 1 for t in tasks.values())
+    assert result.imported + result.already_there == len(state.doc_ids)
+
+
+def test_kill_9_during_pull_then_pull_loses_nothing(
+    victim: Path, studio_venv: Path, store: Store, schema: AnnotationSchema, many_docs: str
+) -> None:
+    info = studio_up(victim, venv_dir=studio_venv)
+    client = connect(info.connection())
+    pre = KeywordPreAnnotator(schema)
+    drain(start_round(client, store, schema, "pk", version=many_docs, preannotator=pre))
+    state = load_round(store.root, "pk")
+    tasks = existing_tasks(client, state.project_id)
+    for doc_id in state.doc_ids:
+        task_id = tasks[doc_id][0][0]
+        client.annotations.create(
+            id=task_id,
+            result=[
+                {
+                    "from_name": "stance",
+                    "to_name": "text",
+                    "type": "choices",
+                    "value": {"choices": ["neutral"]},
+                },
+            ],
+        )
+    events = pull_round(client, store, schema, "pk", preannotator=pre, server_url=info.url)
+    with pytest.raises(LabelStudioError):
+        for event in events:
+            if isinstance(event, RoundEvent) and event.stage == "pull":
+                os.kill(info.pid, signal.SIGKILL)  # the export request is next
+    assert store.versions() == ["0.1.0"]  # nothing half-written
+    info = studio_up(victim, venv_dir=studio_venv, timeout=300)
+    client = connect(info.connection())
+    result = drain(pull_round(client, store, schema, "pk", preannotator=pre, server_url=info.url))
+    assert result.written and result.annotations == len(state.doc_ids) and result.rejects == []
+
+
+def test_cli_errors_when_server_is_down_or_token_wrong(
+    tmp_path: Path, studio: StudioInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    store = str(tmp_path / "s")
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "x" * 40)
+    result = runner.invoke(app, ["round", "status", "r1", "--store", store])
+    assert result.exit_code == 1 and "StudioNotRunningError" in result.stderr
+    assert "corpus studio up" in result.stderr and "LABEL_STUDIO_URL" in result.stderr
+    monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
+    result = runner.invoke(app, ["round", "status", "r1", "--store", store])
+    assert result.exit_code == 1 and "StudioAuthError" in result.stderr
+    assert "x" * 40 not in result.stderr + result.stdout
