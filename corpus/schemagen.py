@@ -21,8 +21,8 @@ def generated_files() -> dict[str, str]:
         )
         files[f"{name}.schema.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
     files["labelstudio.xml"] = (
-        "<!-- Generated from schemas/annotation.yaml by `corpus schema generate`; do not edit. -->\n"
-        + label_config(load_schema())
+        "<!-- Generated from schemas/annotation.yaml by `corpus schema generate`; "
+        "do not edit. -->\n" + label_config(load_schema())
     )
     return files
 

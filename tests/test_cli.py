@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 import typer.main
 from conftest import SEEDS, write_article
@@ -20,13 +20,14 @@ def all_commands() -> list[list[str]]:
     root = typer.main.get_command(app)
     found: list[list[str]] = []
 
-    def walk(cmd: click.Command, path: list[str]) -> None:
+    def walk(cmd: Any, path: list[str]) -> None:
+        # typer bundles its own click: look for sub-commands, not for click.Group
         found.append(path)
-        if isinstance(cmd, click.Group):
-            for name, sub in cmd.commands.items():
-                walk(sub, [*path, name])
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, [*path, name])
 
     walk(root, [])
+    assert len(found) > 10, found  # the walk really found the sub-commands
     return found
 
 

@@ -89,7 +89,7 @@ class _Relay(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(r.content)
 
-    do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
+    do_GET = do_POST = do_PATCH = do_DELETE = _forward
 
     def log_message(self, *args: object) -> None:
         pass

@@ -27,11 +27,22 @@ pytestmark = pytest.mark.studio
 # Text that breaks offset handling: emoji (astral, ZWJ), Chinese, RTL, curly quotes,
 # CRLF newlines (normalised on ingest) and doubled spaces before the target phrases.
 TRICKY = {
-    "emoji.txt": ("Emoji 😀", "Hello 😀😀 world 𝐀. 中国 said: “the U.S. export controls on chips” hurt trade.",
-                  "A second 👨🏻‍🚒 paragraph about  human rights."),
-    "chinese.txt": ("中美关系", "中国外交部表示，中美双方同意加强合作。", "Officials discussed Taiwan and investment."),
-    "rtl.txt": ("RTL", "قال المسؤول إن التعاون مهم. שלום עולם.", "Then came national security concerns."),
-}  # fmt: skip
+    "emoji.txt": (
+        "Emoji 😀",
+        "Hello 😀😀 world 𝐀. 中国 said: “the U.S. export controls on chips” hurt trade.",
+        "A second 👨🏻‍🚒 paragraph about  human rights.",
+    ),
+    "chinese.txt": (
+        "中美关系",
+        "中国外交部表示，中美双方同意加强合作。",
+        "Officials discussed Taiwan and investment.",
+    ),
+    "rtl.txt": (
+        "RTL",
+        "قال المسؤول إن التعاون مهم. שלום עולם.",
+        "Then came national security concerns.",
+    ),
+}
 
 
 def drain(events: Any) -> Any:

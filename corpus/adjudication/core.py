@@ -1,0 +1,460 @@
+"""The pure core of adjudication: gold labels from several annotators' answers.
+
+Nothing here touches disk or network; inputs are rows of the ``annotations`` and ``spans``
+tables (:class:`~corpus.models.AnnotationRow`, :class:`~corpus.models.SpanAnnotation`, as
+mappings) and the documents' texts. The rules of ``majority``:
+
+* **Who votes.** One vote per annotator and document: the annotator's latest non-skipped
+  annotation (by ``updated_at``, then annotation id). Skipped (cancelled) annotations never
+  vote and do not count as annotators of the document; a document every annotator skipped
+  gets no gold row (it is listed in ``skipped``).
+* **Document stance.** The label with the most votes. A tie for the most votes leaves the
+  stance unresolved (``stance`` null, ``decided_by`` "unresolved", listed in ``unresolved``
+  with the tied counts). ``decided_by`` is "unanimous" when every annotator of the document
+  gave that label, else "majority". ``votes`` is votes for the gold label over valid votes
+  ("2/3"); ``annotators``/``annotation_ids`` are those who voted for it (everyone who voted,
+  when unresolved).
+* **Spans.** Spans with the same issue label that overlap, directly or through other spans,
+  form a cluster. A cluster is kept when at least half of the document's annotators marked
+  a span in it (2 of 3, 2 of 4, 1 of 2). ``support`` is "marked it / annotators".
+* **Span boundary.** The (start, end) marked by the most annotators in the cluster; on a
+  tie, the candidate containing the most characters that the largest number of the
+  cluster's annotators marked; then the earliest start; then the shortest.
+* **Span stance.** Each annotator of the cluster votes with the stance of their span that
+  overlaps the gold span most; the most votes wins; a tie leaves it null (listed in
+  ``unresolved`` with the span). A span is "unanimous" when every annotator of the
+  document marked exactly the gold boundary with the same span stance, else "majority".
+* **Disagreements** (what ``review`` sends to a curator): a stance that is not unanimous,
+  a pair of annotators whose span sets agree less than ``span_agreement`` (character-level
+  Jaccard over (issue, character) pairs; default 1.0 = any difference), or a kept span
+  whose annotators gave different span stances.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations, pairwise
+from typing import Any, NamedTuple
+
+from corpus.labelconfig import ISSUE, SPAN_STANCE, STANCE, TEXT
+from corpus.models import GoldAnnotation, GoldSpan
+
+Row = Mapping[str, Any]
+
+
+class Mark(NamedTuple):
+    """One span of one annotator's voting annotation."""
+
+    annotator: str
+    annotation_id: int
+    start: int
+    end: int
+    issue: str
+    stance: str | None
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A gold item left undecided: the document stance (``span`` None) or a span stance."""
+
+    doc_id: str
+    reason: str
+    span: tuple[int, int, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        span = None if self.span is None else list(self.span)
+        return {"doc_id": self.doc_id, "reason": self.reason, "span": span}
+
+
+@dataclass
+class Adjudication:
+    """Gold rows of one round, and what is left for a person to decide."""
+
+    gold_annotations: list[GoldAnnotation] = field(default_factory=list)
+    gold_spans: list[GoldSpan] = field(default_factory=list)
+    unresolved: list[Unresolved] = field(default_factory=list)
+    disagreements: dict[str, list[str]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DocumentVotes:
+    """The voting annotations of one document and their spans (one entry per annotator)."""
+
+    doc_id: str
+    round: str
+    text: str
+    annotations: dict[str, Row]
+    marks: dict[str, list[Mark]]
+
+    @property
+    def n(self) -> int:
+        return len(self.annotations)
+
+
+def voting_annotations(annotations: Iterable[Row]) -> dict[str, dict[str, Row]]:
+    """doc_id -> annotator -> the annotation that votes (latest non-skipped one).
+
+    Documents whose annotations are all skipped map to an empty dict.
+    """
+    out: dict[str, dict[str, Row]] = {}
+    for row in annotations:
+        chosen = out.setdefault(row["doc_id"], {})
+        if row["cancelled"]:
+            continue
+        old = chosen.get(row["annotator"])
+        if old is None or _recency(row) > _recency(old):
+            chosen[row["annotator"]] = row
+    return out
+
+
+def _recency(row: Row) -> tuple[str, int]:
+    return (row.get("updated_at") or row.get("created_at") or "", int(row["annotation_id"]))
+
+
+def documents(
+    annotations: Iterable[Row], spans: Iterable[Row], texts: Mapping[str, str]
+) -> tuple[list[DocumentVotes], list[str]]:
+    """Group rows of one round by document: (documents with votes, documents all skipped)."""
+    rows = list(annotations)
+    rounds = {r["round"] for r in rows}
+    if len(rounds) > 1:
+        raise ValueError(f"rows of several rounds given: {sorted(rounds)}")
+    round_name = rounds.pop() if rounds else ""
+    voting = voting_annotations(rows)
+    used = {int(r["annotation_id"]) for chosen in voting.values() for r in chosen.values()}
+    marks: dict[int, dict[tuple[int, int, str], Mark]] = defaultdict(dict)
+    for s in spans:
+        ann_id = int(s["annotation_id"])
+        if ann_id not in used:
+            continue
+        key = (int(s["start"]), int(s["end"]), str(s["issue"]))
+        old = marks[ann_id].get(key)
+        if old is None or (old.stance is None and s["stance"] is not None):
+            marks[ann_id][key] = Mark(s["annotator"], ann_id, *key, s["stance"])
+    docs, skipped = [], []
+    for doc_id in sorted(voting):
+        chosen = voting[doc_id]
+        if not chosen:
+            skipped.append(doc_id)
+            continue
+        if doc_id not in texts:
+            raise ValueError(f"no text given for document {doc_id}")
+        per = {
+            who: sorted(marks[int(row["annotation_id"])].values(), key=lambda m: m[2:5])
+            for who, row in sorted(chosen.items())
+        }
+        docs.append(
+            DocumentVotes(doc_id, round_name, texts[doc_id], dict(sorted(chosen.items())), per)
+        )
+    return docs, skipped
+
+
+def majority(
+    annotations: Iterable[Row],
+    spans: Iterable[Row],
+    texts: Mapping[str, str],
+    *,
+    span_agreement: float = 1.0,
+) -> Adjudication:
+    """Gold stance and spans of one round by majority vote (rules in the module docstring)."""
+    docs, skipped = documents(annotations, spans, texts)
+    return decide(docs, skipped, span_agreement=span_agreement)
+
+
+def decide(
+    docs: Iterable[DocumentVotes], skipped: Sequence[str] = (), *, span_agreement: float = 1.0
+) -> Adjudication:
+    """:func:`majority` on documents already grouped by :func:`documents`."""
+    if not 0.0 <= span_agreement <= 1.0:
+        raise ValueError(f"span_agreement must be within 0..1, not {span_agreement}")
+    out = Adjudication(skipped=list(skipped))
+    for doc in docs:
+        gold, unresolved = decide_stance(doc)
+        out.gold_annotations.append(gold)
+        out.unresolved.extend(unresolved)
+        gold_spans, span_unresolved, span_reasons = decide_spans(doc)
+        out.gold_spans.extend(gold_spans)
+        out.unresolved.extend(span_unresolved)
+        reasons = []
+        if gold.decided_by != "unanimous":
+            reasons.append(f"stance not unanimous ({_tally(doc)})")
+        agreement = span_agreement_of(doc)
+        if agreement < span_agreement:
+            reasons.append(f"span agreement {agreement:.2f} < {span_agreement:g}")
+        reasons.extend(span_reasons)
+        if reasons:
+            out.disagreements[doc.doc_id] = reasons
+    return out
+
+
+def _tally(doc: DocumentVotes) -> str:
+    counts = Counter(r["stance"] or "no stance" for r in doc.annotations.values())
+    return ", ".join(
+        f"{label} {n}" for label, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+    )
+
+
+def decide_stance(doc: DocumentVotes) -> tuple[GoldAnnotation, list[Unresolved]]:
+    votes = {who: r["stance"] for who, r in doc.annotations.items() if r["stance"] is not None}
+    counts = Counter(votes.values())
+    top = max(counts.values(), default=0)
+    leaders = sorted(label for label, n in counts.items() if n == top)
+    if len(leaders) == 1:
+        stance: str | None = leaders[0]
+        decided = "unanimous" if top == doc.n else "majority"
+        voters = sorted(who for who, label in votes.items() if label == stance)
+        unresolved = []
+    else:
+        stance, decided, voters = None, "unresolved", sorted(votes)
+        why = f"stance tie: {_tally(doc)}" if leaders else "no annotator gave a stance"
+        unresolved = [Unresolved(doc.doc_id, why)]
+    gold = GoldAnnotation(
+        doc_id=doc.doc_id,
+        round=doc.round,
+        stance=stance,
+        decided_by=decided,
+        votes=f"{top}/{len(votes)}",
+        annotators=voters,
+        annotation_ids=[int(doc.annotations[w]["annotation_id"]) for w in voters],
+    )
+    return gold, unresolved
+
+
+def clusters(marks: Iterable[Mark]) -> list[list[Mark]]:
+    """Same-issue spans that overlap, directly or transitively, ordered by position."""
+    by_issue: dict[str, list[Mark]] = defaultdict(list)
+    for m in marks:
+        by_issue[m.issue].append(m)
+    found: list[list[Mark]] = []
+    for issue in sorted(by_issue):
+        current: list[Mark] = []
+        end = -1
+        for m in sorted(by_issue[issue], key=lambda m: (m.start, m.end, m.annotator)):
+            if current and m.start < end:
+                current.append(m)
+                end = max(end, m.end)
+            else:
+                if current:
+                    found.append(current)
+                current, end = [m], m.end
+        if current:
+            found.append(current)
+    return sorted(found, key=lambda c: (c[0].start, c[0].end, c[0].issue))
+
+
+def boundary(cluster: Sequence[Mark]) -> tuple[int, int]:
+    """The gold (start, end) of a cluster (the boundary rule of the module docstring)."""
+    who_marked: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for m in cluster:
+        who_marked[(m.start, m.end)].add(m.annotator)
+    top = max(len(v) for v in who_marked.values())
+    tied = [b for b, v in who_marked.items() if len(v) == top]
+    if len(tied) == 1:
+        return tied[0]
+    hot = _most_marked(cluster)
+    return min(tied, key=lambda b: (-_overlap_len(b, hot), b[0], b[1] - b[0]))
+
+
+def _most_marked(cluster: Sequence[Mark]) -> list[tuple[int, int]]:
+    """The stretches of text marked by the largest number of the cluster's annotators."""
+    points = sorted({p for m in cluster for p in (m.start, m.end)})
+    segments = []
+    for a, b in pairwise(points):
+        n = len({m.annotator for m in cluster if m.start <= a and b <= m.end})
+        segments.append((n, a, b))
+    top = max(n for n, _, _ in segments)
+    return [(a, b) for n, a, b in segments if n == top]
+
+
+def _overlap_len(span: tuple[int, int], parts: Iterable[tuple[int, int]]) -> int:
+    return sum(max(0, min(span[1], b) - max(span[0], a)) for a, b in parts)
+
+
+def decide_spans(doc: DocumentVotes) -> tuple[list[GoldSpan], list[Unresolved], list[str]]:
+    """Kept spans, span stances left unresolved, and span-stance disagreements."""
+    gold: list[GoldSpan] = []
+    unresolved: list[Unresolved] = []
+    reasons: list[str] = []
+    every = [m for ms in doc.marks.values() for m in ms]
+    for cluster in clusters(every):
+        annotators = sorted({m.annotator for m in cluster})
+        if 2 * len(annotators) < doc.n:
+            continue
+        start, end = boundary(cluster)
+        issue = cluster[0].issue
+        votes = {who: _span_vote(cluster, who, (start, end)) for who in annotators}
+        counts = Counter(v for v in votes.values() if v is not None)
+        top = max(counts.values(), default=0)
+        leaders = sorted(label for label, n in counts.items() if n == top)
+        stance = leaders[0] if len(leaders) == 1 else None
+        text = doc.text[start:end]
+        if len(leaders) > 1:
+            tally = ", ".join(f"{label} {counts[label]}" for label in leaders)
+            unresolved.append(
+                Unresolved(doc.doc_id, f"span stance tie on {text!r}: {tally}", (start, end, issue))
+            )
+        if len(set(votes.values())) > 1:
+            reasons.append(f"span stance differs on {text!r} ({issue})")
+        exact = {m.annotator for m in cluster if (m.start, m.end) == (start, end)}
+        unanimous = (
+            len(annotators) == doc.n and len(exact) == doc.n and len(set(votes.values())) == 1
+        )
+        gold.append(
+            GoldSpan(
+                doc_id=doc.doc_id,
+                round=doc.round,
+                start=start,
+                end=end,
+                text=text,
+                issue=issue,
+                stance=stance,
+                decided_by="unanimous" if unanimous else "majority",
+                support=f"{len(annotators)}/{doc.n}",
+                annotators=annotators,
+                annotation_ids=[int(doc.annotations[w]["annotation_id"]) for w in annotators],
+            )
+        )
+    return gold, unresolved, reasons
+
+
+def _span_vote(cluster: Sequence[Mark], who: str, gold: tuple[int, int]) -> str | None:
+    mine = [m for m in cluster if m.annotator == who and m.stance is not None]
+    if not mine:
+        return None
+    best = min(mine, key=lambda m: (-_overlap_len(gold, [(m.start, m.end)]), m.start, m.end))
+    return best.stance
+
+
+def span_agreement_of(doc: DocumentVotes) -> float:
+    """The lowest pairwise agreement of the annotators' span sets (1.0 with one annotator).
+
+    Agreement of a pair: |A ∩ B| / |A ∪ B| over the (issue, character) pairs each marked;
+    two empty sets agree fully.
+    """
+    covered = {who: _covered(marks) for who, marks in doc.marks.items()}
+    lowest = 1.0
+    for a, b in combinations(sorted(covered), 2):
+        both = sum(
+            _intersection(covered[a].get(issue, []), covered[b].get(issue, []))
+            for issue in covered[a].keys() & covered[b].keys()
+        )
+        size_a = sum(e - s for parts in covered[a].values() for s, e in parts)
+        size_b = sum(e - s for parts in covered[b].values() for s, e in parts)
+        union = size_a + size_b - both
+        lowest = min(lowest, both / union if union else 1.0)
+    return lowest
+
+
+def _covered(marks: Iterable[Mark]) -> dict[str, list[tuple[int, int]]]:
+    """Per issue, the merged stretches of text an annotator marked."""
+    by_issue: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for m in sorted(marks, key=lambda m: (m.issue, m.start, m.end)):
+        parts = by_issue[m.issue]
+        if parts and m.start <= parts[-1][1]:
+            parts[-1] = (parts[-1][0], max(parts[-1][1], m.end))
+        else:
+            parts.append((m.start, m.end))
+    return dict(by_issue)
+
+
+def _intersection(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> int:
+    total, i, j = 0, 0, 0
+    while i < len(a) and j < len(b):
+        total += max(0, min(a[i][1], b[j][1]) - max(a[i][0], b[j][0]))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
+
+
+def reviewed(
+    doc: DocumentVotes, curator: Row, curator_spans: Iterable[Row]
+) -> tuple[GoldAnnotation, list[GoldSpan]]:
+    """Gold from a curator's annotation; votes and support still count the annotators."""
+    stance = curator["stance"]
+    who, ann_id = str(curator["annotator"]), int(curator["annotation_id"])
+    votes = [r["stance"] for r in doc.annotations.values() if r["stance"] is not None]
+    gold = GoldAnnotation(
+        doc_id=doc.doc_id,
+        round=doc.round,
+        stance=stance,
+        decided_by="review",
+        votes=f"{votes.count(stance)}/{len(votes)}",
+        annotators=[who],
+        annotation_ids=[ann_id],
+    )
+    every = [m for ms in doc.marks.values() for m in ms]
+    seen: dict[tuple[int, int, str], str | None] = {}
+    for s in curator_spans:
+        key = (int(s["start"]), int(s["end"]), str(s["issue"]))
+        if seen.get(key) is None:
+            seen[key] = s["stance"]
+    spans = []
+    for (start, end, issue), span_stance in sorted(seen.items()):
+        marked = {
+            m.annotator for m in every if m.issue == issue and m.start < end and start < m.end
+        }
+        spans.append(
+            GoldSpan(
+                doc_id=doc.doc_id,
+                round=doc.round,
+                start=start,
+                end=end,
+                text=doc.text[start:end],
+                issue=issue,
+                stance=span_stance,
+                decided_by="review",
+                support=f"{len(marked)}/{doc.n}",
+                annotators=[who],
+                annotation_ids=[ann_id],
+            )
+        )
+    return gold, spans
+
+
+def predictions(doc: DocumentVotes) -> list[dict[str, Any]]:
+    """One Label Studio prediction per annotator (``model_version`` = the pseudonym).
+
+    Each holds the annotator's document stance, issue spans and per-span stances; a span
+    and its stance share a region id so the UI shows them as one region.
+    """
+    out = []
+    for who, row in doc.annotations.items():
+        result: list[dict[str, Any]] = []
+        if row["stance"] is not None:
+            result.append(
+                {
+                    "from_name": STANCE,
+                    "to_name": TEXT,
+                    "type": "choices",
+                    "value": {"choices": [row["stance"]]},
+                }
+            )
+        for i, m in enumerate(doc.marks[who]):
+            where = {"start": m.start, "end": m.end, "text": doc.text[m.start : m.end]}
+            region = f"{who}-{i}"
+            result.append(
+                {
+                    "id": region,
+                    "from_name": ISSUE,
+                    "to_name": TEXT,
+                    "type": "labels",
+                    "value": {**where, "labels": [m.issue]},
+                }
+            )
+            if m.stance is not None:
+                result.append(
+                    {
+                        "id": region,
+                        "from_name": SPAN_STANCE,
+                        "to_name": TEXT,
+                        "type": "choices",
+                        "value": {**where, "choices": [m.stance]},
+                    }
+                )
+        out.append({"model_version": who, "result": result})
+    return out

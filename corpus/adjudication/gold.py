@@ -1,0 +1,225 @@
+"""Read a pulled round, adjudicate it and store the gold as a new dataset version."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from corpus import __version__
+from corpus.adjudication.core import Adjudication, DocumentVotes, decide, documents
+from corpus.errors import RoundError
+from corpus.features import arrow_schema
+from corpus.ingest.core import row_hash
+from corpus.models import GoldAnnotation, GoldSpan, NormalizationInfo, VersionManifest
+from corpus.rounds.convert import Reject
+from corpus.rounds.model import RoundState, load_round
+from corpus.rounds.sync import _docs_for
+from corpus.store import Store, hash_hex, next_minor
+
+GOLD_TABLES = {
+    "gold_annotations": arrow_schema(GoldAnnotation),
+    "gold_spans": arrow_schema(GoldSpan),
+}
+
+
+@dataclass
+class RoundInputs:
+    """A round's rows in its latest pulled version, grouped by document."""
+
+    state: RoundState
+    version: str
+    docs: list[DocumentVotes]
+    skipped: list[str]
+    rows: dict[str, dict[str, Any]] = field(repr=False)  # document rows by doc_id
+
+
+def load_inputs(store: Store, name: str) -> RoundInputs:
+    """The round's annotations and spans of its latest pulled version, with the texts."""
+    state = load_round(store.root, name)
+    if not state.pulled_versions:
+        raise RoundError(
+            f"round {name!r} has no pulled annotations yet",
+            hint=f"Run `corpus round pull {name}` first.",
+        )
+    version = state.pulled_versions[-1]
+    manifest = store.manifest(version)
+    if not {"annotations", "spans"} <= manifest.tables.keys():
+        raise RoundError(
+            f"version {version} has no annotations or spans table",
+            hint=f"Run `corpus round pull {name}` again.",
+        )
+    annotations = _round_rows(store, version, "annotations", name)
+    if not annotations:
+        raise RoundError(
+            f"version {version} holds no annotations of round {name!r}",
+            hint=f"Label some tasks in Label Studio, then run `corpus round pull {name}`.",
+        )
+    spans = _round_rows(store, version, "spans", name)
+    rows = _docs_for(store, version, {a["doc_id"] for a in annotations})
+    missing = sorted({a["doc_id"] for a in annotations} - rows.keys())
+    if missing:
+        raise RoundError(
+            f"version {version} has no document {missing[0]} although round {name!r} annotated it",
+            hint="The store was changed by hand; pull the round again.",
+        )
+    docs, skipped = documents(annotations, spans, {d: r["text"] for d, r in rows.items()})
+    return RoundInputs(state, version, docs, skipped, rows)
+
+
+def _round_rows(store: Store, version: str, table: str, name: str) -> list[dict[str, Any]]:
+    return [
+        row
+        for batch in store.iter_batches(version, table)
+        for row in batch.to_pylist()
+        if row["round"] == name
+    ]
+
+
+@dataclass
+class AdjudicationResult:
+    """What an adjudication wrote (or found already written) and what is left open."""
+
+    round: str
+    strategy: str
+    parent: str
+    version: str | None
+    written: bool
+    gold: Adjudication
+    reviewed: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    archive: Path | None = None
+
+    def decided(self) -> dict[str, int]:
+        """Gold stances per ``decided_by``."""
+        return dict(sorted(Counter(g.decided_by for g in self.gold.gold_annotations).items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "round": self.round,
+            "strategy": self.strategy,
+            "parent": self.parent,
+            "version": self.version,
+            "written": self.written,
+            "gold_annotations": len(self.gold.gold_annotations),
+            "gold_spans": len(self.gold.gold_spans),
+            "decided_by": self.decided(),
+            "unresolved": [u.to_dict() for u in self.gold.unresolved],
+            "disagreements": self.gold.disagreements,
+            "skipped": self.gold.skipped,
+            "reviewed": self.reviewed,
+            "pending": self.pending,
+            "rejects": [r.to_dict() for r in self.rejects],
+            "archive": str(self.archive) if self.archive else None,
+        }
+
+
+def adjudicate(store: Store, name: str, *, span_agreement: float = 1.0) -> AdjudicationResult:
+    """Majority gold for a round's latest pull, stored as a new version (parent: that pull).
+
+    Nothing is written when the latest adjudication of that pull already holds the same gold.
+    """
+    inputs = load_inputs(store, name)
+    gold = decide(inputs.docs, inputs.skipped, span_agreement=span_agreement)
+    version, written = write_gold(store, inputs.version, name, gold, strategy="majority", extra={})
+    return AdjudicationResult(name, "majority", inputs.version, version, written, gold)
+
+
+def write_gold(
+    store: Store,
+    parent: str,
+    name: str,
+    gold: Adjudication,
+    *,
+    strategy: str,
+    extra: dict[str, Any],
+) -> tuple[str, bool]:
+    """Parent's tables linked unchanged + ``gold_annotations``/``gold_spans`` of this round.
+
+    Other rounds' gold rows of the parent are kept. Returns (version, written).
+    """
+    rows = {
+        "gold_annotations": [g.model_dump() for g in gold.gold_annotations],
+        "gold_spans": [g.model_dump() for g in gold.gold_spans],
+    }
+    hashes = {table: sum(row_hash(r) for r in rs) for table, rs in rows.items()}
+    digest = hash_hex(sum(hashes.values()) + row_hash({"strategy": strategy}))
+    with store.lock():
+        if (same := _already_written(store, parent, name, digest)) is not None:
+            return same, False
+        version = next_minor(store.latest())
+        manifest = store.manifest(parent)
+        writer = store.begin(version)
+        try:
+            for table, info in manifest.tables.items():
+                if table in GOLD_TABLES:
+                    continue
+                shards = store.table_shards(parent, table)
+                writer.table(table, _schema_of(shards[0])).link(
+                    shards, info.rows, int(info.content_sha256, 16)
+                )
+            for table, schema in GOLD_TABLES.items():
+                out = writer.table(table, schema)
+                if table in manifest.tables:
+                    kept = [
+                        r
+                        for b in store.iter_batches(parent, table)
+                        for r in b.to_pylist()
+                        if r["round"] != name
+                    ]
+                    out.write_rows(kept, sum(row_hash(r) for r in kept))
+                out.write_rows(rows[table], hashes[table])
+            writer.commit(
+                VersionManifest(
+                    version=version,
+                    parent=parent,
+                    kind="adjudicate",
+                    created=datetime.now(UTC).isoformat(timespec="seconds"),
+                    tool_version=__version__,
+                    schema_hash=manifest.schema_hash,
+                    message=f"gold of round {name} ({strategy})",
+                    normalization=NormalizationInfo(),
+                    segmenter=manifest.segmenter,
+                    dedup=manifest.dedup,
+                    inputs=[],
+                    tables={},
+                    report=[],
+                    extra={
+                        "round": name,
+                        "strategy": strategy,
+                        "gold_sha256": digest,
+                        "decided_by": dict(Counter(g.decided_by for g in gold.gold_annotations)),
+                        "unresolved": [u.to_dict() for u in gold.unresolved],
+                        "disagreements": sorted(gold.disagreements),
+                        "skipped": gold.skipped,
+                        **extra,
+                    },
+                )
+            )
+        except BaseException:
+            writer.abort()
+            raise
+    return version, True
+
+
+def _already_written(store: Store, parent: str, name: str, digest: str) -> str | None:
+    """The newest adjudication of ``parent`` for this round, if it holds the same gold."""
+    for version in reversed(store.versions()):
+        manifest = store.manifest(version)
+        if (
+            manifest.kind == "adjudicate"
+            and manifest.parent == parent
+            and manifest.extra.get("round") == name
+        ):
+            return version if manifest.extra.get("gold_sha256") == digest else None
+    return None
+
+
+def _schema_of(shard: Path) -> Any:
+    import pyarrow as pa
+
+    with pa.memory_map(str(shard)) as source:
+        return pa.ipc.open_stream(source).schema

@@ -1,0 +1,338 @@
+"""The ``review`` strategy: a Label Studio project where a curator settles disagreements.
+
+Only documents with disagreements go to the review project, each with every annotator's
+answer as a prediction (``model_version`` = the annotator's pseudonym); everything else is
+accepted by majority. :func:`pull_review` reads the curator's decisions back as gold.
+Review state lives in ``<store>/rounds/<name>/review.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from corpus.adjudication.core import DocumentVotes, decide, predictions, reviewed
+from corpus.adjudication.gold import AdjudicationResult, load_inputs, write_gold
+from corpus.errors import LabelStudioError, RoundError
+from corpus.labelconfig import config_sha256, label_config
+from corpus.rounds.convert import Reject, StoredDoc, pseudonym, to_task, validate_task
+from corpus.rounds.model import round_dir, write_json_atomic
+from corpus.rounds.pull import archive_export, export_round, pseudonym_key
+from corpus.rounds.sync import (
+    Done,
+    RoundEvent,
+    _docs_for,
+    _import_safely,
+    _project_exists,
+    api,
+    existing_tasks,
+    retrying,
+)
+from corpus.schema import AnnotationSchema
+from corpus.store import Store
+
+REVIEW_FILE = "review.json"
+BATCH = 500
+
+
+class ReviewDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    annotation_ids: list[int] = Field(description="Annotations shown as predictions.")
+    reasons: list[str] = Field(description="Why the document needs review.")
+
+
+class ReviewState(BaseModel):
+    """``<store>/rounds/<name>/review.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    round: str
+    project_id: int | None = None
+    project_title: str
+    source_version: str = Field(description="The pulled version the review was built from.")
+    span_agreement: float
+    label_config_sha256: str
+    created: str
+    docs: dict[str, ReviewDoc] = Field(default_factory=dict)
+
+
+def review_title(name: str) -> str:
+    """``corpus <name> review``, shortened with a hash so it stays within 3 to 50 characters."""
+    title = f"corpus {name} review"
+    if len(title) <= 50:
+        return title
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"corpus {name[:27]}-{digest} review"
+
+
+def review_path(store_root: Path, name: str) -> Path:
+    return round_dir(store_root, name) / REVIEW_FILE
+
+
+def load_review(store_root: Path, name: str) -> ReviewState | None:
+    path = review_path(store_root, name)
+    if not path.is_file():
+        return None
+    return ReviewState.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def save_review(store_root: Path, state: ReviewState) -> None:
+    write_json_atomic(review_path(store_root, state.round), state.model_dump(mode="json"))
+
+
+def review_task(
+    row: dict[str, Any], doc: DocumentVotes, *, version: str, reasons: list[str]
+) -> dict[str, Any]:
+    """A task like the round's (same ``data``) with one prediction per annotator."""
+    data = to_task(row, version=version, round_name=doc.round, suggestions=[], model_version="")
+    return {"data": data["data"], "meta": {"reasons": reasons}, "predictions": predictions(doc)}
+
+
+@dataclass
+class ReviewResult:
+    """The review project after :func:`start_review`; ``project_id`` None: nothing to review."""
+
+    round: str
+    project_id: int | None
+    project_title: str
+    source_version: str
+    created_project: bool
+    documents: list[str]
+    accepted: int
+    imported: int = 0
+    already_there: int = 0
+    replaced: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def start_review(
+    client: Any,
+    store: Store,
+    schema: AnnotationSchema,
+    name: str,
+    *,
+    span_agreement: float = 1.0,
+) -> Iterator[RoundEvent | Done]:
+    """Create (or find again) the review project and import the documents in disagreement.
+
+    Idempotent: tasks are matched on ``data.doc_id``. A task whose annotators changed their
+    answers since it was imported is replaced, unless a curator already worked on it.
+    """
+    inputs = load_inputs(store, name)
+    gold = decide(inputs.docs, inputs.skipped, span_agreement=span_agreement)
+    xml = label_config(schema)
+    state = load_review(store.root, name)
+    if state is not None and state.label_config_sha256 != config_sha256(xml):
+        raise RoundError(
+            f"the annotation schema changed since the review project of round {name!r} was made",
+            hint=f"Finish it with `corpus adjudicate {name} --pull` using the old schema, "
+            f"or delete {review_path(store.root, name)} and its project to start over.",
+        )
+    if state is None:
+        state = ReviewState(
+            round=name,
+            project_title=review_title(name),
+            source_version=inputs.version,
+            span_agreement=span_agreement,
+            label_config_sha256=config_sha256(xml),
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+    state.source_version, state.span_agreement = inputs.version, span_agreement
+    wanted = {d.doc_id: d for d in inputs.docs if d.doc_id in gold.disagreements}
+    result = ReviewResult(
+        name,
+        state.project_id,
+        state.project_title,
+        inputs.version,
+        created_project=False,
+        documents=sorted(wanted),
+        accepted=len(inputs.docs) - len(wanted),
+    )
+    if not wanted and state.project_id is None:  # nothing to review: no empty project
+        yield Done(result)
+        return
+    if state.project_id is None or not _project_exists(client, state.project_id):
+        state.project_id, result.created_project = _find_or_create_project(client, state, xml)
+        save_review(store.root, state)
+    pid = result.project_id = state.project_id
+    existing = retrying(lambda: existing_tasks(client, pid))
+    for doc_id, tasks in existing.items():
+        seen, now = state.docs.get(doc_id), wanted.get(doc_id)
+        current = [int(r["annotation_id"]) for r in now.annotations.values()] if now else None
+        if seen and current and seen.annotation_ids != current and not any(n for _, n in tasks):
+            for task_id, _ in tasks:
+                with api(f"DELETE /api/tasks/{task_id}"):
+                    client.tasks.delete(id=str(task_id))
+            result.replaced += 1
+    existing = retrying(lambda: existing_tasks(client, pid))
+    missing = [d for d in sorted(wanted) if d not in existing]
+    result.already_there = len(wanted) - len(missing)
+    for i in range(0, len(missing), BATCH):
+        chunk = missing[i : i + BATCH]
+        payload = [
+            review_task(
+                inputs.rows[d],
+                wanted[d],
+                version=inputs.state.version,
+                reasons=gold.disagreements[d],
+            )
+            for d in chunk
+        ]
+        result.imported += _import_safely(client, pid, chunk, payload)
+        yield RoundEvent("review", result.already_there + i + len(chunk), len(wanted))
+    for doc_id, doc in wanted.items():
+        state.docs[doc_id] = ReviewDoc(
+            annotation_ids=[int(r["annotation_id"]) for r in doc.annotations.values()],
+            reasons=gold.disagreements[doc_id],
+        )
+    save_review(store.root, state)
+    yield Done(result)
+
+
+def _find_or_create_project(client: Any, state: ReviewState, xml: str) -> tuple[int, bool]:
+    with api("GET /api/projects"):
+        for project in client.projects.list(title=state.project_title):
+            if project.title == state.project_title:
+                return int(project.id), False
+    with api("POST /api/projects"):
+        project = client.projects.create(
+            title=state.project_title,
+            description=(
+                f"corpus review of round {state.round}: documents whose annotators disagree; "
+                "each annotator's answer is a prediction named after their pseudonym"
+            ),
+            label_config=xml,
+            maximum_annotations=1,
+            show_skip_button=False,
+            show_collab_predictions=True,
+            enable_empty_annotation=False,
+        )
+    return int(project.id), True
+
+
+def pull_review(
+    client: Any, store: Store, schema: AnnotationSchema, name: str, *, server_url: str
+) -> Iterator[RoundEvent | Done]:
+    """The curator's decisions as gold (``decided_by`` "review"), majority for the rest.
+
+    The export is archived unchanged and validated as a round pull is; a curator annotation
+    with any invalid item, or without a document stance, is not used (listed in ``rejects``).
+    Documents in disagreement without a curator decision keep their majority gold and are
+    listed in ``pending``.
+    """
+    state = load_review(store.root, name)
+    if state is None or state.project_id is None:
+        raise RoundError(
+            f"round {name!r} has no review project",
+            hint=f"Create it with `corpus adjudicate {name} --strategy review`.",
+        )
+    inputs = load_inputs(store, name)
+    yield RoundEvent("review", 0, 1, "exporting the review project")
+    try:
+        raw = export_round(client, state.project_id)
+    except LabelStudioError as exc:
+        if exc.status_code == 404:
+            raise RoundError(
+                f"the review project {state.project_id} of round {name!r} is gone",
+                hint=f"Run `corpus adjudicate {name} --strategy review` to make it again.",
+            ) from None
+        raise
+    archive = archive_export(round_dir(store.root, name) / "review-exports", raw)
+    tasks: list[dict[str, Any]] = json.loads(raw)
+    stored = {
+        d: StoredDoc(r["text"], r["text_sha256"])
+        for d, r in _docs_for(store, inputs.state.version, set(inputs.state.doc_ids)).items()
+    }
+    key = pseudonym_key(store)
+    curated: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    rejects: list[Reject] = []
+    for task in tasks:
+        checked = validate_task(
+            task,
+            docs=stored,
+            schema=schema,
+            round_name=name,
+            who=lambda user: pseudonym(key, server_url, user),
+            predicted={},
+        )
+        rejects.extend(checked.rejects)
+        bad = {r.annotation_id for r in checked.rejects}
+        for ann in checked.annotations:
+            if ann["cancelled"] or ann["annotation_id"] in bad:
+                continue
+            if ann["stance"] is None:
+                rejects.append(
+                    Reject(
+                        "the curator's annotation has no document stance; it was not used",
+                        ann["task_id"],
+                        ann["doc_id"],
+                        ann["annotation_id"],
+                    )
+                )
+                continue
+            old = curated.get(ann["doc_id"])
+            if old is None or _recency(ann) > _recency(old[0]):
+                spans = [s for s in checked.spans if s["annotation_id"] == ann["annotation_id"]]
+                curated[ann["doc_id"]] = (ann, spans)
+    gold = decide(inputs.docs, inputs.skipped, span_agreement=state.span_agreement)
+    by_doc = {d.doc_id: d for d in inputs.docs}
+    decided = {}
+    for doc_id, (ann, spans) in curated.items():
+        doc = by_doc.get(doc_id) or DocumentVotes(
+            doc_id, name, stored[doc_id].text, annotations={}, marks={}
+        )
+        decided[doc_id] = reviewed(doc, ann, spans)
+    gold.gold_annotations = sorted(
+        [g for g in gold.gold_annotations if g.doc_id not in decided]
+        + [g for g, _ in decided.values()],
+        key=lambda g: g.doc_id,
+    )
+    gold.gold_spans = sorted(
+        [s for s in gold.gold_spans if s.doc_id not in decided]
+        + [s for _, spans in decided.values() for s in spans],
+        key=lambda s: (s.doc_id, s.start, s.end, s.issue),
+    )
+    gold.unresolved = [u for u in gold.unresolved if u.doc_id not in decided]
+    pending = sorted(d for d in gold.disagreements if d not in decided)
+    version, written = write_gold(
+        store,
+        inputs.version,
+        name,
+        gold,
+        strategy="review",
+        extra={
+            "review_project_id": state.project_id,
+            "reviewed": sorted(decided),
+            "pending": pending,
+            "export_archive": archive.name,
+            "rejects": [r.to_dict() for r in rejects],
+        },
+    )
+    yield Done(
+        AdjudicationResult(
+            name,
+            "review",
+            inputs.version,
+            version,
+            written,
+            gold,
+            reviewed=sorted(decided),
+            pending=pending,
+            rejects=rejects,
+            archive=archive,
+        )
+    )
+
+
+def _recency(row: dict[str, Any]) -> tuple[str, int]:
+    return (row.get("updated_at") or row.get("created_at") or "", int(row["annotation_id"]))
