@@ -15,12 +15,13 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import filelock
+import numpy as np
 import pyarrow as pa
 
 from corpus.errors import StoreError, StoreLockedError, VersionExistsError, VersionNotFoundError
@@ -49,6 +50,69 @@ def next_minor(version: str | None) -> str:
 
 def hash_hex(total: int) -> str:
     return f"{total & MASK256:064x}"
+
+
+def arrow_array(values: Any, dtype: pa.DataType, *, nullable: bool = True) -> pa.Array:
+    """A string, int64 or list<int64> array of Python values (``None`` is null).
+
+    Built from buffers, not with ``pa.array``: converting Python objects makes pyarrow
+    import pandas, a fixed cost of a few tenths of a second in every worker process.
+    """
+    if isinstance(values, pa.Array):
+        return values
+    n = len(values)
+    validity, nulls = None, 0
+    if nullable:
+        missing = np.fromiter((v is None for v in values), dtype=bool, count=n)
+        nulls = int(missing.sum())
+        if nulls:
+            validity = pa.py_buffer(np.packbits(~missing, bitorder="little"))
+            values = [v if v is not None else ("" if dtype == pa.string() else 0) for v in values]
+    if dtype == pa.string():
+        encoded = [v.encode() for v in values]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), np.int64, n), out=offsets[1:])
+        if offsets[-1] > np.iinfo(np.int32).max:
+            raise ValueError("over 2 GiB of text in one string array; use smaller batches")
+        buffers = [
+            validity,
+            pa.py_buffer(offsets.astype(np.int32)),
+            pa.py_buffer(b"".join(encoded)),
+        ]
+        return pa.Array.from_buffers(dtype, n, buffers, null_count=nulls)
+    if dtype == pa.int64():
+        data = np.fromiter(values, dtype=np.int64, count=n)
+        return pa.Array.from_buffers(dtype, n, [validity, pa.py_buffer(data)], null_count=nulls)
+    if dtype == pa.list_(pa.int64()):
+        offsets32 = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(np.fromiter(map(len, values), np.int64, n), out=offsets32[1:])
+        items = arrow_array([x for v in values for x in v], pa.int64(), nullable=False)
+        buffers = [validity, pa.py_buffer(offsets32)]
+        return pa.Array.from_buffers(dtype, n, buffers, null_count=nulls, children=[items])
+    raise TypeError(f"arrow_array() does not build {dtype} arrays")
+
+
+def repeated_strings(values: Sequence[str], counts: Sequence[int]) -> pa.Array:
+    """A string array of ``values[i]`` repeated ``counts[i]`` times."""
+    encoded = [v.encode() for v in values]
+    lengths = np.repeat(np.fromiter(map(len, encoded), np.int64, len(encoded)), counts)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    data = b"".join(e * c for e, c in zip(encoded, counts, strict=True))
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.string(), len(lengths), buffers)
+
+
+def record_batch(columns: Mapping[str, Any], schema: pa.Schema) -> pa.RecordBatch:
+    """Python value lists (or Arrow arrays), one per field, as a record batch of ``schema``."""
+    arrays = [arrow_array(columns[f.name], f.type, nullable=f.nullable) for f in schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def mask_array(mask: np.ndarray[Any, np.dtype[np.bool_]]) -> pa.Array:
+    """A boolean Arrow array for ``RecordBatch.filter`` (built from buffers, see above)."""
+    bits = pa.py_buffer(np.packbits(mask, bitorder="little"))
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, bits])
 
 
 @dataclass
@@ -85,9 +149,13 @@ class TableWriter:
 
     def write_rows(self, rows: list[dict[str, Any]], hash_sum: int) -> None:
         if rows:
-            batch = pa.RecordBatch.from_pylist(rows, schema=self.schema)
+            self.write_batch(pa.RecordBatch.from_pylist(rows, schema=self.schema), hash_sum)
+
+    def write_batch(self, batch: pa.RecordBatch, hash_sum: int) -> None:
+        """Append a record batch whose rows hash to ``hash_sum`` (sum of row hashes)."""
+        if batch.num_rows:
             self._open().write_batch(batch)
-            self.rows += len(rows)
+            self.rows += batch.num_rows
             self.hash_sum += hash_sum
 
     def close(self) -> None:
@@ -129,7 +197,32 @@ class TableWriter:
         return TableInfo(rows=self.rows, content_sha256=hash_hex(self.hash_sum), files=renamed)
 
 
+_VALUE_DTYPES = {
+    pa.string(): "string",
+    pa.int64(): "int64",
+    pa.bool_(): "bool",
+    pa.float64(): "float64",
+}
+
+
+def _feature(dtype: pa.DataType) -> dict[str, Any] | None:
+    if dtype in _VALUE_DTYPES:
+        return {"_type": "Value", "dtype": _VALUE_DTYPES[dtype]}
+    if pa.types.is_list(dtype):
+        inner = _feature(dtype.value_type)
+        return None if inner is None else {"_type": "List", "feature": inner}
+    return None
+
+
 def _features_json(schema: pa.Schema) -> Any:
+    """``datasets.Features.from_arrow_schema(schema).to_dict()``.
+
+    Written out here for plain value and list columns (what the tests compare with
+    datasets): importing datasets takes about a second at the end of every ingest.
+    """
+    features = {f.name: _feature(f.type) for f in schema}
+    if not schema.metadata and None not in features.values():
+        return features
     from datasets import Features
 
     return Features.from_arrow_schema(schema).to_dict()

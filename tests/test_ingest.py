@@ -308,3 +308,76 @@ def test_diff_reports_added_removed_changed(
     old, new = d.changed[0]
     texts = {r["doc_id"]: r["text"] for r in rows(store, "0.3.0", "documents")}
     assert (texts[old], texts[new]) == ("Alpha text.", "Alpha text, edited.")
+
+
+def test_pooled_ingest_stores_exactly_the_rows_it_hashes(
+    tmp_path: Path, schema: AnnotationSchema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers hash rows and build Arrow columns; the main process drops duplicates and
+    regroups near duplicates. The stored rows must hash to the manifest either way."""
+    from corpus.ingest.core import row_hash
+    from corpus.store import MASK256
+
+    folder = tmp_path / "in"
+    seed_text = SEED.read_text(encoding="utf-8")
+    for i in range(12):
+        write_article(folder, f"{i:03d}.txt", f"Story {i}", f"Body {i} on trade.", "More.")
+    (folder / "013_seed.txt").write_text(seed_text, encoding="utf-8")
+    (folder / "014_copy.txt").write_bytes(seed_text.replace("\n", "\r\n").encode())
+    (folder / "015_edit.txt").write_text(seed_text.replace("significant", "major"), "utf-8")
+    (folder / "016_story.txt").write_text("Story 3\n\nBody 3 on trade.\n\nMore.\n", "utf-8")
+    inline = Store(tmp_path / "inline")
+    ingest([folder], store=inline, schema=schema, workers=1)
+    monkeypatch.setattr(ingest_run, "INLINE_BYTES", 0)
+    monkeypatch.setattr(ingest_run, "BATCH_FILES", 3)
+    pooled = Store(tmp_path / "pooled")
+    result = ingest([folder], store=pooled, schema=schema, workers=2)
+    assert (result.documents_added, result.exact_duplicates, result.near_duplicates) == (14, 2, 1)
+    manifest = pooled.manifest("0.1.0")
+    for name, info in manifest.tables.items():
+        table = rows(pooled, "0.1.0", name)
+        assert info.rows == len(table)
+        assert f"{sum(row_hash(r) for r in table) & MASK256:064x}" == info.content_sha256, name
+        assert info.content_sha256 == inline.manifest("0.1.0").tables[name].content_sha256
+    docs = {d["source_path"]: d for d in rows(pooled, "0.1.0", "documents")}
+    seed_doc = docs[str(folder / "013_seed.txt")]
+    assert docs[str(folder / "015_edit.txt")]["dup_group"] == seed_doc["doc_id"]
+    assert_offsets(pooled, "0.1.0")
+
+
+def test_dataset_info_features_are_the_ones_datasets_writes() -> None:
+    import inspect
+
+    from datasets import Features
+    from pydantic import BaseModel
+
+    from corpus import features, models
+    from corpus.store import _features_json
+
+    checked = 0
+    for _, model in inspect.getmembers(models, inspect.isclass):
+        if issubclass(model, BaseModel) and model.__module__ == models.__name__:
+            try:
+                arrow = features.arrow_schema(model)
+            except TypeError:  # not a row model
+                continue
+            assert _features_json(arrow) == Features.from_arrow_schema(arrow).to_dict()
+            checked += 1
+    assert checked >= 5
+
+
+def test_lone_surrogate_in_jsonl_is_a_bad_record(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text(
+        '{"title": "ok", "text": "fine"}\n{"title": "bad", "text": "half \\ud800 pair"}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(IngestError) as info:
+        ingest([path], store=store, schema=schema)
+    (problem,) = info.value.problems
+    assert (
+        problem.record == 2 and "lone surrogate" in problem.reason and "\\ud800" in problem.reason
+    )
+    assert store.versions() == []

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 
+from conftest import SEEDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from corpus.ingest import core
 from corpus.ingest.core import (
     RawRecord,
     content_id,
@@ -98,3 +100,144 @@ def test_content_id_depends_on_title_and_text() -> None:
     assert content_id("a", "b") != content_id("a", "c") != content_id("b", "b")
     assert content_id("a", "b") == content_id("a", "b")
     assert split_title("\n\n# Heading\n\n\nBody\n") == ("Heading", "Body")
+
+
+# --- the batch path (vectorised MinHash, direct row JSON, Arrow from buffers) ----------------
+
+words = st.lists(
+    st.one_of(
+        st.sampled_from(["the", "U.S.", "Trade", "talks", "x" * 17, "ÉCOLE", "İstanbul", "K"]),
+        st.text(st.characters(exclude_categories=["Cs"]), max_size=20),
+    ),
+    max_size=60,
+).map(" ".join)
+
+
+def reference_signature(text: str) -> list[int]:
+    """The signature as first specified: regex words, xxhash, datasketch ``update_batch``."""
+    import re
+
+    import numpy as np
+    import xxhash
+    from datasketch import MinHash
+
+    found = re.findall(r"\w+", text.lower()) or [text]
+    hashes = np.array([xxhash.xxh32_intdigest(w.encode()) for w in found], dtype=np.uint64)
+    if len(hashes) >= core.SHINGLE:
+        n = len(hashes) - core.SHINGLE + 1
+        acc = np.zeros(n, dtype=np.uint64)
+        for k in range(core.SHINGLE):
+            acc = (acc * np.uint64(1_000_003) + hashes[k : n + k]) & np.uint64(0xFFFFFFFF)
+        hashes = acc
+    m = MinHash(num_perm=core.NUM_PERM, seed=1, hashfunc=int, scheme=core.SCHEME)
+    m.update_batch(np.unique(hashes).tolist())
+    return [int(v) for v in m.hashvalues]
+
+
+def test_permutations_are_datasketchs() -> None:
+    from datasketch import MinHash
+
+    expected = MinHash(num_perm=core.NUM_PERM, seed=1, scheme=core.SCHEME).permutations
+    assert (core.permutations() == expected).all()
+
+
+@FAST
+@given(st.lists(st.one_of(words, texts), min_size=1, max_size=8))
+def test_batch_signatures_match_datasketch(batch: list[str]) -> None:
+    signatures = core.minhash_signatures(batch)
+    for text, signature in zip(batch, signatures, strict=True):
+        assert signature.tolist() == reference_signature(text)
+
+
+def test_signature_edge_cases_match_datasketch() -> None:
+    seed = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
+    cases = ["", " ", "...", "a", "a b c d", "a b c d e", "x" * 15, "y" * 16, "café naïve", seed]
+    cases += [seed.upper(), "Σ ΑΣ İ K ǅ Ⅻ ٣ 中国 e\u0301", "z" * 40 + " short " + "w" * 17]
+    signatures = core.minhash_signatures(cases)
+    for text, signature in zip(cases, signatures, strict=True):
+        assert signature.tolist() == reference_signature(text) == core.minhash_signature(text)
+
+
+def test_lowercasing_never_makes_a_word_character() -> None:
+    """What lets words be found in UTF-8 bytes when no non-ASCII character is \\w."""
+    import re
+
+    word = re.compile(r"\w")
+    for code in range(0x110000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        char = chr(code)
+        if not word.match(char):
+            assert not word.search(char.lower()), hex(code)
+
+
+@FAST
+@given(title=texts, body=texts, group=st.sampled_from([None, "0123456789abcdef"]))
+def test_direct_row_hashes_match_canonical_rows(title: str, body: str, group: str | None) -> None:
+    import hashlib
+    import json
+
+    raw = RawRecord("p", "s", 3, title + "x", body + " y", url="u", published_at=None)
+    doc = process_record(raw)
+    canonical = json.dumps(
+        {"text": doc.text, "title": doc.title},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    assert doc.doc_id == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    assert core.unit_hashes(doc) == (doc.unit_hash["paragraphs"], doc.unit_hash["sentences"])
+    assert core.unit_hashes(doc) == (
+        sum(core.row_hash(r) for r in core.paragraph_rows(doc)),
+        sum(core.row_hash(r) for r in core.sentence_rows(doc)),
+    )
+    dup_group = group or doc.doc_id
+    row = core.document_row(doc, dup_group, "1.2.0")
+    assert core.document_hash(doc, dup_group, "1.2.0") == core.row_hash(row)
+
+
+@FAST
+@given(st.lists(st.tuples(texts, texts), min_size=1, max_size=5))
+def test_batch_tables_hold_the_rows_they_hash(pairs: list[tuple[str, str]]) -> None:
+    raws = [
+        RawRecord(f"p{i}", "s", i or None, t + "x", b + " y", external_id=None if i else "e")
+        for i, (t, b) in enumerate(pairs)
+    ]
+    batch, problems = core.process_batch(raws, version="0.3.0")
+    assert problems == []
+    docs = [process_record(raw) for raw in raws]
+    expected = {
+        "documents": [core.document_row(d, d.doc_id, "0.3.0") for d in docs],
+        "sources": [core.source_row(d, "0.3.0") for d in docs],
+        "minhashes": [{"doc_id": d.doc_id, "signature": d.signature} for d in docs],
+        "paragraphs": [r for d in docs for r in core.paragraph_rows(d)],
+        "sentences": [r for d in docs for r in core.sentence_rows(d)],
+    }
+    for name, rows in expected.items():
+        table = batch.tables[name]
+        table.validate(full=True)
+        assert table.schema == core.SCHEMAS[name]
+        assert table.to_pylist() == rows, name
+    for i, doc in enumerate(docs):
+        assert batch.row_hashes["documents"][i] == core.row_hash(expected["documents"][i])
+        assert batch.row_hashes["paragraphs"][i] == doc.unit_hash["paragraphs"]
+        assert batch.row_hashes["sentences"][i] == doc.unit_hash["sentences"]
+        assert batch.signatures[i].tolist() == doc.signature
+
+
+def test_arrow_arrays_from_buffers_equal_pyarrow_conversion() -> None:
+    import pyarrow as pa
+
+    from corpus.store import arrow_array, repeated_strings
+
+    cases = [
+        (["a", None, "é😀", ""], pa.string()),
+        ([1, None, -(2**40)], pa.int64()),
+        ([[1, 2], [], [3]], pa.list_(pa.int64())),
+        ([], pa.string()),
+    ]
+    for values, dtype in cases:
+        built = arrow_array(values, dtype)
+        built.validate(full=True)
+        assert built.equals(pa.array(values, dtype)), dtype
+    assert repeated_strings(["ab", "é"], [2, 1]).equals(pa.array(["ab", "ab", "é"]))

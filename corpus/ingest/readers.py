@@ -169,6 +169,17 @@ def record_from_mapping(
     title, text = row[title_col], row[text_col]
     if not isinstance(title, str) or not isinstance(text, str):
         raise RecordProblem("title and text must be strings")
+    for name, value in row.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise RecordProblem(
+                    f"field {name!r} holds a lone surrogate (\\u{ord(value[exc.start]):04x}) "
+                    f"at character {exc.start}: not valid Unicode text",
+                    "Fix the escape in the source data (a JSON \\ud800-style escape without "
+                    "its pair).",
+                ) from None
     if len(text.encode()) > options.max_bytes:
         raise RecordProblem(
             f"the text is over the limit of {options.max_bytes:,} bytes", "Raise --max-bytes."

@@ -1,11 +1,19 @@
-"""Ingest orchestration: stream inputs through worker processes into a new store version."""
+"""Ingest orchestration: stream inputs through worker processes into a new store version.
+
+Workers run :func:`process_units` on batches of files or records (read, then the pure
+:func:`corpus.ingest.core.process_batch`) and send back Arrow record batches with the
+documents' ids, MinHash signatures and row hashes. This process only drops exact
+duplicates, assigns near-duplicate groups (datasketch LSH) and appends the batches to the
+version's tables, so memory stays flat apart from the dedup index (a few KB per document).
+"""
 
 from __future__ import annotations
 
 import itertools
 import multiprocessing
+import sys
 from collections import Counter
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from datasketch import MinHashLSH
+import pyarrow as pa
 
 from corpus import __version__
 from corpus.errors import IngestError, Problem, StoreError
-from corpus.features import arrow_schema
 from corpus.ingest import core
-from corpus.ingest.core import ProcessedDoc, RawRecord, RecordProblem, process_record
+from corpus.ingest.core import DocBatch, RawRecord, RecordProblem
 from corpus.ingest.readers import (
     TABLE_SUFFIXES,
     ReadOptions,
@@ -28,27 +35,25 @@ from corpus.ingest.readers import (
     iter_table_records,
     read_text_file,
 )
-from corpus.models import (
-    Document,
-    InputFile,
-    MinHashRow,
-    NormalizationInfo,
-    Paragraph,
-    ProblemRecord,
-    Sentence,
-    Source,
-    VersionManifest,
-)
+from corpus.models import InputFile, NormalizationInfo, ProblemRecord, VersionManifest
 from corpus.schema import AnnotationSchema
-from corpus.store import Store, VersionWriter, next_minor, parse_version
+from corpus.store import (
+    Store,
+    TableWriter,
+    VersionWriter,
+    arrow_array,
+    mask_array,
+    next_minor,
+    parse_version,
+)
 
 Unit = TextFile | RawRecord | Problem
-Signature = np.ndarray[Any, np.dtype[np.uint64]]
-Outcome = ProcessedDoc | Problem
+Signature = np.ndarray[Any, np.dtype[np.uint32]]
+Outcome = tuple[DocBatch, list[Problem]]
+SCHEMAS = core.SCHEMAS
 BATCH_FILES = 64
 BATCH_CHARS = 2_000_000
 INLINE_BYTES = 4_000_000  # below this, worker processes cost more than they save
-FLUSH_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -100,21 +105,34 @@ class Finished:
 IngestEvent = Progress | Finished
 
 
-def process_units(units: list[Unit], options: ReadOptions) -> list[Outcome]:
-    """Pure batch function run by the workers: read, parse, normalise, segment, hash."""
-    out: list[Outcome] = []
-    for unit in units:
+def process_units(units: list[Unit], options: ReadOptions, version: str) -> Outcome:
+    """The workers' batch function: read text files, then the pure :func:`core.process_batch`.
+
+    Returns the batch's documents as columns and its bad inputs, in input order.
+    """
+    raws: list[RawRecord] = []
+    positions: list[int] = []
+    problems: list[tuple[int, Problem]] = []
+    for index, unit in enumerate(units):
         if isinstance(unit, Problem):
-            out.append(unit)
+            problems.append((index, unit))
             continue
-        where = unit.path if isinstance(unit, TextFile) else unit.source_path
-        record = unit.source_record if isinstance(unit, RawRecord) else None
-        try:
-            raw = read_text_file(unit, options) if isinstance(unit, TextFile) else unit
-            out.append(process_record(raw))
-        except RecordProblem as exc:
-            out.append(Problem(where, exc.reason, exc.hint, record))
-    return out
+        if isinstance(unit, TextFile):
+            try:
+                raws.append(read_text_file(unit, options))
+            except RecordProblem as exc:
+                problems.append((index, Problem(unit.path, exc.reason, exc.hint)))
+                continue
+        else:
+            raws.append(unit)
+        positions.append(index)
+    batch, bad = core.process_batch(raws, version=version)
+    for position, failure in bad:
+        raw = raws[position]
+        problem = Problem(raw.source_path, failure.reason, failure.hint, raw.source_record)
+        problems.append((positions[position], problem))
+    problems.sort(key=lambda item: item[0])
+    return batch, [problem for _, problem in problems]
 
 
 def _batches(files: list[Path], options: ReadOptions) -> Iterator[tuple[list[Unit], int]]:
@@ -144,71 +162,93 @@ def _batches(files: list[Path], options: ReadOptions) -> Iterator[tuple[list[Uni
 
 
 def _run(
-    batches: Iterable[tuple[list[Unit], int]], options: ReadOptions, workers: int
-) -> Iterator[tuple[list[Outcome], int]]:
-    """Results in input order; at most 2 batches per worker in flight (bounded memory)."""
+    batches: Iterable[tuple[list[Unit], int]],
+    options: ReadOptions,
+    version: str,
+    workers: int,
+    *,
+    setup: Callable[[], None],
+) -> Iterator[tuple[Outcome, int]]:
+    """Results in input order; at most 2 batches per worker in flight (bounded memory).
+
+    ``setup()`` runs in this process once the first batches are submitted, while the
+    workers start.
+    """
     if workers <= 1:
+        setup()
         for units, files_done in batches:
-            yield process_units(units, options), files_done
+            yield process_units(units, options, version), files_done
         return
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        window: list[tuple[Future[list[Outcome]], int]] = []
+        window: list[tuple[Future[Outcome], int]] = []
         it = iter(batches)
         for units, files_done in itertools.islice(it, 2 * workers):
-            window.append((pool.submit(process_units, units, options), files_done))
+            window.append((pool.submit(process_units, units, options, version), files_done))
+        setup()
         while window:
             future, files_done = window.pop(0)
             result = future.result()
             nxt = next(it, None)
             if nxt is not None:
-                window.append((pool.submit(process_units, nxt[0], options), nxt[1]))
+                window.append((pool.submit(process_units, nxt[0], options, version), nxt[1]))
             yield result, files_done
 
 
+def _context() -> Any:
+    """Worker processes: forked from a forkserver where there is one, else spawned.
+
+    A spawned worker re-imports the parent's ``__main__`` (for the CLI: ``corpus.cli`` and
+    everything it imports, about a second each). The forkserver preloads the ``corpus``
+    modules this process has imported, once, and forks the workers from it.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(sorted(m for m in sys.modules if m.split(".")[0] == "corpus"))
+    return ctx
+
+
 class _Deduper:
-    """Exact duplicates by doc_id; near-duplicates by MinHash LSH (datasketch)."""
+    """Exact duplicates by doc_id; near-duplicates by MinHash LSH (datasketch).
+
+    :meth:`start` builds the index: datasketch imports scipy (half a second), which the
+    ingest does while its workers start.
+    """
 
     def __init__(self) -> None:
-        self.lsh = MinHashLSH(threshold=core.DEDUP_THRESHOLD, num_perm=core.NUM_PERM)
+        self.lsh: Any = None
         self.signatures: dict[str, Signature] = {}
         self.group: dict[str, str] = {}
 
-    def add_known(self, doc_id: str, signature: list[int], group: str) -> None:
-        self._insert(doc_id, np.asarray(signature, dtype=np.uint64))
+    def start(self) -> None:
+        from datasketch import LeanMinHash, MinHashLSH
+
+        self._lean = LeanMinHash
+        self.lsh = MinHashLSH(threshold=core.DEDUP_THRESHOLD, num_perm=core.NUM_PERM)
+
+    def _sketch(self, sig: Signature) -> Any:
+        return self._lean(seed=1, hashvalues=sig, scheme=core.SCHEME)
+
+    def add_known(self, doc_id: str, signature: Signature, group: str) -> None:
+        self._insert(doc_id, signature)
         self.group[doc_id] = group
 
     def _insert(self, doc_id: str, sig: Signature) -> None:
         self.signatures[doc_id] = sig
-        self.lsh.insert(doc_id, _lean(sig), check_duplication=False)
+        self.lsh.insert(doc_id, self._sketch(sig), check_duplication=False)
 
-    def assign(self, doc_id: str, signature: list[int]) -> tuple[str, bool]:
+    def assign(self, doc_id: str, sig: Signature) -> tuple[str, bool]:
         """The dup_group for a new document, and whether it joined an existing group."""
-        sig = np.asarray(signature, dtype=np.uint64)
         groups = []
-        for other in self.lsh.query(_lean(sig)):
-            similarity = float(np.mean(self.signatures[other] == sig))
+        for other in self.lsh.query(self._sketch(sig)):
+            similarity = np.count_nonzero(self.signatures[other] == sig) / core.NUM_PERM
             if similarity >= core.DEDUP_THRESHOLD:
                 groups.append(self.group[other])
         group = min(groups) if groups else doc_id
         self._insert(doc_id, sig)
         self.group[doc_id] = group
         return group, bool(groups)
-
-
-def _lean(sig: Signature) -> Any:
-    from datasketch import MinHash
-
-    return MinHash(num_perm=core.NUM_PERM, hashvalues=sig, scheme=core.SCHEME)
-
-
-SCHEMAS = {
-    "documents": arrow_schema(Document),
-    "paragraphs": arrow_schema(Paragraph),
-    "sentences": arrow_schema(Sentence),
-    "sources": arrow_schema(Source),
-    "minhashes": arrow_schema(MinHashRow),
-}
 
 
 def _choose_version(store: Store, version: str | None) -> tuple[str, str | None]:
@@ -302,67 +342,39 @@ def _ingest_into(
     """Stream every input into ``writer``; returns (result, inputs)."""
     result = IngestResult(version=writer.version, parent=parent, written=False)
     result.problems.extend(problems)
-    dedup = _Deduper()
     known: set[str] = set()
     tables = {name: writer.table(name, schema) for name, schema in SCHEMAS.items()}
-    if parent is not None:
-        manifest = store.manifest(parent)
-        for name, info in manifest.tables.items():
-            shards = store.table_shards(parent, name)
-            schema = SCHEMAS.get(name) or _shard_schema(shards[0])
-            writer.table(name, schema).link(shards, info.rows, int(info.content_sha256, 16))
-        groups: dict[str, str] = {}
-        for batch in store.iter_batches(parent, "documents", ["doc_id", "dup_group"]):
-            groups.update(zip(*(c.to_pylist() for c in batch.columns), strict=True))
-        for batch in store.iter_batches(parent, "minhashes"):
-            for doc_id, sig in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                dedup.add_known(doc_id, sig, groups[doc_id])
-        known.update(groups)
+    dedup = _Deduper()
+
+    def setup() -> None:
+        dedup.start()
+        if parent is not None:
+            known.update(_continue_from(store, parent, writer, dedup))
+
     sizes = {str(p): p.stat().st_size for p in files}
     counts: Counter[str] = Counter()
     shas: dict[str, str] = {}
-    buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMAS}
-    hashes: Counter[str] = Counter()
-
-    def flush(force: bool = False) -> None:
-        for name, rows in buffers.items():
-            if rows and (force or len(rows) >= FLUSH_ROWS):
-                tables[name].write_rows(rows, hashes.pop(name, 0))
-                buffers[name] = []
-
     done = 0
     total = len(files)
-    for outcomes, files_done in _run(_batches(files, options), options, workers):
-        for item in outcomes:
-            if isinstance(item, Problem):
-                result.problems.append(item)
-                continue
-            raw = item.raw
-            counts[raw.source_path] += 1
-            shas[raw.source_path] = raw.source_sha256
-            source_row: dict[str, object] = {
-                "doc_id": item.doc_id,
-                "source_path": raw.source_path,
-                "source_sha256": raw.source_sha256,
-                "source_record": raw.source_record,
-                "ingested_in": writer.version,
-            }
-            buffers["sources"].append(source_row)
-            hashes["sources"] += core.row_hash(source_row)
-            if item.doc_id in known:
+    outcomes = _run(_batches(files, options), options, writer.version, workers, setup=setup)
+    for (batch, bad), files_done in outcomes:
+        result.problems.extend(bad)
+        keep = np.zeros(len(batch), dtype=bool)
+        groups = list(batch.doc_ids)
+        for i, doc_id in enumerate(batch.doc_ids):
+            counts[batch.source_paths[i]] += 1
+            shas[batch.source_paths[i]] = batch.source_sha256[i]
+            if doc_id in known:
                 result.exact_duplicates += 1
                 continue
-            known.add(item.doc_id)
-            group, near = dedup.assign(item.doc_id, item.signature)
-            result.near_duplicates += near
-            _add_document(item, group, writer.version, buffers, hashes)
-            result.documents_added += 1
-            result.paragraphs += len(item.paragraphs)
-            result.sentences += len(item.sentences)
-        flush()
+            known.add(doc_id)
+            groups[i] = _add_document(dedup, doc_id, batch.signatures[i], result)
+            keep[i] = True
+        _write_batch(tables, batch, keep, groups)
+        result.paragraphs += int(batch.n_paragraphs[keep].sum())
+        result.sentences += int(batch.n_sentences[keep].sum())
         done += files_done
         yield Progress(done=done, total=total, documents=result.documents_added)
-    flush(force=True)
     inputs = [
         InputFile(path=path, sha256=shas[path], bytes=sizes.get(path, 0), documents=n)
         for path, n in counts.items()
@@ -370,45 +382,67 @@ def _ingest_into(
     return result, inputs
 
 
-def _add_document(
-    doc: ProcessedDoc,
-    group: str,
-    version: str,
-    buffers: dict[str, list[dict[str, Any]]],
-    hashes: Counter[str],
+def _continue_from(store: Store, parent: str, writer: VersionWriter, dedup: _Deduper) -> set[str]:
+    """Link the parent's tables into ``writer`` and index its documents; their ids."""
+    manifest = store.manifest(parent)
+    for name, info in manifest.tables.items():
+        shards = store.table_shards(parent, name)
+        schema = SCHEMAS.get(name) or _shard_schema(shards[0])
+        writer.table(name, schema).link(shards, info.rows, int(info.content_sha256, 16))
+    groups: dict[str, str] = {}
+    for batch in store.iter_batches(parent, "documents", ["doc_id", "dup_group"]):
+        groups.update(zip(*(c.to_pylist() for c in batch.columns), strict=True))
+    for batch in store.iter_batches(parent, "minhashes"):
+        for doc_id, signature in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+            dedup.add_known(doc_id, np.array(signature, dtype=np.uint32), groups[doc_id])
+    return set(groups)
+
+
+def _add_document(dedup: _Deduper, doc_id: str, signature: Signature, result: IngestResult) -> str:
+    """Count a new document and return its near-duplicate group."""
+    group, near = dedup.assign(doc_id, signature)
+    result.near_duplicates += near
+    result.documents_added += 1
+    return group
+
+
+def _write_batch(
+    tables: dict[str, TableWriter], batch: DocBatch, keep: np.ndarray[Any, Any], groups: list[str]
 ) -> None:
-    raw = doc.raw
-    row: dict[str, Any] = {
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "text": doc.text,
-        "text_sha256": doc.text_sha256,
-        "source_path": raw.source_path,
-        "source_sha256": raw.source_sha256,
-        "source_record": raw.source_record,
-        "external_id": raw.external_id,
-        "url": raw.url,
-        "source": raw.source,
-        "published_at": raw.published_at,
-        "dup_group": group,
-        "n_paragraphs": len(doc.paragraphs),
-        "n_sentences": len(doc.sentences),
-        "ingested_in": version,
+    """Write a batch's sources, and its other rows for the documents kept (new ones).
+
+    Workers hash document rows with ``dup_group == doc_id``; the few documents that joined
+    another group get their column value and row hash redone here.
+    """
+    hashes = batch.row_hashes
+    tables["sources"].write_batch(batch.tables["sources"], sum(hashes["sources"]))
+    if not keep.any():
+        return
+    documents = batch.tables["documents"]
+    moved = [i for i, doc_id in enumerate(batch.doc_ids) if groups[i] != doc_id]
+    if moved:
+        column = documents.schema.get_field_index("dup_group")
+        documents = documents.set_column(
+            column, documents.schema.field(column), arrow_array(groups, pa.string())
+        )
+        hashes = {**hashes, "documents": list(hashes["documents"])}
+        for i in moved:
+            hashes["documents"][i] = core.row_hash(documents.slice(i, 1).to_pylist()[0])
+    unit_keep = {
+        "documents": keep,
+        "minhashes": keep,
+        "paragraphs": np.repeat(keep, batch.n_paragraphs),
+        "sentences": np.repeat(keep, batch.n_sentences),
     }
-    buffers["documents"].append(row)
-    hashes["documents"] += core.row_hash(row)
-    buffers["paragraphs"].extend(core.paragraph_rows(doc))
-    hashes["paragraphs"] += doc.unit_hash["paragraphs"]
-    buffers["sentences"].extend(core.sentence_rows(doc))
-    hashes["sentences"] += doc.unit_hash["sentences"]
-    minhash_row: dict[str, object] = {"doc_id": doc.doc_id, "signature": doc.signature}
-    buffers["minhashes"].append(minhash_row)
-    hashes["minhashes"] += core.row_hash(minhash_row)
+    for name, mask in unit_keep.items():
+        table = documents if name == "documents" else batch.tables[name]
+        if not keep.all():
+            table = table.filter(mask_array(mask))
+        kept = sum(h for h, k in zip(hashes[name], keep, strict=True) if k)
+        tables[name].write_batch(table, kept)
 
 
 def _shard_schema(shard: Path) -> Any:
-    import pyarrow as pa
-
     with pa.memory_map(str(shard)) as source:
         return pa.ipc.open_stream(source).schema
 
