@@ -271,6 +271,8 @@ def schema_check_cli(
 
 import corpus.cli_adjudicate  # noqa: E402  (registers `corpus adjudicate`)
 import corpus.cli_agreement  # noqa: E402  (registers `corpus agreement`)
+import corpus.cli_demo  # noqa: E402  (registers `corpus demo`)
+import corpus.cli_release  # noqa: E402  (registers `corpus release` and `corpus publish`)
 import corpus.cli_rounds  # noqa: E402,F401  (registers `corpus studio` and `corpus round`)
 
 __all__ = ["app"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
@@ -98,15 +99,15 @@ class AnnotationSchema(BaseModel):
         _unique(self.issues, "issues")
         return self
 
-    @property
+    @cached_property
     def stance_names(self) -> list[str]:
         return [label.name for label in self.stance.labels]
 
-    @property
+    @cached_property
     def span_stance_names(self) -> list[str]:
         return [label.name for label in self.span_stance.labels]
 
-    @property
+    @cached_property
     def issue_names(self) -> list[str]:
         return [label.name for label in self.issues]
 

@@ -49,3 +49,75 @@ def write_article(folder: Path, name: str, title: str, *paragraphs: str) -> Path
     path = folder / name
     path.write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
     return path
+
+
+def build_gold_version(
+    store: Store,
+    schema: AnnotationSchema,
+    folder: Path,
+    *,
+    n: int = 60,
+    annotators: int = 3,
+    seed: int = 0,
+    name: str = "sim",
+) -> str:
+    """A store whose latest version holds gold, without Label Studio (for release tests).
+
+    Articles are generated from the seed, labelled by simulated annotators, checked by the
+    same converter a pull uses, stored as a pull version and adjudicated by majority.
+    Syncing with Label Studio is tested elsewhere, against the real server.
+    """
+    from datetime import UTC, datetime
+
+    from corpus.adjudication import adjudicate
+    from corpus.ingest import ingest
+    from corpus.ingest.core import normalize, split_title
+    from corpus.preannotate import KeywordPreAnnotator
+    from corpus.rounds.convert import StoredDoc, pseudonym, validate_task
+    from corpus.rounds.model import RoundSettings, RoundState, save_round
+    from corpus.rounds.pull import _write_version
+    from corpus.simulate import annotator_profiles, generate_articles, simulate_result
+
+    _, body = split_title(normalize(next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")))
+    for i, (title, text) in enumerate(generate_articles(body.split("\n\n"), n, seed=seed)):
+        write_article(folder, f"gen-{i:04d}.txt", title, text)
+    version = ingest([folder], store=store, schema=schema).version
+    assert version is not None
+    docs = {d["doc_id"]: d for d in store.read_table(version, "documents").to_pylist()}
+    pre = KeywordPreAnnotator(schema)
+    state = RoundState(
+        name=name, version=version, project_title=f"corpus {name}", doc_ids=sorted(docs),
+        settings=RoundSettings(sample=None, overlap=annotators, seed=seed),
+        schema_hash=schema.hash(), label_config_sha256="", model_version=pre.model_version,
+        created=datetime.now(UTC).isoformat(), simulated=True,
+    )  # fmt: skip
+    annotations: list[dict[str, object]] = []
+    spans: list[dict[str, object]] = []
+    stored = {d: StoredDoc(r["text"], r["text_sha256"]) for d, r in docs.items()}
+    people = annotator_profiles(annotators)
+    for t, (doc_id, row) in enumerate(sorted(docs.items())):
+        suggestions = pre.predict(row["text"])
+        task = {
+            "id": t + 1,
+            "data": {"text": row["text"], "doc_id": doc_id, "text_sha256": row["text_sha256"]},
+            "annotations": [
+                {"id": t * 10 + k, "completed_by": k + 1, "was_cancelled": False, "lead_time": 30.0,
+                 "created_at": "2026-01-01", "updated_at": "2026-01-01",
+                 "result": simulate_result(doc_id, row["text"], suggestions, schema, who, seed)}
+                for k, who in enumerate(people)
+            ],
+        }  # fmt: skip
+        checked = validate_task(
+            task, docs=stored, schema=schema, round_name=name,
+            who=lambda user: pseudonym(b"k", "local", user),
+            predicted={doc_id: {(s.start, s.end, s.issue) for s in suggestions}},
+        )  # fmt: skip
+        assert not checked.rejects, checked.rejects
+        annotations.extend(checked.annotations)
+        spans.extend(checked.spans)
+    pulled = _write_version(store, version, name, annotations, spans, [], None, True)
+    state.pulled_versions.append(pulled)
+    save_round(store.root, state)
+    gold = adjudicate(store, name).version
+    assert gold is not None
+    return gold

@@ -42,6 +42,9 @@ class RoundState(BaseModel):
     model_version: str
     created: str
     pulled_versions: list[str] = Field(default_factory=list)
+    simulated: bool = Field(
+        default=False, description="Annotations come from simulated annotators (corpus demo)."
+    )
 
 
 def check_name(name: str) -> str:

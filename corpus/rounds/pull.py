@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from corpus import __version__
 from corpus.features import arrow_schema
 from corpus.ingest.core import row_hash
+from corpus.labelconfig import ISSUE
 from corpus.models import AnnotationRow, NormalizationInfo, SpanAnnotation, VersionManifest
 from corpus.preannotate import PreAnnotator
 from corpus.rounds.convert import (
@@ -128,7 +130,7 @@ def pull_round(
     yield RoundEvent("pull", 0, 1, "exporting from Label Studio")
     raw = export_round(client, state.project_id)
     result = PullResult(round=name, version=None, written=False)
-    result.archive = archive_export(folder / "exports", raw)
+    archived = _archive_in_background(folder / "exports", raw)
     tasks: list[dict[str, Any]] = json.loads(raw)
     result.tasks = len(tasks)
     previous = _load_pull_state(folder)
@@ -142,6 +144,7 @@ def pull_round(
         and unchanged == set(fingerprints)
         and set(fingerprints) == set(previous.get("fingerprints", {}))
     ):
+        result.archive = archived.result()
         result.rejects = [Reject(**r) for r in previous.get("rejects", [])]
         yield Done(result)
         return
@@ -167,7 +170,12 @@ def pull_round(
             rejects_by_task[tid] = previous.get("rejects_by_task", {}).get(tid, [])
             continue
         result.changed_tasks += 1
-        if isinstance(doc_id, str) and doc_id in docs and doc_id not in predicted:
+        if (
+            isinstance(doc_id, str)
+            and doc_id in docs
+            and doc_id not in predicted
+            and _compares_suggestions(task)
+        ):
             predicted[doc_id] = {
                 (s.start, s.end, s.issue) for s in preannotator.predict(docs[doc_id].text)
             }
@@ -192,8 +200,9 @@ def pull_round(
             )
     result.rejects = rejects
     result.annotations, result.spans = len(annotations), len(spans)
+    result.archive = archived.result()  # the export is kept before anything is stored
     version = _write_version(
-        store, state.version, name, annotations, spans, rejects, result.archive
+        store, state.version, name, annotations, spans, rejects, result.archive, state.simulated
     )
     result.version, result.written = version, True
     state.pulled_versions.append(version)
@@ -209,6 +218,35 @@ def pull_round(
     )
     write_json_atomic(folder / "rejects.json", [r.to_dict() for r in rejects])
     yield Done(result)
+
+
+def _compares_suggestions(task: dict[str, Any]) -> bool:
+    """Whether a span of the task has no ``origin`` (made through the API, not in the UI).
+
+    Only such spans are compared with the pre-annotator's suggestions to learn whether they
+    were accepted as is (the UI records that in ``origin``), so only their documents need
+    ``predict`` again; running it over every document made pulls slow.
+    """
+    return any(
+        item.get("from_name") == ISSUE
+        and item.get("type") == "labels"
+        and item.get("origin") is None
+        for ann in task.get("annotations") or []
+        for item in ann.get("result") or []
+    )
+
+
+def _archive_in_background(folder: Path, raw: bytes) -> Future[Path]:
+    """:func:`archive_export` in a thread while the export is parsed and checked.
+
+    zlib lets go of the GIL, so gzip runs on another core. The thread is not a daemon: the
+    archive is completed whatever the caller does next, even if it fails or stops early.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-archive")
+    try:
+        return pool.submit(archive_export, folder, raw)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _load_pull_state(folder: Path) -> dict[str, Any]:
@@ -250,6 +288,7 @@ def _write_version(
     spans: list[dict[str, Any]],
     rejects: list[Reject],
     archive: Path | None,
+    simulated: bool = False,
 ) -> str:
     """Parent's tables + this round's annotations (other rounds' rows are kept)."""
     with store.lock():
@@ -295,6 +334,7 @@ def _write_version(
                         "round": name,
                         "export_archive": archive.name if archive else None,
                         "rejects": [r.to_dict() for r in rejects],
+                        "simulated": simulated,
                     },
                 )
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -127,8 +128,13 @@ def start_round(
     seed: int = 0,
     anchor: int = 0,
     batch_size: int = 1000,
+    simulated: bool = False,
 ) -> Iterator[RoundEvent | Done]:
-    """Create (or find again) the round's project and push its tasks."""
+    """Create (or find again) the round's project and push its tasks.
+
+    ``simulated`` marks a round whose annotations come from simulated annotators (the demo):
+    every version pulled from it, and every release built on it, says so.
+    """
     settings = RoundSettings(
         sample=sample, overlap=overlap, seed=seed, anchor=anchor, batch_size=batch_size
     )
@@ -159,6 +165,7 @@ def start_round(
             label_config_sha256=config_sha256(xml),
             model_version=preannotator.model_version,
             created=datetime.now(UTC).isoformat(timespec="seconds"),
+            simulated=simulated,
         )
         save_round(store.root, state)
     created = False
@@ -256,20 +263,33 @@ def _push(
     yield RoundEvent("push", result.already_there, total, "checking existing tasks")
     docs = _docs_for(store, state.version, set(missing))
     size = state.settings.batch_size
-    for i in range(0, len(missing), size):
-        chunk = missing[i : i + size]
-        payload = [
-            to_task(
-                docs[d],
-                version=state.version,
-                round_name=name,
-                suggestions=preannotator.predict(docs[d]["text"]),
-                model_version=state.model_version,
-            )
-            for d in chunk
-        ]
-        result.imported += _import_safely(client, pid, chunk, payload)
-        yield RoundEvent("push", result.already_there + i + len(chunk), total)
+    chunks = [missing[i : i + size] for i in range(0, len(missing), size)]
+    done = result.already_there
+    # While the server imports one batch, the next is built here (pre-annotator included, in
+    # the caller's thread); imports stay one at a time, in order, in a single worker thread.
+    # Nothing is in flight when an event is yielded.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-import") as pool:
+        importing: tuple[Future[int], int] | None = None
+        for chunk in chunks:
+            payload = [
+                to_task(
+                    docs[d],
+                    version=state.version,
+                    round_name=name,
+                    suggestions=preannotator.predict(docs[d]["text"]),
+                    model_version=state.model_version,
+                )
+                for d in chunk
+            ]
+            if importing is not None:
+                result.imported += importing[0].result()
+                done += importing[1]
+                importing = None
+                yield RoundEvent("push", done, total)
+            importing = pool.submit(_import_safely, client, pid, chunk, payload), len(chunk)
+        if importing is not None:
+            result.imported += importing[0].result()
+            yield RoundEvent("push", done + importing[1], total)
     if state.anchor_ids:
         _mark_anchors(client, pid, state.anchor_ids)
     return result

@@ -1,0 +1,396 @@
+"""`corpus release build`: an immutable release folder from a dataset version with gold.
+
+The folder is what ``datasets.load_dataset(folder, config)`` reads: one Parquet file per
+config and split (``<config>/<split>-00000-of-00001.parquet``, the Hub's names) and a
+``README.md`` card whose YAML declares the configs, features (ClassLabel names) and split
+sizes. Beside them: ``manifest.json`` (checksums, lineage, split seed and assignment),
+``SHA256SUMS`` and ``CHANGELOG.md``. It is built in a temporary folder and renamed into
+place; an existing release is never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from corpus import __version__
+from corpus.errors import ReleaseError
+from corpus.ingest.core import canonical_json
+from corpus.release import tables
+from corpus.release.splits import DEFAULT_RATIOS, SPLITS, Group, assign_splits
+from corpus.schema import AnnotationSchema
+from corpus.store import Store, hash_hex, parse_version
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+@dataclass(frozen=True)
+class ReleaseEvent:
+    step: str
+    message: str
+
+
+@dataclass
+class ReleaseResult:
+    release: str
+    path: Path
+    version: str
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)  # config -> split -> rows
+    forced: list[str] = field(default_factory=list)
+    alignment: dict[str, Any] = field(default_factory=dict)
+    changelog: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release": self.release,
+            "path": str(self.path),
+            "version": self.version,
+            "rows": self.rows,
+            "forced": self.forced,
+            "alignment": self.alignment,
+        }
+
+
+def releases_dir(store: Store) -> Path:
+    return store.root / "releases"
+
+
+def lineage(store: Store, version: str) -> list[str]:
+    """The version and its ancestors, newest first."""
+    chain = []
+    current: str | None = version
+    while current is not None:
+        chain.append(current)
+        current = store.manifest(current).parent
+    return chain
+
+
+def previous_release(store: Store, release: str, explicit: Path | None) -> Path | None:
+    """The newest release below ``release`` in the store (or the one named)."""
+    if explicit is not None:
+        return explicit
+    folder = releases_dir(store)
+    if not folder.is_dir():
+        return None
+    older = [
+        p
+        for p in folder.iterdir()
+        if (p / "manifest.json").is_file() and parse_version(p.name) < parse_version(release)
+    ]
+    return max(older, key=lambda p: parse_version(p.name)) if older else None
+
+
+def _rows(store: Store, version: str, table: str) -> list[dict[str, Any]]:
+    if table not in store.manifest(version).tables:
+        return []
+    return [r for b in store.iter_batches(version, table) for r in b.to_pylist()]
+
+
+def build_release(
+    store: Store,
+    schema: AnnotationSchema,
+    version: str,
+    release: str,
+    *,
+    out: Path | None = None,
+    ratios: tuple[float, float, float] = DEFAULT_RATIOS,
+    seed: int = 0,
+    force: str | None = None,
+    previous: Path | None = None,
+    license: str = "cc-by-4.0",
+    pretty_name: str = "US–China economic cooperation stance corpus",
+) -> Iterator[ReleaseEvent | ReleaseResult]:
+    """Build the release; yields progress events and, last, the :class:`ReleaseResult`."""
+    from corpus.release.card import render_card, render_changelog
+
+    parse_version(release)
+    target = out or releases_dir(store) / release
+    if target.exists():
+        raise ReleaseError(
+            f"{target} already exists; a release is never overwritten",
+            hint="Pick a new release number (releases are immutable).",
+        )
+    manifest = store.manifest(version)
+    if "gold_annotations" not in manifest.tables:
+        raise ReleaseError(
+            f"version {version} has no gold annotations",
+            hint="Run `corpus adjudicate ROUND` and release the version it writes.",
+        )
+    yield ReleaseEvent("read", f"reading version {version}")
+    gold = _rows(store, version, "gold_annotations")
+    gold_spans = _rows(store, version, "gold_spans")
+    stance_of = {g["doc_id"]: g["stance"] for g in gold}
+    docs = {d["doc_id"]: d for d in _rows(store, version, "documents") if d["doc_id"] in stance_of}
+    sentences: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for batch in store.iter_batches(version, "sentences"):
+        for s in batch.to_pylist():
+            if s["doc_id"] in docs:
+                sentences[s["doc_id"]].append(s)
+    spans_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for s in gold_spans:
+        spans_of[s["doc_id"]].append(s)
+    raw_annotations = [a for a in _rows(store, version, "annotations") if a["doc_id"] in docs]
+    raw_spans = [s for s in _rows(store, version, "spans") if s["doc_id"] in docs]
+
+    # splits -------------------------------------------------------------------------------
+    prev_dir = previous_release(store, release, previous)
+    prev = json.loads((prev_dir / "manifest.json").read_text()) if prev_dir else None
+    prev_groups: dict[str, str] = prev["split"]["groups"] if prev else {}
+    members: dict[str, list[str]] = defaultdict(list)
+    for doc_id, d in docs.items():
+        members[d["dup_group"]].append(doc_id)
+    groups = [
+        Group(g, Counter(str(stance_of[d]) for d in ds).most_common(1)[0][0], len(ds))
+        for g, ds in sorted(members.items())
+    ]
+    group_split = assign_splits(groups, ratios=ratios, seed=seed, previous=prev_groups)
+    empty = [s for i, s in enumerate(SPLITS) if ratios[i] > 0 and s not in group_split.values()]
+    if empty:
+        raise ReleaseError(
+            f"{len(groups)} document group(s) cannot fill {', '.join(SPLITS)}: "
+            f"{', '.join(empty)} would be empty, and datasets cannot load an empty split",
+            hint="Adjudicate more documents (each split needs at least one group).",
+        )
+    split_of = {d: group_split[docs[d]["dup_group"]] for d in docs}
+
+    # rows -----------------------------------------------------------------------------------
+    yield ReleaseEvent("rows", f"building rows for {len(docs)} documents")
+    report = tables.AlignmentReport()
+    by_split: dict[str, dict[str, list[dict[str, Any]]]] = {
+        c: {s: [] for s in SPLITS} for c in tables.CONFIGS
+    }
+    for doc_id in sorted(docs):
+        doc, split = docs[doc_id], split_of[doc_id]
+        spans = spans_of.get(doc_id, [])
+        by_split["documents"][split].append(
+            tables.document_row(doc, stance_of[doc_id], spans, schema)
+        )
+        sents = sorted(sentences[doc_id], key=lambda s: s["index"])
+        srows = tables.sentence_rows(doc, sents, stance_of[doc_id], spans, schema, report)
+        by_split["sentences"][split].extend(srows)
+        by_split["tokens"][split].extend(
+            tables.token_row(sent, row, schema, report)
+            for sent, row in zip(sents, srows, strict=True)
+        )
+    for row in tables.raw_rows(raw_annotations, raw_spans, schema):
+        by_split["raw_annotations"][split_of[row["doc_id"]]].append(row)
+
+    # content hashes (and the privacy check, on the same canonical JSON) ----------------------
+    table_info: dict[str, dict[str, Any]] = {}
+    leaks: list[str] = []
+    for config, splits in by_split.items():
+        for split, rows in splits.items():
+            total = 0
+            for row in rows:
+                text = canonical_json(row)
+                total += int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+                if "@" in text and EMAIL.search(text):
+                    leaks.append(f"{config}/{split}")
+            table_info[f"{config}/{split}"] = {"rows": len(rows), "content_sha256": hash_hex(total)}
+
+    # gates ----------------------------------------------------------------------------------
+    failures = _gates(store, version, docs, split_of, spans_of, raw_spans, by_split, schema)
+    failures += [f"privacy: an e-mail address appears in {where}" for where in sorted(set(leaks))]
+    if failures and not force:
+        raise ReleaseError(
+            "the release gates failed:\n" + "\n".join(f"  - {f}" for f in failures),
+            hint="Fix the data, or pass --force REASON to override "
+            "(the reason is recorded in the manifest and the card).",
+        )
+
+    # write ----------------------------------------------------------------------------------
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{release}-", dir=target.parent))
+    try:
+        yield ReleaseEvent("write", "writing Parquet")
+        feats = tables.features(schema)
+        files: dict[str, dict[str, Any]] = {}
+        sizes: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+        for config in tables.CONFIGS:
+            (tmp / config).mkdir()
+            for split in SPLITS:
+                rows = by_split[config][split]
+                rel = f"{config}/{split}-00000-of-00001.parquet"
+                n_bytes = _write_parquet(rows, feats[config], tmp / rel)
+                sizes[config][split] = (len(rows), n_bytes)
+                files[rel] = {"rows": len(rows)}
+        chain = lineage(store, version)
+        rounds = sorted(
+            {str(r) for v in chain if isinstance(r := store.manifest(v).extra.get("round"), str)}
+        )
+        simulated = any(store.manifest(v).extra.get("simulated") for v in chain)
+        meta = {
+            "release": release,
+            "version": version,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "tool_version": __version__,
+            "schema_hash": schema.hash(),
+            "lineage": chain,
+            "rounds": rounds,
+            "simulated": bool(simulated),
+            "split": {
+                "seed": seed,
+                "ratios": list(ratios),
+                "previous_release": prev["release"] if prev else None,
+                "groups": group_split,
+                "documents": split_of,
+            },
+            "forced": {"reason": force, "gates": failures} if failures else None,
+            "alignment": {
+                "spans": report.spans,
+                "across_sentences": report.across_sentences,
+                "unaligned": report.unaligned,
+            },
+            "tables": table_info,
+        }
+        meta["labels"] = {
+            r["doc_id"]: [r["stance"], len(r["spans"])]
+            for rows in by_split["documents"].values()
+            for r in rows
+        }
+        changes = render_changelog(meta, prev)
+        (tmp / "CHANGELOG.md").write_text(changes, encoding="utf-8")
+        yield ReleaseEvent("card", "rendering the dataset card")
+        card = render_card(
+            store, schema, meta, sizes, feats, pretty_name=pretty_name, license=license, out=tmp
+        )
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            rel = path.relative_to(tmp).as_posix()
+            files.setdefault(rel, {})["sha256"] = _sha256(path)
+            files[rel]["bytes"] = path.stat().st_size
+        meta["files"] = files
+        (tmp / "manifest.json").write_text(
+            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8"
+        )
+        sums = [f"{_sha256(p)}  {p.relative_to(tmp).as_posix()}"
+                for p in sorted(tmp.rglob("*")) if p.is_file()]  # fmt: skip
+        (tmp / "SHA256SUMS").write_text("\n".join(sums) + "\n", encoding="utf-8")
+        for path in tmp.rglob("*"):
+            if path.is_file():
+                path.chmod(0o444)
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    yield ReleaseResult(
+        release=release,
+        path=target,
+        version=version,
+        rows={c: {s: n for s, (n, _) in v.items()} for c, v in sizes.items()},
+        forced=failures if force else [],
+        alignment={
+            "spans": report.spans,
+            "across_sentences": report.across_sentences,
+            "unaligned": len(report.unaligned),
+        },
+        changelog=changes,
+    )
+
+
+def _write_parquet(rows: list[dict[str, Any]], features: Any, path: Path) -> int:
+    """Rows in the Arrow schema of ``features``, whose metadata carries the ClassLabel names
+    (what ``Dataset.to_parquet`` writes, without its per-value encoding and progress bar).
+    Label ids are already integers here: the row builders map names to ids."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows, schema=features.arrow_schema)
+    pq.write_table(table, str(path))
+    return int(table.nbytes)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _gates(
+    store: Store,
+    version: str,
+    docs: dict[str, dict[str, Any]],
+    split_of: dict[str, str],
+    spans_of: dict[str, list[dict[str, Any]]],
+    raw_spans: list[dict[str, Any]],
+    by_split: dict[str, dict[str, list[dict[str, Any]]]],
+    schema: AnnotationSchema,
+) -> list[str]:
+    """Reasons the release must not be built (empty when it may)."""
+    failures = []
+    bad = [s for s in [*(x for v in spans_of.values() for x in v), *raw_spans]
+           if docs[s["doc_id"]]["text"][s["start"]:s["end"]] != s["text"]]  # fmt: skip
+    if bad:
+        failures.append(f"offsets: {len(bad)} span(s) whose text does not match the document text")
+    for v in lineage(store, version):
+        rejects = store.manifest(v).extra.get("rejects") or []
+        drift = [
+            r
+            for r in (rejects if isinstance(rejects, list) else [])
+            if str(r.get("reason", "")).startswith("drift")
+        ]
+        if drift:
+            failures.append(f"drift: {len(drift)} task(s) of version {v} changed in Label Studio")
+    by_text: dict[str, set[str]] = defaultdict(set)
+    for doc_id, d in docs.items():
+        by_text[d["text_sha256"]].add(split_of[doc_id])
+    if any(len(s) > 1 for s in by_text.values()):
+        failures.append("duplicates: the same text sits in two splits")
+    near = _near_duplicates_across_splits(store, version, split_of)
+    if near:
+        failures.append(f"near-duplicates across splits: {', '.join(near[:5])}")
+    for split in SPLITS:
+        rows = by_split["documents"][split]
+        stances = {r["stance"] for r in rows}
+        issues = {s["label"] for r in rows for s in r["spans"]}
+        missing = [n for i, n in enumerate(schema.stance_names) if i not in stances]
+        missing += [n for i, n in enumerate(schema.issue_names) if i not in issues]
+        if missing:
+            failures.append(f"labels: no example of {', '.join(missing)} in {split}")
+    return failures
+
+
+def _minhash(sig: Any) -> Any:
+    from datasketch import LeanMinHash
+
+    from corpus.ingest import core
+
+    return LeanMinHash(seed=1, hashvalues=sig, scheme=core.SCHEME)
+
+
+def _near_duplicates_across_splits(
+    store: Store, version: str, split_of: dict[str, str]
+) -> list[str]:
+    import numpy as np
+    from datasketch import MinHashLSH
+
+    from corpus.ingest import core
+
+    lsh = MinHashLSH(threshold=core.DEDUP_THRESHOLD, num_perm=core.NUM_PERM)
+    sigs: dict[str, Any] = {}
+    for batch in store.iter_batches(version, "minhashes"):
+        for doc_id, sig in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+            if doc_id in split_of:
+                sigs[doc_id] = np.asarray(sig, dtype=np.uint64)
+                lsh.insert(doc_id, _minhash(sigs[doc_id]))
+    found = []
+    for doc_id, sig in sigs.items():
+        for other in lsh.query(_minhash(sig)):
+            if (
+                other > doc_id
+                and split_of[other] != split_of[doc_id]
+                and float(np.mean(sigs[other] == sig)) >= core.DEDUP_THRESHOLD
+            ):
+                found.append(f"{doc_id}~{other}")
+    return found
