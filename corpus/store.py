@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -367,9 +367,85 @@ class Store:
             schema = pa.schema([schema.field(c) for c in columns])
         return schema.empty_table()
 
+    def table_schema(self, version: str, table: str) -> pa.Schema:
+        """The Arrow schema of a stored table (read from its first shard)."""
+        with pa.memory_map(str(self.table_shards(version, table)[0])) as source:
+            return pa.ipc.open_stream(source).schema
+
+    def link_tables(
+        self, parent: str, writer: VersionWriter, *, skip: Collection[str] = ()
+    ) -> None:
+        """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged."""
+        for name, info in self.manifest(parent).tables.items():
+            if name not in skip:
+                writer.table(name, self.table_schema(parent, name)).link(
+                    self.table_shards(parent, name), info.rows, int(info.content_sha256, 16)
+                )
+
     def load(self, version: str, table: str) -> Any:
         """The table as a ``datasets.Dataset`` (``load_from_disk``)."""
         from datasets import load_from_disk
 
         self.table_shards(version, table)  # raises a clear error for unknown names
         return load_from_disk(str(self.version_dir(version) / table))
+
+
+def derive_version(
+    store: Store,
+    parent: str,
+    *,
+    round_name: str,
+    tables: Mapping[str, tuple[pa.Schema, list[dict[str, Any]]]],
+    kind: str,
+    message: str,
+    extra: dict[str, object],
+) -> str:
+    """A new version (next minor) from ``parent`` holding one round's rows in ``tables``.
+
+    Every other table of the parent is linked unchanged; each table in ``tables`` keeps the
+    parent's rows of *other* rounds and gets this round's rows. The caller holds the lock.
+    """
+    from datetime import UTC, datetime
+
+    from corpus import __version__
+    from corpus.ingest.core import row_hash
+    from corpus.models import NormalizationInfo
+
+    manifest = store.manifest(parent)
+    version = next_minor(store.latest())
+    writer = store.begin(version)
+    try:
+        store.link_tables(parent, writer, skip=tables.keys())
+        for table, (schema, rows) in tables.items():
+            out = writer.table(table, schema)
+            if table in manifest.tables:
+                kept = [
+                    r
+                    for b in store.iter_batches(parent, table)
+                    for r in b.to_pylist()
+                    if r["round"] != round_name
+                ]
+                out.write_rows(kept, sum(row_hash(r) for r in kept))
+            out.write_rows(rows, sum(row_hash(r) for r in rows))
+        writer.commit(
+            VersionManifest(
+                version=version,
+                parent=parent,
+                kind=kind,
+                created=datetime.now(UTC).isoformat(timespec="seconds"),
+                tool_version=__version__,
+                schema_hash=manifest.schema_hash,
+                message=message,
+                normalization=NormalizationInfo(),
+                segmenter=manifest.segmenter,
+                dedup=manifest.dedup,
+                inputs=[],
+                tables={},
+                report=[],
+                extra={"round": round_name, **extra},
+            )
+        )
+    except BaseException:
+        writer.abort()
+        raise
+    return version

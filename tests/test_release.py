@@ -159,14 +159,12 @@ def rewrite(
     extra: dict[str, Any] | None = None,
 ) -> str:
     """A copy of ``version`` with one table's rows changed (to build bad inputs)."""
-    from corpus.ingest.run import _shard_schema
-
     manifest = store.manifest(version)
     with store.lock():
         writer = store.begin(new)
         for name, info in manifest.tables.items():
             shards = store.table_shards(version, name)
-            out = writer.table(name, _shard_schema(shards[0]))
+            out = writer.table(name, store.table_schema(version, name))
             if name == table:
                 rows = [change(r) for r in store.read_table(version, name).to_pylist()]
                 out.write_rows(rows, sum(row_hash(r) for r in rows))

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from corpus import __version__
 from corpus.adjudication.core import Adjudication, DocumentVotes, decide, documents
 from corpus.errors import RoundError
 from corpus.features import arrow_schema
 from corpus.ingest.core import row_hash
-from corpus.models import GoldAnnotation, GoldSpan, NormalizationInfo, VersionManifest
+from corpus.models import GoldAnnotation, GoldSpan
 from corpus.rounds.convert import Reject
 from corpus.rounds.model import RoundState, load_round
 from corpus.rounds.sync import _docs_for
-from corpus.store import Store, hash_hex, next_minor
+from corpus.store import Store, derive_version, hash_hex
 
 GOLD_TABLES = {
     "gold_annotations": arrow_schema(GoldAnnotation),
@@ -150,58 +148,23 @@ def write_gold(
     with store.lock():
         if (same := _already_written(store, parent, name, digest)) is not None:
             return same, False
-        version = next_minor(store.latest())
-        manifest = store.manifest(parent)
-        writer = store.begin(version)
-        try:
-            for table, info in manifest.tables.items():
-                if table in GOLD_TABLES:
-                    continue
-                shards = store.table_shards(parent, table)
-                writer.table(table, _schema_of(shards[0])).link(
-                    shards, info.rows, int(info.content_sha256, 16)
-                )
-            for table, schema in GOLD_TABLES.items():
-                out = writer.table(table, schema)
-                if table in manifest.tables:
-                    kept = [
-                        r
-                        for b in store.iter_batches(parent, table)
-                        for r in b.to_pylist()
-                        if r["round"] != name
-                    ]
-                    out.write_rows(kept, sum(row_hash(r) for r in kept))
-                out.write_rows(rows[table], hashes[table])
-            writer.commit(
-                VersionManifest(
-                    version=version,
-                    parent=parent,
-                    kind="adjudicate",
-                    created=datetime.now(UTC).isoformat(timespec="seconds"),
-                    tool_version=__version__,
-                    schema_hash=manifest.schema_hash,
-                    message=f"gold of round {name} ({strategy})",
-                    normalization=NormalizationInfo(),
-                    segmenter=manifest.segmenter,
-                    dedup=manifest.dedup,
-                    inputs=[],
-                    tables={},
-                    report=[],
-                    extra={
-                        "round": name,
-                        "strategy": strategy,
-                        "gold_sha256": digest,
-                        "decided_by": dict(Counter(g.decided_by for g in gold.gold_annotations)),
-                        "unresolved": [u.to_dict() for u in gold.unresolved],
-                        "disagreements": sorted(gold.disagreements),
-                        "skipped": gold.skipped,
-                        **extra,
-                    },
-                )
-            )
-        except BaseException:
-            writer.abort()
-            raise
+        version = derive_version(
+            store,
+            parent,
+            round_name=name,
+            tables={t: (schema, rows[t]) for t, schema in GOLD_TABLES.items()},
+            kind="adjudicate",
+            message=f"gold of round {name} ({strategy})",
+            extra={
+                "strategy": strategy,
+                "gold_sha256": digest,
+                "decided_by": dict(Counter(g.decided_by for g in gold.gold_annotations)),
+                "unresolved": [u.to_dict() for u in gold.unresolved],
+                "disagreements": sorted(gold.disagreements),
+                "skipped": gold.skipped,
+                **extra,
+            },
+        )
     return version, True
 
 
@@ -216,10 +179,3 @@ def _already_written(store: Store, parent: str, name: str, digest: str) -> str |
         ):
             return version if manifest.extra.get("gold_sha256") == digest else None
     return None
-
-
-def _schema_of(shard: Path) -> Any:
-    import pyarrow as pa
-
-    with pa.memory_map(str(shard)) as source:
-        return pa.ipc.open_stream(source).schema

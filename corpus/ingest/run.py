@@ -384,11 +384,7 @@ def _ingest_into(
 
 def _continue_from(store: Store, parent: str, writer: VersionWriter, dedup: _Deduper) -> set[str]:
     """Link the parent's tables into ``writer`` and index its documents; their ids."""
-    manifest = store.manifest(parent)
-    for name, info in manifest.tables.items():
-        shards = store.table_shards(parent, name)
-        schema = SCHEMAS.get(name) or _shard_schema(shards[0])
-        writer.table(name, schema).link(shards, info.rows, int(info.content_sha256, 16))
+    store.link_tables(parent, writer)
     groups: dict[str, str] = {}
     for batch in store.iter_batches(parent, "documents", ["doc_id", "dup_group"]):
         groups.update(zip(*(c.to_pylist() for c in batch.columns), strict=True))
@@ -440,11 +436,6 @@ def _write_batch(
             table = table.filter(mask_array(mask))
         kept = sum(h for h, k in zip(hashes[name], keep, strict=True) if k)
         tables[name].write_batch(table, kept)
-
-
-def _shard_schema(shard: Path) -> Any:
-    with pa.memory_map(str(shard)) as source:
-        return pa.ipc.open_stream(source).schema
 
 
 def ingest(paths: list[Path], **kwargs: Any) -> IngestResult:

@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from corpus import __version__
 from corpus.features import arrow_schema
-from corpus.ingest.core import row_hash
 from corpus.labelconfig import ISSUE
-from corpus.models import AnnotationRow, NormalizationInfo, SpanAnnotation, VersionManifest
+from corpus.models import AnnotationRow, SpanAnnotation
 from corpus.preannotate import PreAnnotator
 from corpus.rounds.convert import (
     Reject,
@@ -31,7 +29,7 @@ from corpus.rounds.convert import (
 from corpus.rounds.model import load_round, round_dir, save_round, write_json_atomic
 from corpus.rounds.sync import Done, RoundEvent, _docs_for, api, retrying
 from corpus.schema import AnnotationSchema
-from corpus.store import Store, next_minor
+from corpus.store import Store, derive_version
 
 ROUND_TABLES = {"annotations": arrow_schema(AnnotationRow), "spans": arrow_schema(SpanAnnotation)}
 
@@ -99,7 +97,7 @@ def archive_export(folder: Path, raw: bytes) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = folder / f"{stamp}-{digest[:16]}.json.gz"
     tmp = path.with_suffix(".tmp")
-    with gzip.open(tmp, "wb") as fh:
+    with gzip.open(tmp, "wb", compresslevel=6) as fh:
         fh.write(raw)
     tmp.replace(path)
     return path
@@ -292,53 +290,19 @@ def _write_version(
 ) -> str:
     """Parent's tables + this round's annotations (other rounds' rows are kept)."""
     with store.lock():
-        version = next_minor(store.latest())
-        manifest = store.manifest(parent)
-        writer = store.begin(version)
-        try:
-            for table, info in manifest.tables.items():
-                if table in ROUND_TABLES:
-                    continue
-                shards = store.table_shards(parent, table)
-                from corpus.ingest.run import SCHEMAS, _shard_schema
-
-                schema = SCHEMAS.get(table) or _shard_schema(shards[0])
-                writer.table(table, schema).link(shards, info.rows, int(info.content_sha256, 16))
-            for table, rows in (("annotations", annotations), ("spans", spans)):
-                out = writer.table(table, ROUND_TABLES[table])
-                if table in manifest.tables:
-                    kept = [
-                        r
-                        for b in store.iter_batches(parent, table)
-                        for r in b.to_pylist()
-                        if r["round"] != name
-                    ]
-                    out.write_rows(kept, sum(row_hash(r) for r in kept))
-                out.write_rows(rows, sum(row_hash(r) for r in rows))
-            writer.commit(
-                VersionManifest(
-                    version=version,
-                    parent=parent,
-                    kind="pull",
-                    created=datetime.now(UTC).isoformat(timespec="seconds"),
-                    tool_version=__version__,
-                    schema_hash=manifest.schema_hash,
-                    message=f"annotations of round {name}",
-                    normalization=NormalizationInfo(),
-                    segmenter=manifest.segmenter,
-                    dedup=manifest.dedup,
-                    inputs=[],
-                    tables={},
-                    report=[],
-                    extra={
-                        "round": name,
-                        "export_archive": archive.name if archive else None,
-                        "rejects": [r.to_dict() for r in rejects],
-                        "simulated": simulated,
-                    },
-                )
-            )
-        except BaseException:
-            writer.abort()
-            raise
-    return version
+        return derive_version(
+            store,
+            parent,
+            round_name=name,
+            tables={
+                "annotations": (ROUND_TABLES["annotations"], annotations),
+                "spans": (ROUND_TABLES["spans"], spans),
+            },
+            kind="pull",
+            message=f"annotations of round {name}",
+            extra={
+                "export_archive": archive.name if archive else None,
+                "rejects": [r.to_dict() for r in rejects],
+                "simulated": simulated,
+            },
+        )
