@@ -92,7 +92,6 @@ def write_gold(store: Any, schema: Any, parent: str, *, seed: int = 0) -> str:
     from corpus import __version__
     from corpus.adjudication.gold import GOLD_TABLES
     from corpus.ingest.core import row_hash
-    from corpus.ingest.run import SCHEMAS, _shard_schema
     from corpus.rounds.pull import ROUND_TABLES
     from corpus.store import next_minor
 
@@ -137,10 +136,7 @@ def write_gold(store: Any, schema: Any, parent: str, *, seed: int = 0) -> str:
         manifest = store.manifest(parent)
         writer = store.begin(version)
         try:
-            for table, info in manifest.tables.items():
-                shards = store.table_shards(parent, table)
-                schema_ = SCHEMAS.get(table) or _shard_schema(shards[0])
-                writer.table(table, schema_).link(shards, info.rows, int(info.content_sha256, 16))
+            store.link_tables(parent, writer)
             for table, arrow in {**GOLD_TABLES, **ROUND_TABLES}.items():
                 writer.table(table, arrow).write_rows(
                     rows[table], sum(row_hash(r) for r in rows[table])
