@@ -70,6 +70,8 @@ def _index(names: Sequence[str], value: str | None) -> int:
 def span_dicts(
     spans: Iterable[Mapping[str, Any]], schema: AnnotationSchema, offset: int = 0
 ) -> list[dict[str, int]]:
+    if not spans:
+        return []
     return [
         {"start": s["start"] - offset, "end": s["end"] - offset,
          "label": _index(schema.issue_names, s["issue"]),
@@ -101,25 +103,28 @@ def sentence_rows(
     report: AlignmentReport,
 ) -> list[dict[str, Any]]:
     """One row per sentence; a span crossing sentences is cut into pieces (and counted)."""
-    rows = []
-    for sent in sentences:
-        inside = []
-        for s in spans:
+    starts = [sent["start"] for sent in sentences]
+    pieces: list[list[dict[str, Any]]] = [[] for _ in sentences]
+    for s in spans:
+        # the sentences a span touches: from the one holding its start to the one before its end
+        first = max(bisect.bisect_right(starts, s["start"]) - 1, 0)
+        touched = 0
+        for i in range(first, len(sentences)):
+            sent = sentences[i]
+            if sent["start"] >= s["end"]:
+                break
             start, end = max(s["start"], sent["start"]), min(s["end"], sent["end"])
             if start < end:
-                inside.append({**s, "start": start, "end": end})
-        rows.append({
-            "doc_id": doc["doc_id"], "sentence_index": sent["index"], "text": sent["text"],
-            "doc_stance": _index(schema.stance_names, gold_stance),
-            "spans": span_dicts(inside, schema, offset=sent["start"]),
-        })  # fmt: skip
-    for s in spans:
-        touched = sum(
-            1 for sent in sentences if max(s["start"], sent["start"]) < min(s["end"], sent["end"])
-        )
+                pieces[i].append({**s, "start": start, "end": end})
+                touched += 1
         report.across_sentences += touched > 1
     report.spans += len(spans)
-    return rows
+    doc_stance = _index(schema.stance_names, gold_stance)
+    return [
+        {"doc_id": doc["doc_id"], "sentence_index": sent["index"], "text": sent["text"],
+         "doc_stance": doc_stance, "spans": span_dicts(inside, schema, offset=sent["start"])}
+        for sent, inside in zip(sentences, pieces, strict=True)
+    ]  # fmt: skip
 
 
 def tokenize(text: str, cuts: Iterable[int]) -> list[tuple[int, int]]:
