@@ -33,6 +33,7 @@ from corpus.rounds.sync import (
     _project_exists,
     api,
     existing_tasks,
+    find_or_create_project,
     retrying,
 )
 from corpus.schema import AnnotationSchema
@@ -200,24 +201,19 @@ def start_review(
 
 
 def _find_or_create_project(client: Any, state: ReviewState, xml: str) -> tuple[int, bool]:
-    with api("GET /api/projects"):
-        for project in client.projects.list(title=state.project_title):
-            if project.title == state.project_title:
-                return int(project.id), False
-    with api("POST /api/projects"):
-        project = client.projects.create(
-            title=state.project_title,
-            description=(
-                f"corpus review of round {state.round}: documents whose annotators disagree; "
-                "each annotator's answer is a prediction named after their pseudonym"
-            ),
-            label_config=xml,
-            maximum_annotations=1,
-            show_skip_button=False,
-            show_collab_predictions=True,
-            enable_empty_annotation=False,
-        )
-    return int(project.id), True
+    return find_or_create_project(
+        client,
+        state.project_title,
+        description=(
+            f"corpus review of round {state.round}: documents whose annotators disagree; "
+            "each annotator's answer is a prediction named after their pseudonym"
+        ),
+        label_config=xml,
+        maximum_annotations=1,
+        show_skip_button=False,
+        show_collab_predictions=True,
+        enable_empty_annotation=False,
+    )
 
 
 def pull_review(

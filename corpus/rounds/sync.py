@@ -188,23 +188,29 @@ def _project_exists(client: Any, project_id: int) -> bool:
     return True
 
 
-def _find_or_create_project(client: Any, state: RoundState, xml: str) -> tuple[int, bool]:
+def find_or_create_project(client: Any, title: str, **settings: Any) -> tuple[int, bool]:
+    """The project with this title (found again after a lost state), or a new one."""
     with api("GET /api/projects"):
-        for project in client.projects.list(title=state.project_title):
-            if project.title == state.project_title:
+        for project in client.projects.list(title=title):
+            if project.title == title:
                 return int(project.id), False
     with api("POST /api/projects"):
-        project = client.projects.create(
-            title=state.project_title,
-            description=f"corpus round {state.name} on dataset version {state.version}",
-            label_config=xml,
-            maximum_annotations=state.settings.overlap,
-            show_skip_button=True,
-            show_collab_predictions=True,
-            model_version=state.model_version,
-            enable_empty_annotation=False,
-        )
+        project = client.projects.create(title=title, **settings)
     return int(project.id), True
+
+
+def _find_or_create_project(client: Any, state: RoundState, xml: str) -> tuple[int, bool]:
+    return find_or_create_project(
+        client,
+        state.project_title,
+        description=f"corpus round {state.name} on dataset version {state.version}",
+        label_config=xml,
+        maximum_annotations=state.settings.overlap,
+        show_skip_button=True,
+        show_collab_predictions=True,
+        model_version=state.model_version,
+        enable_empty_annotation=False,
+    )
 
 
 def existing_tasks(client: Any, project_id: int) -> dict[str, list[tuple[int, int]]]:
