@@ -153,6 +153,12 @@ def token_row(
     """BIO tags over the tokens of one sentence row; overlapping spans cannot all be tagged."""
     text = sentence["text"]
     spans = row["spans"]
+    if not spans:  # most sentences: plain tokens, all "O"
+        words = _TOKEN.findall(text)
+        return {
+            "doc_id": row["doc_id"], "sentence_index": row["sentence_index"],
+            "tokens": words, "tags": [0] * len(words),
+        }  # fmt: skip
     tokens = tokenize(text, [x for s in spans for x in (s["start"], s["end"])])
     tags = [0] * len(tokens)
     taken = [False] * len(tokens)
