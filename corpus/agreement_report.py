@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.agreement import AgreementReport, Metric, compute_agreement
-from corpus.errors import RoundError
-from corpus.rounds.model import load_round
+from corpus.rounds.pull import pulled_round
 from corpus.schema import AnnotationSchema
 from corpus.store import Store
 
@@ -22,22 +21,8 @@ def round_rows(
     store: Store, name: str
 ) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
     """(version, annotations, spans, text lengths) of a round's latest pull."""
-    state = load_round(store.root, name)
-    if not state.pulled_versions:
-        raise RoundError(
-            f"round {name!r} has not been pulled yet",
-            hint=f"Run `corpus round pull {name}` first.",
-        )
-    version = state.pulled_versions[-1]
-    annotations = [
-        r
-        for b in store.iter_batches(version, "annotations")
-        for r in b.to_pylist()
-        if r["round"] == name
-    ]
-    spans = [
-        r for b in store.iter_batches(version, "spans") for r in b.to_pylist() if r["round"] == name
-    ]
+    pulled = pulled_round(store, name)
+    version, annotations, spans = pulled.version, pulled.annotations, pulled.spans
     wanted = {a["doc_id"] for a in annotations}
     lengths: dict[str, int] = {}
     for batch in store.iter_batches(version, "documents", ["doc_id", "text"]):

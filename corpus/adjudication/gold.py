@@ -13,7 +13,8 @@ from corpus.features import arrow_schema
 from corpus.ingest.core import row_hash
 from corpus.models import GoldAnnotation, GoldSpan
 from corpus.rounds.convert import Reject
-from corpus.rounds.model import RoundState, load_round
+from corpus.rounds.model import RoundState
+from corpus.rounds.pull import pulled_round
 from corpus.rounds.sync import _docs_for
 from corpus.store import Store, derive_version, hash_hex
 
@@ -36,26 +37,8 @@ class RoundInputs:
 
 def load_inputs(store: Store, name: str) -> RoundInputs:
     """The round's annotations and spans of its latest pulled version, with the texts."""
-    state = load_round(store.root, name)
-    if not state.pulled_versions:
-        raise RoundError(
-            f"round {name!r} has no pulled annotations yet",
-            hint=f"Run `corpus round pull {name}` first.",
-        )
-    version = state.pulled_versions[-1]
-    manifest = store.manifest(version)
-    if not {"annotations", "spans"} <= manifest.tables.keys():
-        raise RoundError(
-            f"version {version} has no annotations or spans table",
-            hint=f"Run `corpus round pull {name}` again.",
-        )
-    annotations = _round_rows(store, version, "annotations", name)
-    if not annotations:
-        raise RoundError(
-            f"version {version} holds no annotations of round {name!r}",
-            hint=f"Label some tasks in Label Studio, then run `corpus round pull {name}`.",
-        )
-    spans = _round_rows(store, version, "spans", name)
+    pulled = pulled_round(store, name)
+    version, annotations, spans = pulled.version, pulled.annotations, pulled.spans
     rows = _docs_for(store, version, {a["doc_id"] for a in annotations})
     missing = sorted({a["doc_id"] for a in annotations} - rows.keys())
     if missing:
@@ -64,16 +47,7 @@ def load_inputs(store: Store, name: str) -> RoundInputs:
             hint="The store was changed by hand; pull the round again.",
         )
     docs, skipped = documents(annotations, spans, {d: r["text"] for d, r in rows.items()})
-    return RoundInputs(state, version, docs, skipped, rows)
-
-
-def _round_rows(store: Store, version: str, table: str, name: str) -> list[dict[str, Any]]:
-    return [
-        row
-        for batch in store.iter_batches(version, table)
-        for row in batch.to_pylist()
-        if row["round"] == name
-    ]
+    return RoundInputs(pulled.state, version, docs, skipped, rows)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from corpus.errors import RoundError
 from corpus.features import arrow_schema
 from corpus.labelconfig import ISSUE
 from corpus.models import AnnotationRow, SpanAnnotation
@@ -26,7 +27,7 @@ from corpus.rounds.convert import (
     task_fingerprint,
     validate_task,
 )
-from corpus.rounds.model import load_round, round_dir, save_round, write_json_atomic
+from corpus.rounds.model import RoundState, load_round, round_dir, save_round, write_json_atomic
 from corpus.rounds.sync import Done, RoundEvent, _docs_for, api, retrying
 from corpus.schema import AnnotationSchema
 from corpus.store import Store, derive_version
@@ -58,6 +59,48 @@ class PullResult:
             "rejects": [r.to_dict() for r in self.rejects],
             "archive": str(self.archive) if self.archive else None,
         }
+
+
+@dataclass
+class PulledRound:
+    """A round's rows in its latest pulled version."""
+
+    state: RoundState
+    version: str
+    annotations: list[dict[str, Any]]
+    spans: list[dict[str, Any]]
+
+
+def pulled_round(store: Store, name: str) -> PulledRound:
+    """The annotations and spans of a round's latest pull (clear errors when there are none)."""
+    state = load_round(store.root, name)
+    if not state.pulled_versions:
+        raise RoundError(
+            f"round {name!r} has no pulled annotations yet",
+            hint=f"Run `corpus round pull {name}` first.",
+        )
+    version = state.pulled_versions[-1]
+    if not {"annotations", "spans"} <= store.manifest(version).tables.keys():
+        raise RoundError(
+            f"version {version} has no annotations or spans table",
+            hint=f"Run `corpus round pull {name}` again.",
+        )
+
+    def rows(table: str) -> list[dict[str, Any]]:
+        return [
+            r
+            for b in store.iter_batches(version, table)
+            for r in b.to_pylist()
+            if r["round"] == name
+        ]
+
+    annotations = rows("annotations")
+    if not annotations:
+        raise RoundError(
+            f"version {version} holds no annotations of round {name!r}",
+            hint=f"Label some tasks in Label Studio, then run `corpus round pull {name}`.",
+        )
+    return PulledRound(state, version, annotations, rows("spans"))
 
 
 def pseudonym_key(store: Store) -> bytes:
@@ -119,8 +162,6 @@ def pull_round(
     """
     state = load_round(store.root, name)
     if state.project_id is None:
-        from corpus.errors import RoundError
-
         raise RoundError(
             f"round {name!r} has no project yet", hint=f"Run `corpus round start {name}`."
         )
