@@ -1,3 +1,3 @@
-from corpus.cli import app
+from corpus.cli import main
 
-app(prog_name="corpus")
+main()

@@ -11,33 +11,29 @@ Re-running it continues where it stopped and repeats nothing already done.
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections import Counter
-from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corpus.adjudication import adjudicate
 from corpus.errors import ReleaseError
-from corpus.ingest import ingest
-from corpus.ingest.core import normalize, split_title
+from corpus.iaa import agreement, fmt, write_report
+from corpus.ingestion import ingest
+from corpus.ingestion.core import normalize, split_title
+from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.labelstudio import StudioClient
 from corpus.preannotate import KeywordPreAnnotator
-from corpus.release import ReleaseEvent, ReleaseResult, build_release, releases_dir
-from corpus.rounds import Done, load_round, pull_round, start_round
-from corpus.rounds.pull import export_round
-from corpus.rounds.sync import api
-from corpus.schema import AnnotationSchema
+from corpus.progress import Progress, ProgressCallback, Steps, drive
+from corpus.release import build_release, releases_dir, verify_release
+from corpus.rounds import load_round, pull_round, start_round
 from corpus.simulate import annotator_profiles, generate_articles, simulate_result
-from corpus.store import Store, parse_version
+from corpus.store import Store, as_store, parse_version
 
 SIM_DOMAIN = "demo.corpus.local"
 DEMO_FORCE = "demo: a small simulated corpus cannot have every label in every split"
-
-
-@dataclass(frozen=True)
-class DemoEvent:
-    step: str
-    message: str
 
 
 @dataclass
@@ -78,45 +74,57 @@ def _articles(seeds: Path, store: Store, n: int | None, seed: int) -> list[Path]
     return inputs
 
 
-def _users(client: Any, count: int) -> list[tuple[int, str]]:
+def _users(client: StudioClient, count: int) -> list[tuple[int, str]]:
     """Simulated annotators as real Label Studio users (found again on a re-run)."""
-    with api("GET /api/users"):
-        existing = {str(u.email): int(u.id) for u in client.users.list()}
+    existing = {u.email: u.id for u in client.users()}
     users = []
     for i in range(count):
         email = f"sim-annotator-{i + 1}@{SIM_DOMAIN}"
         if email not in existing:
-            with api("POST /api/users"):
-                user = client.users.create(username=f"sim-annotator-{i + 1}", email=email)
-            existing[email] = int(user.id)
+            user = client.create_user(username=f"sim-annotator-{i + 1}", email=email)
+            existing[email] = user.id
         users.append((existing[email], email))
     return users
 
 
 def run_demo(
-    client: Any,
-    store: Store,
-    schema: AnnotationSchema,
+    client: StudioClient,
+    store: Store | str | os.PathLike[str],
     *,
-    server_url: str,
     seeds: Path,
+    schema: AnnotationSchema | None = None,
     docs: int | None = None,
     annotators: int = 3,
     seed: int = 0,
-) -> Iterator[DemoEvent | DemoResult]:
-    """Run every stage; yields what each step found, then the :class:`DemoResult`."""
-    from corpus.adjudication import adjudicate
-    from corpus.agreement_report import agreement, fmt, write_report
-    from corpus.release.verify import verify_release
+    progress: ProgressCallback | None = None,
+) -> DemoResult:
+    """Run every stage; ``progress`` gets one event per step saying what it found."""
+    if docs is not None and docs < 1:
+        raise ValueError(f"docs must be at least 1, not {docs}")
+    if annotators < 1:
+        raise ValueError(f"annotators must be at least 1, not {annotators}")
+    steps = _demo(client, as_store(store), schema or load_schema(), seeds, docs, annotators, seed)
+    return drive(steps, progress)
 
+
+def _demo(
+    client: StudioClient,
+    store: Store,
+    schema: AnnotationSchema,
+    seeds: Path,
+    docs: int | None,
+    annotators: int,
+    seed: int,
+) -> Steps[DemoResult]:
+    server_url = client.url
     inputs = _articles(seeds, store, docs, seed)
     ingested = ingest(
         inputs, store=store, schema=schema, message="demo: seed and generated articles"
     )
     base = ingested.version or next(
-        v for v in reversed(store.versions()) if store.manifest(v).kind == "ingest"
+        v for v in reversed(store.version_names()) if store.manifest(v).kind == "ingest"
     )
-    yield DemoEvent(
+    yield Progress(
         "ingest",
         f"version {base}: {ingested.documents_added} new documents "
         f"({ingested.exact_duplicates} already stored)",
@@ -124,15 +132,13 @@ def run_demo(
 
     name = f"demo-{base}"
     pre = KeywordPreAnnotator(schema)
-    pushed = _result(
-        start_round(
-            client, store, schema, name, version=base, preannotator=pre, sample=docs,
-            overlap=annotators, seed=seed, simulated=True,
-        )
+    pushed = start_round(
+        client, store, name, version=base, schema=schema, preannotator=pre, sample=docs,
+        overlap=annotators, seed=seed, simulated=True,
     )  # fmt: skip
     state = load_round(store.root, name)
     project_url = f"{server_url.rstrip('/')}/projects/{state.project_id}/data"
-    yield DemoEvent(
+    yield Progress(
         "round",
         f"round {name}: {len(state.doc_ids)} tasks ({pushed.imported} new), "
         f"{annotators} annotators per task, at {project_url}",
@@ -141,29 +147,27 @@ def run_demo(
     users = _users(client, annotators)
     created = _annotate(client, store, schema, state.project_id or 0, base, users, pre, seed)
     emails = [email for _, email in users]
-    yield DemoEvent(
+    yield Progress(
         "annotate",
         f"{created} simulated annotations submitted through the API by {', '.join(emails)}",
     )
 
-    pulled = _result(
-        pull_round(client, store, schema, name, preannotator=pre, server_url=server_url)
-    )
+    pulled = pull_round(client, store, name, schema=schema, preannotator=pre)
     pulled_version = pulled.version or load_round(store.root, name).pulled_versions[-1]
-    yield DemoEvent(
+    yield Progress(
         "pull",
         f"version {pulled_version}: {pulled.annotations} annotations, {pulled.spans} spans, "
         f"{len(pulled.rejects)} rejected",
     )
 
-    report = agreement(store, schema, name)
+    report = agreement(store, name, schema=schema)
     files = write_report(report, store.root / "rounds" / name / "agreement")
-    yield DemoEvent("agreement", f"stance alpha {fmt(report.stance_alpha)}; report at {files[-1]}")
+    yield Progress("agreement", f"stance alpha {fmt(report.stance_alpha)}; report at {files[-1]}")
 
     gold = adjudicate(store, name)
     gold_version = gold.version or ""
     decided = Counter(g.decided_by for g in gold.gold.gold_annotations)
-    yield DemoEvent(
+    yield Progress(
         "adjudicate",
         f"version {gold_version}: gold for {len(gold.gold.gold_annotations)} documents "
         f"({', '.join(f'{k} {v}' for k, v in sorted(decided.items()))}), "
@@ -172,8 +176,8 @@ def run_demo(
 
     release_path, forced = yield from _release(store, schema, gold_version)
     verified = verify_release(release_path)
-    yield DemoEvent("verify", f"{release_path}: checksums, card and load_dataset OK")
-    yield DemoResult(
+    yield Progress("verify", f"{release_path}: checksums, card and load_dataset OK")
+    return DemoResult(
         store=store.root,
         ingested=base,
         round=name,
@@ -188,16 +192,8 @@ def run_demo(
     )
 
 
-def _result(events: Iterator[Any]) -> Any:
-    """The result a round generator ends with."""
-    for event in events:
-        if isinstance(event, Done):
-            return event.result
-    raise AssertionError("no result")  # pragma: no cover
-
-
 def _annotate(
-    client: Any,
+    client: StudioClient,
     store: Store,
     schema: AnnotationSchema,
     project_id: int,
@@ -211,7 +207,7 @@ def _annotate(
     texts = {d["doc_id"]: d["text"] for d in store.read_table(version, "documents").to_pylist()}
     rng = random.Random(seed)
     created = 0
-    for task in json.loads(export_round(client, project_id)):
+    for task in json.loads(client.export(project_id)):
         doc_id = task["data"]["doc_id"]
         done = {a.get("completed_by") for a in task.get("annotations") or []}
         suggestions = pre.predict(texts[doc_id])
@@ -219,20 +215,17 @@ def _annotate(
             if user_id in done:
                 continue
             result = simulate_result(doc_id, texts[doc_id], suggestions, schema, who, seed)
-            with api(f"POST /api/tasks/{task['id']}/annotations"):
-                client.annotations.create(
-                    id=task["id"],
-                    result=result,
-                    completed_by=user_id,
-                    lead_time=round(rng.uniform(20, 180), 1),
-                )
+            client.create_annotation(
+                task["id"],
+                result=result,
+                completed_by=user_id,
+                lead_time=round(rng.uniform(20, 180), 1),
+            )
             created += 1
     return created
 
 
-def _release(
-    store: Store, schema: AnnotationSchema, version: str
-) -> Generator[DemoEvent, None, tuple[Path, list[str]]]:
+def _release(store: Store, schema: AnnotationSchema, version: str) -> Steps[tuple[Path, list[str]]]:
     """Build the next release of ``version`` (or find the one already built)."""
     folder = releases_dir(store)
     built = (
@@ -241,28 +234,21 @@ def _release(
     built.sort(key=lambda p: parse_version(p.name))
     for path in reversed(built):
         if json.loads((path / "manifest.json").read_text())["version"] == version:
-            yield DemoEvent("release", f"release {path.name} of version {version} already built")
+            yield Progress("release", f"release {path.name} of version {version} already built")
             return path, []
     major, minor, _ = parse_version(built[-1].name) if built else (0, 0, 0)
     number = f"{major}.{minor + 1}.0"
     try:
-        result = _built(build_release(store, schema, version, number))
+        result = build_release(store, version, release=number, schema=schema)
     except ReleaseError as exc:
         if "gates failed" not in str(exc):
             raise
-        yield DemoEvent("release", f"{exc}\n  (forced for the demo)")
-        result = _built(build_release(store, schema, version, number, force=DEMO_FORCE))
+        yield Progress("release", f"{exc}\n  (forced for the demo)")
+        result = build_release(store, version, release=number, schema=schema, force=DEMO_FORCE)
     rows = result.rows["documents"]
-    yield DemoEvent(
+    yield Progress(
         "release",
         f"release {number} at {result.path} (documents: train {rows['train']}, "
         f"validation {rows['validation']}, test {rows['test']})",
     )
     return result.path, result.forced
-
-
-def _built(events: Iterator[ReleaseEvent | ReleaseResult]) -> ReleaseResult:
-    for event in events:
-        if isinstance(event, ReleaseResult):
-            return event
-    raise AssertionError("no release")  # pragma: no cover

@@ -17,13 +17,24 @@ the builtin ``TypeError`` / ``ValueError`` instead.
     - StudioAuthError        the server answers but rejects the token
   + RoundError             annotation rounds: unknown round, bad settings, drift
   + ReleaseError           building, verifying or publishing a release
+  + FileSystemError        the operating system refused a read or write (``.path``, ``.errno``):
+                           read-only or full disk, no permission, a missing file
+
+:func:`redact_url` removes credentials (``user:password@``, ``token=``/``key=`` query
+parameters) from a URL; every message that shows a server's address goes through it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import errno as errno_codes
+import functools
+import os
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 class CorpusError(Exception):
@@ -38,6 +49,19 @@ class CorpusError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def to_dict(self) -> dict[str, object]:
+        """``message``, ``hint`` and the error's details (path, problems, status, ...)."""
+        out: dict[str, object] = {"message": self.message, "hint": self.hint}
+        for key, value in vars(self).items():
+            if key in out or key.startswith("_"):
+                continue
+            if isinstance(value, Path):
+                value = display_path(value)
+            elif isinstance(value, list):
+                value = [v.to_dict() if isinstance(v, Problem) else v for v in value]
+            out[key] = value
+        return out
 
 
 class SchemaError(CorpusError, ValueError):
@@ -134,8 +158,116 @@ class ReleaseError(CorpusError):
     default_hint = "See the reason above; `--force REASON` overrides a release gate."
 
 
+class FileSystemError(CorpusError):
+    """The operating system refused a read or write; ``path`` and ``errno`` say which."""
+
+    default_hint = "Check the path, its permissions and the free disk space."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        errno: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+        self.errno = errno
+
+
+_HINTS = {
+    errno_codes.EROFS: "The file system is read-only: point --store (or the output option) at "
+    "a writable folder.",
+    errno_codes.ENOSPC: "The disk is full: free some space and run the command again; nothing "
+    "already stored was changed.",
+    errno_codes.EDQUOT: "The disk quota is used up: free some space and run the command again.",
+    errno_codes.EACCES: "Permission denied: make the path readable (and writable for outputs) "
+    "by this user, or use another folder.",
+    errno_codes.EPERM: "Operation not permitted: check the path's owner and permissions.",
+    errno_codes.ENOENT: "No such file or folder: check the path.",
+    errno_codes.ENOTDIR: "A part of the path is a file, not a folder: check the path.",
+    errno_codes.EISDIR: "The path is a folder where a file was expected: check the path.",
+    errno_codes.ENAMETOOLONG: "The path is too long: use a shorter one.",
+    errno_codes.EEXIST: "Something is already at that path (a file where a folder is needed, "
+    "or the reverse): pick another path.",
+}
+
+
+def display_path(path: object) -> str:
+    """A path as text that always prints: undecodable bytes become ``\\xNN`` escapes."""
+    if path is None:
+        return ""
+    if isinstance(path, bytes):
+        return path.decode("utf-8", "backslashreplace")
+    text = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
+    if isinstance(text, bytes):
+        return text.decode("utf-8", "backslashreplace")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
+
+
+def os_error(exc: OSError, action: str = "") -> FileSystemError:
+    """Our error for an ``OSError``: what failed, on which path, and what to do."""
+    path = display_path(exc.filename) if exc.filename is not None else None
+    reason = exc.strerror or type(exc).__name__
+    what = f"cannot {action} " if action else ""
+    where = f"{path}: " if path else ""
+    return FileSystemError(
+        f"{what}{where}{reason}".strip(),
+        path=path,
+        errno=exc.errno,
+        hint=_HINTS.get(exc.errno or -1),
+    )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def translate_os_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a public function: an ``OSError`` from the file system becomes a
+    :class:`FileSystemError` naming the path (network errors are left alone)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except (ConnectionError, TimeoutError):
+            raise
+        except OSError as exc:
+            raise os_error(exc) from exc
+
+    return wrapper
+
+
+_SECRET_PARAMS = re.compile(r"(token|key|secret|password|passwd|auth|signature|sig)", re.I)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without credentials: userinfo and secret-looking query parameters become ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(an unparsable URL)"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, "***" if _SECRET_PARAMS.search(k) else v) for k, v in pairs], safe="*"
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
 __all__ = [
     "CorpusError",
+    "FileSystemError",
     "IngestError",
     "LabelStudioError",
     "Problem",
@@ -148,4 +280,8 @@ __all__ = [
     "StudioNotRunningError",
     "VersionExistsError",
     "VersionNotFoundError",
+    "display_path",
+    "os_error",
+    "redact_url",
+    "translate_os_errors",
 ]

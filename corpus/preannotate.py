@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from corpus.schema import AnnotationSchema
+from corpus.label_schema import AnnotationSchema
 
 
 @dataclass(frozen=True)

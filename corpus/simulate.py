@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from corpus.labelconfig import ISSUE, SPAN_STANCE, STANCE, TEXT
+from corpus.label_schema import AnnotationSchema
+from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT
 from corpus.preannotate import SpanSuggestion
-from corpus.schema import AnnotationSchema
 
 MARK = "simulated"
 

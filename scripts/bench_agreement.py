@@ -14,7 +14,7 @@ import random
 import time
 from typing import Any
 
-from corpus.agreement import compute_agreement
+from corpus.iaa import compute_agreement
 from corpus.schema import load_schema
 
 

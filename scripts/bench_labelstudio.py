@@ -59,7 +59,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from corpus.ingest import ingest
+from corpus.ingestion import ingest
 from corpus.labelconfig import ISSUE, SPAN_STANCE, STANCE, TEXT, label_config
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds import Done, RoundEvent, pull_round, start_round

@@ -6,7 +6,7 @@ Setup (not timed against anything; its times are printed for information):
   drawn with replacement from the ``seeds/`` paragraphs with ~30% of the words swapped for
   other seed words (as ``bench_ingest.py`` does), so that articles are not near-duplicates
   of each other; about 1,000,000 sentences in all;
-* ``corpus.ingest.ingest`` of them into a fresh store;
+* ``corpus.ingestion.ingest`` of them into a fresh store;
 * a gold version written straight into the store (no Label Studio, no simulated
   annotators: that is ``tests/conftest.py::build_gold_version``'s job on small corpora):
   per document a gold stance, 3-12 issue spans of 2-4 words with a span stance, and three
@@ -91,7 +91,7 @@ def write_gold(store: Any, schema: Any, parent: str, *, seed: int = 0) -> str:
     """A version on top of ``parent`` with gold, annotations and spans for every document."""
     from corpus import __version__
     from corpus.adjudication.gold import GOLD_TABLES
-    from corpus.ingest.core import row_hash
+    from corpus.ingestion.core import row_hash
     from corpus.rounds.pull import ROUND_TABLES
     from corpus.store import next_minor
 
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     import datasets
 
-    from corpus.ingest import ingest
+    from corpus.ingestion import ingest
     from corpus.schema import load_schema
     from corpus.store import Store
 

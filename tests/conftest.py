@@ -70,8 +70,8 @@ def build_gold_version(
     from datetime import UTC, datetime
 
     from corpus.adjudication import adjudicate
-    from corpus.ingest import ingest
-    from corpus.ingest.core import normalize, split_title
+    from corpus.ingestion import ingest
+    from corpus.ingestion.core import normalize, split_title
     from corpus.preannotate import KeywordPreAnnotator
     from corpus.rounds.convert import StoredDoc, pseudonym, validate_task
     from corpus.rounds.model import RoundSettings, RoundState, save_round

@@ -31,7 +31,7 @@ from corpus.adjudication import (
 )
 from corpus.cli import app
 from corpus.errors import RoundError
-from corpus.ingest import ingest
+from corpus.ingestion import ingest
 from corpus.models import AnnotationRow, SpanAnnotation
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds import Done, pull_round, start_round

@@ -14,7 +14,7 @@ from krippendorff import alpha as kripp_alpha
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 
-from corpus.agreement import (
+from corpus.iaa import (
     ANY,
     binary_coincidence,
     compute_agreement,

@@ -23,7 +23,7 @@ from conftest import write_article
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, sync_playwright
 from studio_fixtures import Annotator
 
-from corpus.ingest import ingest
+from corpus.ingestion import ingest
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds import Done, pull_round, start_round
 from corpus.rounds.model import load_round

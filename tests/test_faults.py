@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from corpus.cli import app
 from corpus.errors import LabelStudioError
-from corpus.ingest import ingest
+from corpus.ingestion import ingest
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds import Done, RoundEvent, pull_round, push_round, start_round
 from corpus.rounds.model import load_round

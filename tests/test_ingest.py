@@ -15,8 +15,8 @@ from conftest import SEEDS, write_article
 from datasets import load_from_disk
 
 from corpus.errors import IngestError, StoreError, StoreLockedError, VersionExistsError
-from corpus.ingest import ReadOptions, ingest
-from corpus.ingest import run as ingest_run
+from corpus.ingestion import ReadOptions, ingest
+from corpus.ingestion import run as ingest_run
 from corpus.schema import AnnotationSchema
 from corpus.store import Store
 
@@ -315,7 +315,7 @@ def test_pooled_ingest_stores_exactly_the_rows_it_hashes(
 ) -> None:
     """Workers hash rows and build Arrow columns; the main process drops duplicates and
     regroups near duplicates. The stored rows must hash to the manifest either way."""
-    from corpus.ingest.core import row_hash
+    from corpus.ingestion.core import row_hash
     from corpus.store import MASK256
 
     folder = tmp_path / "in"

@@ -8,8 +8,8 @@ from conftest import SEEDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpus.ingest import core
-from corpus.ingest.core import (
+from corpus.ingestion import core
+from corpus.ingestion.core import (
     RawRecord,
     content_id,
     normalize,
@@ -257,7 +257,7 @@ def test_canonical_json_is_the_standard_library_form(value: object) -> None:
     0.000094...; both are exact, and every hash uses canonical_json)."""
     import json
 
-    from corpus.ingest.core import canonical_json
+    from corpus.ingestion.core import canonical_json
 
     expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert canonical_json(value) == expected

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpus.errors import ReleaseError
-from corpus.ingest.core import row_hash
+from corpus.ingestion.core import row_hash
 from corpus.release import Group, ReleaseResult, assign_splits, build_release
 from corpus.schema import AnnotationSchema
 from corpus.store import Store
@@ -223,7 +223,7 @@ def test_each_gate(
 def test_version_without_gold_is_refused(tmp_path: Path, schema: AnnotationSchema) -> None:
     from conftest import SEEDS
 
-    from corpus.ingest import ingest
+    from corpus.ingestion import ingest
 
     store = Store(tmp_path / "s")
     ingest([SEEDS], store=store, schema=schema)

@@ -11,7 +11,7 @@ import pytest
 from conftest import SEEDS, write_article
 
 from corpus.errors import RoundError
-from corpus.ingest import ingest
+from corpus.ingestion import ingest
 from corpus.labelconfig import label_config
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds import Done, pull_round, push_round, round_status, start_round

@@ -9,7 +9,7 @@ from conftest import ROOT, SEEDS
 
 from corpus.errors import SchemaError
 from corpus.features import arrow_schema
-from corpus.ingest import ingest
+from corpus.ingestion import ingest
 from corpus.models import Document, Paragraph, Sentence
 from corpus.schema import AnnotationSchema, load_schema, parse_schema
 from corpus.schemagen import generated_files, stale_files

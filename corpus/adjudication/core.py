@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from itertools import combinations, pairwise
 from typing import Any, NamedTuple
 
-from corpus.labelconfig import ISSUE, SPAN_STANCE, STANCE, TEXT
+from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT
 from corpus.models import GoldAnnotation, GoldSpan
 
 Row = Mapping[str, Any]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,13 +11,11 @@ from typing import Any
 from corpus.adjudication.core import Adjudication, DocumentVotes, decide, documents
 from corpus.errors import RoundError
 from corpus.features import arrow_schema
-from corpus.ingest.core import row_hash
+from corpus.ids import hash_hex, row_hash
 from corpus.models import GoldAnnotation, GoldSpan
+from corpus.rounds import RoundState, pulled_round
 from corpus.rounds.convert import Reject
-from corpus.rounds.model import RoundState
-from corpus.rounds.pull import pulled_round
-from corpus.rounds.sync import _docs_for
-from corpus.store import Store, derive_version, hash_hex
+from corpus.store import Store, as_store, derive_version
 
 GOLD_TABLES = {
     "gold_annotations": arrow_schema(GoldAnnotation),
@@ -39,7 +38,7 @@ def load_inputs(store: Store, name: str) -> RoundInputs:
     """The round's annotations and spans of its latest pulled version, with the texts."""
     pulled = pulled_round(store, name)
     version, annotations, spans = pulled.version, pulled.annotations, pulled.spans
-    rows = _docs_for(store, version, {a["doc_id"] for a in annotations})
+    rows = store.documents(version, {a["doc_id"] for a in annotations})
     missing = sorted({a["doc_id"] for a in annotations} - rows.keys())
     if missing:
         raise RoundError(
@@ -89,11 +88,18 @@ class AdjudicationResult:
         }
 
 
-def adjudicate(store: Store, name: str, *, span_agreement: float = 1.0) -> AdjudicationResult:
+def adjudicate(
+    store: Store | str | os.PathLike[str], name: str, *, span_agreement: float = 1.0
+) -> AdjudicationResult:
     """Majority gold for a round's latest pull, stored as a new version (parent: that pull).
 
-    Nothing is written when the latest adjudication of that pull already holds the same gold.
+    ``span_agreement`` (0..1) decides which documents count as disagreements (listed for a
+    curator). Nothing is written when the latest adjudication of that pull already holds the
+    same gold.
     """
+    if not 0.0 <= span_agreement <= 1.0:
+        raise ValueError(f"span_agreement must be between 0 and 1, not {span_agreement}")
+    store = as_store(store)
     inputs = load_inputs(store, name)
     gold = decide(inputs.docs, inputs.skipped, span_agreement=span_agreement)
     version, written = write_gold(store, inputs.version, name, gold, strategy="majority", extra={})
@@ -144,7 +150,7 @@ def write_gold(
 
 def _already_written(store: Store, parent: str, name: str, digest: str) -> str | None:
     """The newest adjudication of ``parent`` for this round, if it holds the same gold."""
-    for version in reversed(store.versions()):
+    for version in reversed(store.version_names()):
         manifest = store.manifest(version)
         if (
             manifest.kind == "adjudicate"

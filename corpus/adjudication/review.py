@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,24 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from corpus.adjudication.core import DocumentVotes, decide, predictions, reviewed
 from corpus.adjudication.gold import AdjudicationResult, load_inputs, write_gold
+from corpus.atomic import write_json_atomic
 from corpus.errors import LabelStudioError, RoundError
-from corpus.labelconfig import config_sha256, label_config
+from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.labelstudio import StudioClient
+from corpus.labelstudio.config import config_sha256, label_config
+from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import Reject, StoredDoc, pseudonym, to_task, validate_task
-from corpus.rounds.model import round_dir, write_json_atomic
-from corpus.rounds.pull import archive_export, export_round, pseudonym_key
-from corpus.rounds.sync import (
-    Done,
-    RoundEvent,
-    _docs_for,
-    _import_safely,
-    _project_exists,
-    api,
-    existing_tasks,
-    find_or_create_project,
-    retrying,
-)
-from corpus.schema import AnnotationSchema
-from corpus.store import Store
+from corpus.rounds.pull import archive_export, pseudonym_key
+from corpus.rounds.push import find_or_create_project
+from corpus.rounds.state import round_dir
+from corpus.store import Store, as_store
 
 REVIEW_FILE = "review.json"
 BATCH = 500
@@ -117,18 +110,33 @@ class ReviewResult:
 
 
 def start_review(
-    client: Any,
-    store: Store,
-    schema: AnnotationSchema,
+    client: StudioClient,
+    store: Store | str | os.PathLike[str],
     name: str,
     *,
+    schema: AnnotationSchema | None = None,
     span_agreement: float = 1.0,
-) -> Iterator[RoundEvent | Done]:
+    progress: ProgressCallback | None = None,
+) -> ReviewResult:
     """Create (or find again) the review project and import the documents in disagreement.
 
     Idempotent: tasks are matched on ``data.doc_id``. A task whose annotators changed their
     answers since it was imported is replaced, unless a curator already worked on it.
+    ``project_id`` of the result is None when nothing needs review.
     """
+    if not 0.0 <= span_agreement <= 1.0:
+        raise ValueError(f"span_agreement must be between 0 and 1, not {span_agreement}")
+    steps = _start_review(client, as_store(store), schema or load_schema(), name, span_agreement)
+    return drive(steps, progress)
+
+
+def _start_review(
+    client: StudioClient,
+    store: Store,
+    schema: AnnotationSchema,
+    name: str,
+    span_agreement: float,
+) -> Steps[ReviewResult]:
     inputs = load_inputs(store, name)
     gold = decide(inputs.docs, inputs.skipped, span_agreement=span_agreement)
     xml = label_config(schema)
@@ -160,22 +168,20 @@ def start_review(
         accepted=len(inputs.docs) - len(wanted),
     )
     if not wanted and state.project_id is None:  # nothing to review: no empty project
-        yield Done(result)
-        return
-    if state.project_id is None or not _project_exists(client, state.project_id):
+        return result
+    if state.project_id is None or client.project(state.project_id) is None:
         state.project_id, result.created_project = _find_or_create_project(client, state, xml)
         save_review(store.root, state)
     pid = result.project_id = state.project_id
-    existing = retrying(lambda: existing_tasks(client, pid))
+    existing = client.task_keys(pid)
     for doc_id, tasks in existing.items():
         seen, now = state.docs.get(doc_id), wanted.get(doc_id)
         current = [int(r["annotation_id"]) for r in now.annotations.values()] if now else None
         if seen and current and seen.annotation_ids != current and not any(n for _, n in tasks):
             for task_id, _ in tasks:
-                with api(f"DELETE /api/tasks/{task_id}"):
-                    client.tasks.delete(id=str(task_id))
+                client.delete_task(task_id)
             result.replaced += 1
-    existing = retrying(lambda: existing_tasks(client, pid))
+    existing = client.task_keys(pid)
     missing = [d for d in sorted(wanted) if d not in existing]
     result.already_there = len(wanted) - len(missing)
     for i in range(0, len(missing), BATCH):
@@ -189,18 +195,18 @@ def start_review(
             )
             for d in chunk
         ]
-        result.imported += _import_safely(client, pid, chunk, payload)
-        yield RoundEvent("review", result.already_there + i + len(chunk), len(wanted))
+        result.imported += client.import_tasks(pid, chunk, payload)
+        yield Progress("review", "importing", result.already_there + i + len(chunk), len(wanted))
     for doc_id, doc in wanted.items():
         state.docs[doc_id] = ReviewDoc(
             annotation_ids=[int(r["annotation_id"]) for r in doc.annotations.values()],
             reasons=gold.disagreements[doc_id],
         )
     save_review(store.root, state)
-    yield Done(result)
+    return result
 
 
-def _find_or_create_project(client: Any, state: ReviewState, xml: str) -> tuple[int, bool]:
+def _find_or_create_project(client: StudioClient, state: ReviewState, xml: str) -> tuple[int, bool]:
     return find_or_create_project(
         client,
         state.project_title,
@@ -217,8 +223,13 @@ def _find_or_create_project(client: Any, state: ReviewState, xml: str) -> tuple[
 
 
 def pull_review(
-    client: Any, store: Store, schema: AnnotationSchema, name: str, *, server_url: str
-) -> Iterator[RoundEvent | Done]:
+    client: StudioClient,
+    store: Store | str | os.PathLike[str],
+    name: str,
+    *,
+    schema: AnnotationSchema | None = None,
+    progress: ProgressCallback | None = None,
+) -> AdjudicationResult:
     """The curator's decisions as gold (``decided_by`` "review"), majority for the rest.
 
     The export is archived unchanged and validated as a round pull is; a curator annotation
@@ -226,6 +237,14 @@ def pull_review(
     Documents in disagreement without a curator decision keep their majority gold and are
     listed in ``pending``.
     """
+    steps = _pull_review(client, as_store(store), schema or load_schema(), name)
+    return drive(steps, progress)
+
+
+def _pull_review(
+    client: StudioClient, store: Store, schema: AnnotationSchema, name: str
+) -> Steps[AdjudicationResult]:
+    server_url = client.url
     state = load_review(store.root, name)
     if state is None or state.project_id is None:
         raise RoundError(
@@ -233,9 +252,9 @@ def pull_review(
             hint=f"Create it with `corpus adjudicate {name} --strategy review`.",
         )
     inputs = load_inputs(store, name)
-    yield RoundEvent("review", 0, 1, "exporting the review project")
+    yield Progress("review", "exporting the review project", 0, 1)
     try:
-        raw = export_round(client, state.project_id)
+        raw = client.export(state.project_id)
     except LabelStudioError as exc:
         if exc.status_code == 404:
             raise RoundError(
@@ -247,7 +266,7 @@ def pull_review(
     tasks: list[dict[str, Any]] = json.loads(raw)
     stored = {
         d: StoredDoc(r["text"], r["text_sha256"])
-        for d, r in _docs_for(store, inputs.state.version, set(inputs.state.doc_ids)).items()
+        for d, r in store.documents(inputs.state.version, inputs.state.doc_ids).items()
     }
     key = pseudonym_key(store)
     curated: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
@@ -314,19 +333,17 @@ def pull_review(
             "rejects": [r.to_dict() for r in rejects],
         },
     )
-    yield Done(
-        AdjudicationResult(
-            name,
-            "review",
-            inputs.version,
-            version,
-            written,
-            gold,
-            reviewed=sorted(decided),
-            pending=pending,
-            rejects=rejects,
-            archive=archive,
-        )
+    return AdjudicationResult(
+        name,
+        "review",
+        inputs.version,
+        version,
+        written,
+        gold,
+        reviewed=sorted(decided),
+        pending=pending,
+        rejects=rejects,
+        archive=archive,
     )
 
 

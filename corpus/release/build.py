@@ -10,33 +10,27 @@ place; an existing release is never overwritten.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from corpus import __version__
+from corpus.about import __version__
 from corpus.errors import ReleaseError
-from corpus.ingest.core import canonical_json
+from corpus.ids import canonical_json, file_sha256, hash_hex, sha256_int
+from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.release import tables
-from corpus.release.splits import DEFAULT_RATIOS, SPLITS, Group, assign_splits
-from corpus.schema import AnnotationSchema
-from corpus.store import Store, hash_hex, parse_version
+from corpus.release.splits import DEFAULT_RATIOS, SPLITS, Group, assign_splits, check_ratios
+from corpus.store import Store, as_store, parse_version
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-
-
-@dataclass(frozen=True)
-class ReleaseEvent:
-    step: str
-    message: str
 
 
 @dataclass
@@ -92,15 +86,15 @@ def previous_release(store: Store, release: str, explicit: Path | None) -> Path 
 def _rows(store: Store, version: str, table: str) -> list[dict[str, Any]]:
     if table not in store.manifest(version).tables:
         return []
-    return [r for b in store.iter_batches(version, table) for r in b.to_pylist()]
+    return list(store.iter_rows(version, table))
 
 
 def build_release(
-    store: Store,
-    schema: AnnotationSchema,
+    store: Store | str | os.PathLike[str],
     version: str,
-    release: str,
     *,
+    release: str,
+    schema: AnnotationSchema | None = None,
     out: Path | None = None,
     ratios: tuple[float, float, float] = DEFAULT_RATIOS,
     seed: int = 0,
@@ -108,8 +102,42 @@ def build_release(
     previous: Path | None = None,
     license: str = "cc-by-4.0",
     pretty_name: str = "US–China economic cooperation stance corpus",
-) -> Iterator[ReleaseEvent | ReleaseResult]:
-    """Build the release; yields progress events and, last, the :class:`ReleaseResult`."""
+    progress: ProgressCallback | None = None,
+) -> ReleaseResult:
+    """Build release ``release`` (X.Y.Z) of dataset ``version``; see the module doc.
+
+    ``force`` (a reason) overrides failed gates and is recorded in the manifest and card.
+    """
+    steps = _build(
+        as_store(store),
+        schema or load_schema(),
+        version,
+        release,
+        out=out,
+        ratios=check_ratios(ratios),
+        seed=seed,
+        force=force,
+        previous=previous,
+        license=license,
+        pretty_name=pretty_name,
+    )
+    return drive(steps, progress)
+
+
+def _build(
+    store: Store,
+    schema: AnnotationSchema,
+    version: str,
+    release: str,
+    *,
+    out: Path | None,
+    ratios: tuple[float, float, float],
+    seed: int,
+    force: str | None,
+    previous: Path | None,
+    license: str,
+    pretty_name: str,
+) -> Steps[ReleaseResult]:
     from corpus.release.card import render_card, render_changelog
 
     parse_version(release)
@@ -125,16 +153,15 @@ def build_release(
             f"version {version} has no gold annotations",
             hint="Run `corpus adjudicate ROUND` and release the version it writes.",
         )
-    yield ReleaseEvent("read", f"reading version {version}")
+    yield Progress("read", f"reading version {version}")
     gold = _rows(store, version, "gold_annotations")
     gold_spans = _rows(store, version, "gold_spans")
     stance_of = {g["doc_id"]: g["stance"] for g in gold}
     docs = {d["doc_id"]: d for d in _rows(store, version, "documents") if d["doc_id"] in stance_of}
     sentences: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for batch in store.iter_batches(version, "sentences"):
-        for s in batch.to_pylist():
-            if s["doc_id"] in docs:
-                sentences[s["doc_id"]].append(s)
+    for s in store.iter_rows(version, "sentences"):
+        if s["doc_id"] in docs:
+            sentences[s["doc_id"]].append(s)
     spans_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for s in gold_spans:
         spans_of[s["doc_id"]].append(s)
@@ -163,7 +190,7 @@ def build_release(
     split_of = {d: group_split[docs[d]["dup_group"]] for d in docs}
 
     # rows -----------------------------------------------------------------------------------
-    yield ReleaseEvent("rows", f"building rows for {len(docs)} documents")
+    yield Progress("rows", f"building rows for {len(docs)} documents")
     report = tables.AlignmentReport()
     by_split: dict[str, dict[str, list[dict[str, Any]]]] = {
         c: {s: [] for s in SPLITS} for c in tables.CONFIGS
@@ -192,7 +219,7 @@ def build_release(
             total = 0
             for row in rows:
                 text = canonical_json(row)
-                total += int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+                total += sha256_int(text)
                 if "@" in text and EMAIL.search(text):
                     leaks.append(f"{config}/{split}")
             table_info[f"{config}/{split}"] = {"rows": len(rows), "content_sha256": hash_hex(total)}
@@ -211,7 +238,7 @@ def build_release(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{release}-", dir=target.parent))
     try:
-        yield ReleaseEvent("write", "writing Parquet")
+        yield Progress("write", "writing Parquet")
         feats = tables.features(schema)
         files: dict[str, dict[str, Any]] = {}
         sizes: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
@@ -259,20 +286,20 @@ def build_release(
         }
         changes = render_changelog(meta, prev)
         (tmp / "CHANGELOG.md").write_text(changes, encoding="utf-8")
-        yield ReleaseEvent("card", "rendering the dataset card")
+        yield Progress("card", "rendering the dataset card")
         card = render_card(
             store, schema, meta, sizes, feats, pretty_name=pretty_name, license=license, out=tmp
         )
         (tmp / "README.md").write_text(card, encoding="utf-8")
         for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
             rel = path.relative_to(tmp).as_posix()
-            files.setdefault(rel, {})["sha256"] = _sha256(path)
+            files.setdefault(rel, {})["sha256"] = file_sha256(path)
             files[rel]["bytes"] = path.stat().st_size
         meta["files"] = files
         (tmp / "manifest.json").write_text(
             json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8"
         )
-        sums = [f"{_sha256(p)}  {p.relative_to(tmp).as_posix()}"
+        sums = [f"{file_sha256(p)}  {p.relative_to(tmp).as_posix()}"
                 for p in sorted(tmp.rglob("*")) if p.is_file()]  # fmt: skip
         (tmp / "SHA256SUMS").write_text("\n".join(sums) + "\n", encoding="utf-8")
         for path in tmp.rglob("*"):
@@ -282,7 +309,7 @@ def build_release(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    yield ReleaseResult(
+    return ReleaseResult(
         release=release,
         path=target,
         version=version,
@@ -307,14 +334,6 @@ def _write_parquet(rows: list[dict[str, Any]], features: Any, path: Path) -> int
     table = pa.Table.from_pylist(rows, schema=features.arrow_schema)
     pq.write_table(table, str(path))
     return int(table.nbytes)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _gates(
@@ -364,9 +383,9 @@ def _gates(
 def _minhash(sig: Any) -> Any:
     from datasketch import LeanMinHash
 
-    from corpus.ingest import core
+    from corpus.ingestion import minhash
 
-    return LeanMinHash(seed=1, hashvalues=sig, scheme=core.SCHEME)
+    return LeanMinHash(seed=1, hashvalues=sig, scheme=minhash.SCHEME)
 
 
 def _near_duplicates_across_splits(
@@ -375,9 +394,9 @@ def _near_duplicates_across_splits(
     import numpy as np
     from datasketch import MinHashLSH
 
-    from corpus.ingest import core
+    from corpus.ingestion import minhash
 
-    lsh = MinHashLSH(threshold=core.DEDUP_THRESHOLD, num_perm=core.NUM_PERM)
+    lsh = MinHashLSH(threshold=minhash.DEDUP_THRESHOLD, num_perm=minhash.NUM_PERM)
     sigs: dict[str, Any] = {}
     for batch in store.iter_batches(version, "minhashes"):
         for doc_id, sig in zip(*(c.to_pylist() for c in batch.columns), strict=True):
@@ -390,7 +409,7 @@ def _near_duplicates_across_splits(
             if (
                 other > doc_id
                 and split_of[other] != split_of[doc_id]
-                and float(np.mean(sigs[other] == sig)) >= core.DEDUP_THRESHOLD
+                and float(np.mean(sigs[other] == sig)) >= minhash.DEDUP_THRESHOLD
             ):
                 found.append(f"{doc_id}~{other}")
     return found

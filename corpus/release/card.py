@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import CorpusError, ReleaseError
+from corpus.label_schema import AnnotationSchema
 from corpus.release.splits import SPLITS
 from corpus.release.tables import CONFIGS
-from corpus.schema import AnnotationSchema
 from corpus.store import Store
 
 TEMPLATE_NAME = "DATASET_CARD.md"
@@ -74,12 +74,12 @@ def _agreement(
     store: Store, schema: AnnotationSchema, rounds: list[str], out: Path
 ) -> list[dict[str, Any]]:
     """Agreement summaries and plots of each round (copied into ``images/``)."""
-    from corpus.agreement_report import agreement, fmt, write_report
+    from corpus.iaa import agreement, fmt, write_report
 
     found = []
     for name in rounds:
         try:
-            report = agreement(store, schema, name, bootstrap=500)
+            report = agreement(store, name, schema=schema, bootstrap=500)
         except CorpusError:
             continue
         folder = out / "images" / f"agreement-{name}"
@@ -136,7 +136,7 @@ def render_card(
     rounds = []
     for name in meta["rounds"]:
         try:
-            from corpus.rounds.model import load_round
+            from corpus.rounds import load_round
 
             state = load_round(store.root, name)
             rounds.append(

@@ -17,19 +17,19 @@ unverifiable release is never published.
 
 from __future__ import annotations
 
-import hashlib
+import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from corpus.errors import ReleaseError
+from corpus.ids import file_sha256, stream_sha256
 from corpus.release.verify import (
     SUMS,
     VerifyReport,
     read_manifest,
     read_sums,
-    sha256_file,
     verify_release,
 )
 
@@ -289,15 +289,12 @@ def _copy(root: Path, files: list[str], target: str, release: str, dry_run: bool
             ) from None
         raise
     for rel in files:
-        h = hashlib.sha256()
         with fs.open(f"{dest}/{rel}", "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        want = sums.get(rel) or sha256_file(root / rel)
-        if h.hexdigest() != want:
+            got = stream_sha256(fh)
+        want = sums.get(rel) or file_sha256(root / rel)
+        if got != want:
             raise ReleaseError(
-                f"the copy of {rel} at {location} reads back with sha256 {h.hexdigest()}, "
-                f"not {want}",
+                f"the copy of {rel} at {location} reads back with sha256 {got}, not {want}",
                 hint="The copy is corrupt: remove it by hand and publish again.",
             )
         if local:
@@ -306,13 +303,21 @@ def _copy(root: Path, files: list[str], target: str, release: str, dry_run: bool
 
 
 def publish(
-    path: Path, target: str, *, token: str | None = None, dry_run: bool = False
+    path: str | os.PathLike[str],
+    *,
+    to: str,
+    token: str | None = None,
+    dry_run: bool = False,
 ) -> PublishResult:
-    """Verify the release at ``path``, then copy it to ``target`` (see the module doc).
+    """Verify the release at ``path``, then copy it to ``to`` (see the module doc).
 
-    ``dry_run`` prepares everything (and checks the destination) but writes and sends
-    nothing. A Hub upload needs ``token``; without one only ``dry_run`` is possible.
+    ``to`` is a folder, an fsspec URL or ``hf://datasets/ORG/NAME``. ``dry_run`` prepares
+    everything (and checks the destination) but writes and sends nothing. A Hub upload
+    needs ``token``; without one only ``dry_run`` is possible.
     """
+    target = to.strip()
+    if not target:
+        raise ValueError("the publish target is empty: give a folder, URL or hf://datasets/...")
     root = Path(path).expanduser().resolve()
     report = verify_release(root)
     release = report.release

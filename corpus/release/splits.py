@@ -10,6 +10,7 @@ so labels are balanced as far as whole groups allow.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,11 +30,26 @@ class Group:
 
 def parse_ratios(text: str) -> tuple[float, float, float]:
     """``"80/10/10"`` or ``"0.8,0.1,0.1"`` -> normalised (train, validation, test)."""
-    parts = [float(p) for p in text.replace("/", ",").split(",") if p.strip()]
-    if len(parts) != 3 or any(p < 0 for p in parts) or sum(parts) <= 0:
-        raise ValueError(f"ratios must be three non-negative numbers, got {text!r}")
-    total = sum(parts)
-    return parts[0] / total, parts[1] / total, parts[2] / total
+    try:
+        parts = [float(p) for p in text.replace("/", ",").split(",") if p.strip()]
+    except ValueError:
+        parts = []
+    if len(parts) != 3:
+        raise ValueError(f"ratios must be three numbers such as 80/10/10, not {text!r}")
+    return check_ratios((parts[0], parts[1], parts[2]))
+
+
+def check_ratios(ratios: tuple[float, float, float]) -> tuple[float, float, float]:
+    """Three finite ratios, each above 0 (every split must hold data), normalised to sum 1."""
+    if len(ratios) != 3 or not all(math.isfinite(r) and r > 0 for r in ratios):
+        raise ValueError(
+            f"ratios must be three finite numbers above 0 (every split holds data), "
+            f"not {'/'.join(f'{r:g}' for r in ratios)}"
+        )
+    total = sum(ratios)
+    if not math.isfinite(total):
+        raise ValueError(f"ratios are too large to add up: {ratios!r}")
+    return ratios[0] / total, ratios[1] / total, ratios[2] / total
 
 
 def _order(group: str, seed: int) -> str:

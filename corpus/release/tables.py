@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpus.schema import AnnotationSchema
+from corpus.label_schema import AnnotationSchema
 
 CONFIGS = ("documents", "sentences", "tokens", "raw_annotations")
 _TOKEN = re.compile(r"\w+|[^\w\s]")

@@ -19,8 +19,8 @@ or config and what differs):
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from corpus.errors import ReleaseError
+from corpus.ids import file_sha256, hash_hex, row_hash
 
 SUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
@@ -61,14 +62,6 @@ class VerifyReport:
 
 def _fail(message: str, hint: str = _HINT) -> ReleaseError:
     return ReleaseError(message, hint=hint)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _safe_rel(rel: str, where: str) -> str:
@@ -121,7 +114,7 @@ def check_files(root: Path, manifest: dict[str, Any]) -> list[str]:
             raise _fail(f"extra file {rel}: not listed in {SUMS}")
         if rel != MANIFEST and rel not in listed:
             raise _fail(f"{rel} is listed in {SUMS} but not in {MANIFEST} files")
-        digest = sha256_file(root / rel)
+        digest = file_sha256(root / rel)
         if digest != sums[rel]:
             raise _fail(f"sha256 mismatch for {rel}: {SUMS} has {sums[rel]}, the file {digest}")
         info = listed.get(rel)
@@ -229,9 +222,6 @@ def check_tables(root: Path, card: list[CardConfig], manifest: dict[str, Any]) -
     import pyarrow.parquet as pq
     from datasets import Features
 
-    from corpus.ingest.core import row_hash
-    from corpus.store import hash_hex
-
     tables: dict[str, dict[str, Any]] = manifest.get("tables") or {}
     extra = sorted(set(tables) - {f"{c.name}/{s}" for c in card for s in c.splits})
     if extra:
@@ -322,7 +312,7 @@ def check_loads(root: Path, card: list[CardConfig], cache: Path) -> dict[str, di
     return loaded
 
 
-def verify_release(path: Path, *, cache_dir: Path | None = None) -> VerifyReport:
+def verify_release(path: str | os.PathLike[str], *, cache_dir: Path | None = None) -> VerifyReport:
     """Check every checksum, the card against the files, and load every config.
 
     ``load_dataset`` reads into a fresh temporary cache (created inside ``cache_dir`` when
@@ -350,4 +340,4 @@ def verify_release(path: Path, *, cache_dir: Path | None = None) -> VerifyReport
                         configs=loaded)  # fmt: skip
 
 
-__all__ = ["VerifyReport", "sha256_file", "verify_release"]
+__all__ = ["VerifyReport", "verify_release"]

@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpus.labelconfig import ISSUE, SPAN_STANCE, STANCE, TEXT
+from corpus.ids import canonical_json, sha256_int
+from corpus.label_schema import AnnotationSchema
+from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT
 from corpus.preannotate import SpanSuggestion
-from corpus.schema import AnnotationSchema
 
 Span = tuple[int, int, str]
 
@@ -90,7 +91,7 @@ def task_fingerprint(task: Mapping[str, Any]) -> str:
         for a in task.get("annotations", [])
     ]
     payload = {"data": task.get("data"), "annotations": annotations}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{sha256_int(canonical_json(payload)):064x}"
 
 
 @dataclass(frozen=True)

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from corpus.atomic import write_json_atomic
 from corpus.errors import RoundError
 from corpus.features import arrow_schema
-from corpus.labelconfig import ISSUE
+from corpus.ids import bytes_sha256
+from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.labelstudio import StudioClient
+from corpus.labelstudio.config import ISSUE
 from corpus.models import AnnotationRow, SpanAnnotation
-from corpus.preannotate import PreAnnotator
+from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
+from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import (
     Reject,
     Span,
@@ -27,10 +30,8 @@ from corpus.rounds.convert import (
     task_fingerprint,
     validate_task,
 )
-from corpus.rounds.model import RoundState, load_round, round_dir, save_round, write_json_atomic
-from corpus.rounds.sync import Done, RoundEvent, _docs_for, api, retrying
-from corpus.schema import AnnotationSchema
-from corpus.store import Store, derive_version
+from corpus.rounds.state import RoundState, load_round, round_dir, save_round
+from corpus.store import Store, as_store, derive_version
 
 ROUND_TABLES = {"annotations": arrow_schema(AnnotationRow), "spans": arrow_schema(SpanAnnotation)}
 
@@ -87,12 +88,7 @@ def pulled_round(store: Store, name: str) -> PulledRound:
         )
 
     def rows(table: str) -> list[dict[str, Any]]:
-        return [
-            r
-            for b in store.iter_batches(version, table)
-            for r in b.to_pylist()
-            if r["round"] == name
-        ]
+        return [r for r in store.iter_rows(version, table) if r["round"] == name]
 
     annotations = rows("annotations")
     if not annotations:
@@ -117,23 +113,10 @@ def pseudonym_key(store: Store) -> bytes:
     return path.read_bytes()
 
 
-def export_round(client: Any, project_id: int) -> bytes:
-    """Every task with its annotations, as Label Studio's JSON export (raw bytes)."""
-
-    def once() -> bytes:
-        with api(f"GET /api/projects/{project_id}/export"):
-            chunks = client.projects.exports.download_sync(
-                project_id, download_all_tasks=True, request_options={"timeout": 900}
-            )
-            return b"".join(chunks)
-
-    return retrying(once)
-
-
 def archive_export(folder: Path, raw: bytes) -> Path:
     """Keep the export unchanged (gzip) so nothing a person labelled is ever lost."""
     folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = bytes_sha256(raw)
     existing = sorted(folder.glob(f"*-{digest[:16]}.json.gz"))
     if existing:
         return existing[-1]
@@ -147,27 +130,40 @@ def archive_export(folder: Path, raw: bytes) -> Path:
 
 
 def pull_round(
-    client: Any,
-    store: Store,
-    schema: AnnotationSchema,
+    client: StudioClient,
+    store: Store | str | os.PathLike[str],
     name: str,
     *,
-    preannotator: PreAnnotator,
-    server_url: str,
-) -> Iterator[RoundEvent | Done]:
+    schema: AnnotationSchema | None = None,
+    preannotator: PreAnnotator | None = None,
+    progress: ProgressCallback | None = None,
+) -> PullResult:
     """Export, archive, validate and store a round's annotations as a new version.
 
     Only tasks whose data or annotations changed since the last pull are validated
-    again; with no change at all nothing is written.
+    again; with no change at all nothing is written (``result.written`` is False).
     """
+    schema = schema or load_schema()
+    pre = preannotator or KeywordPreAnnotator(schema)
+    return drive(_pull(client, as_store(store), schema, name, pre), progress)
+
+
+def _pull(
+    client: StudioClient,
+    store: Store,
+    schema: AnnotationSchema,
+    name: str,
+    preannotator: PreAnnotator,
+) -> Steps[PullResult]:
+    server_url = client.url
     state = load_round(store.root, name)
     if state.project_id is None:
         raise RoundError(
             f"round {name!r} has no project yet", hint=f"Run `corpus round start {name}`."
         )
     folder = round_dir(store.root, name)
-    yield RoundEvent("pull", 0, 1, "exporting from Label Studio")
-    raw = export_round(client, state.project_id)
+    yield Progress("pull", "exporting from Label Studio", 0, 1)
+    raw = client.export(state.project_id)
     result = PullResult(round=name, version=None, written=False)
     archived = _archive_in_background(folder / "exports", raw)
     tasks: list[dict[str, Any]] = json.loads(raw)
@@ -185,11 +181,10 @@ def pull_round(
     ):
         result.archive = archived.result()
         result.rejects = [Reject(**r) for r in previous.get("rejects", [])]
-        yield Done(result)
-        return
+        return result
     docs = {
         d: StoredDoc(row["text"], row["text_sha256"])
-        for d, row in _docs_for(store, state.version, set(state.doc_ids)).items()
+        for d, row in store.documents(state.version, state.doc_ids).items()
     }
     key = pseudonym_key(store)
     predicted: dict[str, set[Span]] = {}
@@ -230,7 +225,7 @@ def pull_round(
         spans.extend(checked.spans)
         rejects_by_task[tid] = [r.to_dict() for r in checked.rejects]
         if i % 500 == 0:
-            yield RoundEvent("validate", i, len(tasks))
+            yield Progress("validate", "validating annotations", i, len(tasks))
     rejects = [Reject(**r) for rs in rejects_by_task.values() for r in rs]
     for doc_id in state.doc_ids:
         if doc_id not in seen_docs:
@@ -240,7 +235,7 @@ def pull_round(
     result.rejects = rejects
     result.annotations, result.spans = len(annotations), len(spans)
     result.archive = archived.result()  # the export is kept before anything is stored
-    version = _write_version(
+    version = write_pull_version(
         store, state.version, name, annotations, spans, rejects, result.archive, state.simulated
     )
     result.version, result.written = version, True
@@ -256,7 +251,7 @@ def pull_round(
         },
     )
     write_json_atomic(folder / "rejects.json", [r.to_dict() for r in rejects])
-    yield Done(result)
+    return result
 
 
 def _compares_suggestions(task: dict[str, Any]) -> bool:
@@ -300,26 +295,24 @@ def _previous_rows(
     store: Store, version: str, name: str, tasks: list[dict[str, Any]], unchanged: set[str]
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]] | None:
     """Rows of unchanged tasks from the last pulled version, keyed by task id."""
-    if version not in store.versions():
+    if version not in store.version_names():
         return None
     ann_by_task: dict[str, list[dict[str, Any]]] = {}
     task_of_annotation: dict[int, str] = {}
-    for batch in store.iter_batches(version, "annotations"):
-        for row in batch.to_pylist():
-            tid = str(row["task_id"])
-            if row["round"] == name and tid in unchanged:
-                ann_by_task.setdefault(tid, []).append(row)
-                task_of_annotation[row["annotation_id"]] = tid
+    for row in store.iter_rows(version, "annotations"):
+        tid = str(row["task_id"])
+        if row["round"] == name and tid in unchanged:
+            ann_by_task.setdefault(tid, []).append(row)
+            task_of_annotation[row["annotation_id"]] = tid
     spans_by_task: dict[str, list[dict[str, Any]]] = {}
-    for batch in store.iter_batches(version, "spans"):
-        for row in batch.to_pylist():
-            owner = task_of_annotation.get(row["annotation_id"])
-            if row["round"] == name and owner is not None:
-                spans_by_task.setdefault(owner, []).append(row)
+    for row in store.iter_rows(version, "spans"):
+        owner = task_of_annotation.get(row["annotation_id"])
+        if row["round"] == name and owner is not None:
+            spans_by_task.setdefault(owner, []).append(row)
     return ann_by_task, spans_by_task
 
 
-def _write_version(
+def write_pull_version(
     store: Store,
     parent: str,
     name: str,

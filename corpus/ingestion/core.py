@@ -4,39 +4,36 @@ Nothing here touches disk or global state, so a batch of records can be processe
 worker process (or, later, on a distributed engine) with the same result:
 :func:`process_batch` turns a batch of :class:`RawRecord` into a columnar
 :class:`DocBatch` (Arrow record batches plus per-document ids, signatures and row hashes).
-
-The MinHash signatures are datasketch's (``MinHash(num_perm=64, seed=1, scheme="affine32")``
-fed the word 5-shingle hashes) computed with vectorised numpy over a whole batch; the tests
-check them against ``MinHash.update_batch``. datasketch itself is imported only where its
-objects are needed (similarity, and the LSH index in the main process).
+Ids and hashes come from :mod:`corpus.ids`; MinHash signatures from
+:mod:`corpus.ingestion.minhash`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
-from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import sentencex
-import xxhash
 
 from corpus.features import arrow_schema
+from corpus.ids import (
+    content_id,
+    json_string,
+    row_hash,
+    row_hash_with_text,
+    text_sha256,
+    unit_row_hashes,
+)
+from corpus.ingestion.minhash import U32, minhash_signature, minhash_signatures
 from corpus.models import Document, MinHashRow, Paragraph, Sentence, Source
-from corpus.store import record_batch, repeated_strings
+from corpus.store.arrow import record_batch, repeated_strings
 
 SEGMENTER = {"name": "sentencex", "version": "1.0"}
-NUM_PERM = 64
-SHINGLE = 5
-DEDUP_THRESHOLD = 0.7
-SCHEME = "affine32"
 SCHEMAS = {
     "documents": arrow_schema(Document),
     "paragraphs": arrow_schema(Paragraph),
@@ -46,14 +43,6 @@ SCHEMAS = {
 }
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_WORD = re.compile(r"\w+")
-_MASK32 = np.uint64(0xFFFFFFFF)
-# canonical_json of a paragraph / sentence row (keys sorted), filled in without a dict
-_PARAGRAPH_JSON = '{"doc_id":%s,"end":%d,"index":%d,"start":%d,"text":%s}'
-_SENTENCE_JSON = '{"doc_id":%s,"end":%d,"index":%d,"paragraph_index":%d,"start":%d,"text":%s}'
-
-U32 = np.ndarray[Any, np.dtype[np.uint32]]
-U64 = np.ndarray[Any, np.dtype[np.uint64]]
 I64 = np.ndarray[Any, np.dtype[np.int64]]
 
 
@@ -184,216 +173,6 @@ def sentence_spans(text: str, start: int, end: int, language: str) -> list[tuple
     return out
 
 
-def canonical_json(obj: object) -> str:
-    """JSON with sorted keys, no spaces and characters kept (``ensure_ascii=False``).
-
-    Written by orjson, about 8x faster than the standard library and the same text as
-    ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` for
-    strings, integers, booleans, null, lists and objects (a property test checks); floats
-    are written in orjson's shortest exact form.
-    """
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def content_id(title: str, text: str, *, text_json: str | None = None) -> str:
-    """Stable document id: the same normalised article has the same id from any source.
-
-    The sha256 of ``canonical_json({"text": text, "title": title})``, formatted directly
-    (``text_json`` is ``text`` already JSON-encoded, if the caller has it).
-    """
-    body = text_json if text_json is not None else encode_basestring(text)
-    data = '{"text":%s,"title":%s}' % (body, encode_basestring(title))  # noqa: UP031
-    return hashlib.sha256(data.encode()).hexdigest()[:16]
-
-
-def _sha_int(data: str) -> int:
-    return int.from_bytes(hashlib.sha256(data.encode()).digest(), "big")
-
-
-_from_digest = partial(int.from_bytes, byteorder="big")
-
-
-def row_hash(row: dict[str, object]) -> int:
-    """sha256 of a row's canonical JSON, as an integer (summed into a table hash)."""
-    return _sha_int(canonical_json(row))
-
-
-# --- MinHash signatures -----------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def permutations() -> U32:
-    """datasketch's affine32 permutations for ``seed=1`` (``MinHash(...).permutations``)."""
-    gen = np.random.RandomState(1)
-    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
-    return np.array([a, b])
-
-
-def _fmix32(h: U32) -> U32:
-    """The MurmurHash3 finalizer datasketch applies to every input hash (affine32)."""
-    h = h ^ (h >> np.uint32(16))
-    h = h * np.uint32(0x85EBCA6B)
-    h = h ^ (h >> np.uint32(13))
-    h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
-
-
-_P1, _P2, _P3, _P4, _P5 = (
-    np.uint32(p) for p in (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1)
-)
-
-
-def _rotl(h: U32, r: int) -> U32:
-    return (h << np.uint32(r)) | (h >> np.uint32(32 - r))
-
-
-def _xxh32_short(data: bytes, starts: I64, lens: I64) -> U32:
-    """``xxhash.xxh32_intdigest(data[s:s+n])`` (seed 0) for many words shorter than 16 bytes."""
-    buf = np.frombuffer(data, np.uint8)
-    h = lens.astype(np.uint32) + _P5
-    for k in range(3):  # 4-byte blocks
-        m = np.flatnonzero(lens >= 4 * (k + 1))
-        if not len(m):
-            break
-        at = starts[m] + 4 * k
-        block = buf[at].astype(np.uint32)
-        for j in (1, 2, 3):
-            block |= buf[at + j].astype(np.uint32) << np.uint32(8 * j)
-        h[m] = _rotl(h[m] + block * _P3, 17) * _P4
-    tail = starts + (lens & ~3)
-    rem = lens & 3
-    for j in range(3):  # remaining bytes
-        m = np.flatnonzero(rem > j)
-        if not len(m):
-            break
-        h[m] = _rotl(h[m] + buf[tail[m] + j].astype(np.uint32) * _P5, 11) * _P1
-    h ^= h >> np.uint32(15)
-    h *= _P2
-    h ^= h >> np.uint32(13)
-    h *= _P3
-    h ^= h >> np.uint32(16)
-    return h
-
-
-@lru_cache(maxsize=4096)
-def _is_word_char(code: int) -> bool:
-    return _WORD.match(chr(code)) is not None
-
-
-_WORD_ASCII = np.array([c < 128 and _is_word_char(c) for c in range(256)])
-
-
-def _word_codes(text: str) -> U32:
-    """The non-ASCII code points of ``text`` that are word characters."""
-    cps = np.frombuffer(text.encode("utf-32-le"), np.uint32)
-    codes = np.unique(cps[cps > 127])
-    return codes[[_is_word_char(int(c)) for c in codes]]
-
-
-def _word_spans(texts: Sequence[str]) -> tuple[bytes, I64, I64, I64]:
-    """UTF-8 of the lower-cased texts joined by ``\\n``, byte starts and ends of every word
-    (``_WORD.findall(text.lower())``), and the number of words of each text.
-
-    Without non-ASCII word characters, words are runs of ASCII word bytes of the UTF-8
-    (``bytes.lower()`` lower-cases them; no other character lower-cases to a word
-    character, which a test checks over all of Unicode). Otherwise code points are
-    classified one by one and mapped to byte offsets.
-    """
-    parts = [t.encode() for t in texts]
-    data = b"\n".join(parts)
-    joined = "\n".join(texts) if len(data) > sum(map(len, texts)) + len(texts) - 1 else ""
-    offsets = None
-    if not joined or not len(_word_codes(joined)):
-        data = data.lower()
-        isword = _WORD_ASCII[np.frombuffer(data, np.uint8)]
-        bounds = np.cumsum([0] + [len(p) + 1 for p in parts])
-    else:
-        lows = [t.lower() for t in texts]
-        joined = "\n".join(lows)
-        cps = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
-        isword = _WORD_ASCII[np.minimum(cps, 128)]
-        wide = np.flatnonzero(cps > 127)
-        isword[wide] = np.isin(cps[wide], _word_codes(joined))
-        nbytes = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
-        offsets = np.concatenate(([0], np.cumsum(nbytes)))
-        bounds = np.cumsum([0] + [len(t) + 1 for t in lows])  # lower() may change lengths
-        data = joined.encode()
-    padded = np.concatenate(([False], isword, [False]))
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    starts, ends = edges[0::2], edges[1::2]
-    counts = np.diff(np.searchsorted(starts, bounds))
-    if offsets is not None:
-        starts, ends = offsets[starts], offsets[ends]
-    return data, starts, ends, counts
-
-
-def _word_hashes(texts: Sequence[str]) -> tuple[U32, I64]:
-    """xxh32 of every word of each lower-cased text, concatenated; and counts per text.
-
-    A text without words hashes as its whole (not lower-cased) text.
-    """
-    data, starts, ends, counts = _word_spans(texts)
-    lens = ends - starts
-    hashes = _xxh32_short(data, starts, lens)
-    for i in np.flatnonzero(lens >= 16):  # rare: long words take the library's stripe path
-        hashes[i] = xxhash.xxh32_intdigest(data[starts[i] : ends[i]])
-    empty = np.flatnonzero(counts == 0)
-    if len(empty):  # no word: the whole text is the only token
-        at = np.cumsum(counts)[empty] - counts[empty]
-        whole = [xxhash.xxh32_intdigest(texts[i].encode()) for i in empty]
-        hashes = np.insert(hashes, at, np.array(whole, dtype=np.uint32))
-        counts[empty] = 1
-    return hashes, counts
-
-
-def minhash_signatures(texts: Sequence[str]) -> U32:
-    """MinHash signatures ``(len(texts), NUM_PERM)`` over word 5-shingles of each text.
-
-    Shingle hashes combine five word hashes; a text of fewer than five words uses its word
-    hashes. Each signature is ``MinHash(num_perm=64, seed=1, scheme="affine32",
-    hashfunc=int)`` updated with those hashes, computed for the whole batch at once.
-    """
-    if not texts:
-        return np.zeros((0, NUM_PERM), dtype=np.uint32)
-    words, counts = _word_hashes(texts)
-    n = len(words)
-    padded = np.concatenate((words.astype(np.uint64), np.zeros(SHINGLE - 1, np.uint64)))
-    acc: U64 = np.zeros(n, dtype=np.uint64)
-    for k in range(SHINGLE):
-        acc = (acc * np.uint64(1_000_003) + padded[k : k + n]) & _MASK32
-    long = counts >= SHINGLE
-    ends = np.cumsum(counts)
-    per_word_long = np.repeat(long, counts)
-    keep = ~per_word_long | (np.arange(n) + SHINGLE <= np.repeat(ends, counts))
-    values = np.where(per_word_long, acc, words)[keep].astype(np.uint32)
-    sizes = np.where(long, counts - SHINGLE + 1, counts)
-    values = _fmix32(values)
-    a, b = permutations()[0], permutations()[1]
-    out = np.empty((len(texts), NUM_PERM), dtype=np.uint32)
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    permuted = np.empty_like(values)
-    for k in range(NUM_PERM):  # one permutation at a time: 1-D, in place, cache-friendly
-        np.multiply(values, a[k], out=permuted)
-        np.add(permuted, b[k], out=permuted)
-        out[:, k] = np.minimum.reduceat(permuted, starts)
-    return out
-
-
-def minhash_signature(text: str) -> list[int]:
-    """The MinHash signature of one text (see :func:`minhash_signatures`)."""
-    return [int(v) for v in minhash_signatures([text])[0]]
-
-
-def signature_similarity(a: Sequence[int], b: Sequence[int]) -> float:
-    """Estimated Jaccard similarity of two signatures (datasketch's estimator)."""
-    from datasketch import MinHash
-
-    ma = MinHash(num_perm=NUM_PERM, hashvalues=np.asarray(a, dtype=np.uint64), scheme=SCHEME)
-    mb = MinHash(num_perm=NUM_PERM, hashvalues=np.asarray(b, dtype=np.uint64), scheme=SCHEME)
-    return float(ma.jaccard(mb))
-
-
 # --- documents ---------------------------------------------------------------------------
 
 
@@ -406,12 +185,12 @@ def segment_record(raw: RawRecord) -> ProcessedDoc:
     if not text:
         raise RecordProblem("the record has no body text", "Give every record a non-empty text.")
     paragraphs = paragraph_spans(text)
-    text_json = encode_basestring(text)
+    text_json = json_string(text)
     return ProcessedDoc(
         doc_id=content_id(title, text, text_json=text_json),
         title=title,
         text=text,
-        text_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        text_sha256=text_sha256(text),
         raw=raw,
         paragraphs=paragraphs,
         sentences=[
@@ -494,36 +273,19 @@ def unit_hashes(doc: ProcessedDoc) -> tuple[int, int]:
 
 
 def _unit_hashes(doc: ProcessedDoc, paragraphs: list[str], sentences: list[str]) -> tuple[int, int]:
-    """Each row's canonical JSON formatted directly (no dict, no key sorting) and hashed."""
-    key, sha, enc = encode_basestring(doc.doc_id), hashlib.sha256, encode_basestring
-    fmt = _PARAGRAPH_JSON
-    digests = [
-        sha((fmt % (key, e, i, s, enc(piece))).encode()).digest()
-        for i, ((s, e), piece) in enumerate(zip(doc.paragraphs, paragraphs, strict=True))
-    ]
-    paragraph_sum = sum(map(_from_digest, digests))
-    fmt = _SENTENCE_JSON
-    digests = [
-        sha((fmt % (key, e, i, p, s, enc(piece))).encode()).digest()
-        for i, ((p, s, e), piece) in enumerate(zip(doc.sentences, sentences, strict=True))
-    ]
-    return paragraph_sum, sum(map(_from_digest, digests))
+    return unit_row_hashes(doc.doc_id, doc.paragraphs, paragraphs, doc.sentences, sentences)
 
 
 def document_hash(doc: ProcessedDoc, dup_group: str, version: str) -> int:
     """``row_hash(document_row(doc, dup_group, version))``, escaping the text only once."""
-    row = document_row(doc, dup_group, version)
-    row["text"] = ""
-    # '"text":""' occurs once: a quote inside a JSON string value is always escaped
-    head = canonical_json(row)
-    return _sha_int(head.replace('"text":""', '"text":' + (doc.text_json or "null"), 1))
+    return row_hash_with_text(document_row(doc, dup_group, version), doc.text_json or "null")
 
 
 def to_batch(docs: Sequence[ProcessedDoc], *, version: str) -> DocBatch:
     """Columns and row hashes of every table for ``docs`` (``ingested_in=version``)."""
     for doc in docs:
         if not doc.text_json:
-            doc.text_json = encode_basestring(doc.text)
+            doc.text_json = json_string(doc.text)
     signatures = minhash_signatures([d.text for d in docs])
     hashes: dict[str, list[int]] = {name: [] for name in SCHEMAS}
     rows: dict[str, list[dict[str, Any]]] = {"documents": [], "sources": [], "minhashes": []}

@@ -1,13 +1,10 @@
-"""The Label Studio server stage: a private local server, or a connection to a team server.
+"""The managed local server: Label Studio for a user with no server of their own.
 
-Without a server of their own, users get one managed here: Label Studio 1.23.2 in its own
-virtualenv (never the toolkit's), run in the background on 127.0.0.1 with SQLite under
-``<store>/studio/``: ``data/`` (Label Studio's data dir), ``credentials.json`` (admin e-mail,
-password, API token, port, pid; mode 0600) and ``label-studio.log``.
-
-Teams pass their server's URL and an API key (legacy token or personal access token) instead.
-:func:`resolve_connection` picks one of the two, :func:`connect` builds the checked SDK client.
-The API key never appears in reprs, logs or error messages.
+Label Studio 1.23.2 runs from its own virtualenv (:mod:`corpus.labelstudio.venv`, never the
+toolkit's) in the background on 127.0.0.1 with SQLite under ``<store>/studio/``: ``data/``
+(Label Studio's data dir), ``credentials.json`` (admin e-mail, password, API token, port,
+pid; mode 0600) and ``label-studio.log``. The API key never appears in reprs, logs or error
+messages.
 """
 
 from __future__ import annotations
@@ -18,55 +15,36 @@ import functools
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import httpx
 from filelock import FileLock
 from filelock import Timeout as LockTimeout
 
 from corpus.errors import LabelStudioError, StudioAuthError, StudioNotRunningError
+from corpus.labelstudio.client import WHOAMI, Connection
+from corpus.labelstudio.venv import LABEL_STUDIO_VERSION, clean_env, ensure_venv, tail, venv_ready
+from corpus.progress import Progress, ProgressCallback, Steps, drive
 
-if TYPE_CHECKING:
-    from label_studio_sdk import LabelStudio
-    from label_studio_sdk.core.api_error import ApiError
-
-LABEL_STUDIO_VERSION = "1.23.2"
 ADMIN_EMAIL = "admin@corpus.local"
-VENV_MARKER = ".corpus-complete"
 CREDENTIALS_FILE = "credentials.json"
 LOG_FILE = "label-studio.log"
-
-_VENV_PARTIAL = ".corpus-installing"
-_VENV_LOCK = ".corpus.lock"
-_HOST = "127.0.0.1"
-_WHOAMI = "api/current-user/whoami"
-_UP_HINT = (
+HOST = "127.0.0.1"
+_HOST = HOST
+_WHOAMI = WHOAMI
+UP_HINT = (
     "Run `corpus studio up`, or set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY for your "
     "team's server."
 )
-# Inherited variables that would reconfigure the embedded server or its interpreter.
-_STRIP_PREFIXES = ("LABEL_STUDIO_", "HEARTEX_")
-_STRIP_NAMES = frozenset({"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE"})
 # Servers started by this process: their Popen is kept so they get reaped, never warned about.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where Label Studio runs and the key to use; ``managed`` is True for the local server."""
-
-    url: str
-    api_key: str = field(repr=False)
-    managed: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,15 +76,6 @@ class StudioStatus:
 
 
 @dataclass(frozen=True)
-class StudioEvent:
-    """Progress of :func:`studio_up_iter`; the last one (``ready``) carries the info."""
-
-    step: Literal["installing", "starting", "waiting", "ready"]
-    message: str
-    info: StudioInfo | None = None
-
-
-@dataclass(frozen=True)
 class _Credentials:
     email: str
     password: str = field(repr=False)
@@ -132,118 +101,28 @@ class _Credentials:
         )
 
 
-# --- virtualenv -------------------------------------------------------------------------------
-
-
-def default_venv_dir(env: Mapping[str, str], cwd: Path) -> Path:
-    """``$CORPUS_STUDIO_VENV`` (relative to ``cwd``) or ``<cwd>/.venv-labelstudio``."""
-    value = env.get("CORPUS_STUDIO_VENV", "").strip()
-    return cwd / Path(value).expanduser() if value else cwd / ".venv-labelstudio"
-
-
-def label_studio_executable(venv_dir: Path) -> Path:
-    return venv_dir.absolute() / "bin" / "label-studio"
-
-
-def venv_ready(venv_dir: Path) -> bool:
-    """True when ``venv_dir`` holds a complete install of Label Studio 1.23.2."""
-    try:
-        marker = (venv_dir / VENV_MARKER).read_text(encoding="utf-8").strip()
-    except OSError:
-        return False
-    return marker == LABEL_STUDIO_VERSION and label_studio_executable(venv_dir).is_file()
-
-
-def ensure_venv(venv_dir: Path, *, python: str | None = None) -> Path:
-    """Install Label Studio into its own virtualenv unless done; return ``label-studio``'s path.
-
-    The marker is written last, so an interrupted install is found and redone. A folder not
-    made here is left alone (error). Concurrent calls wait for each other (file lock).
-    """
-    venv_dir, exe = venv_dir.absolute(), label_studio_executable(venv_dir)
-    if venv_ready(venv_dir):
-        return exe
-    venv_dir.mkdir(parents=True, exist_ok=True)
-    _check_ours(venv_dir)  # before locking: no lock file left in someone else's folder
-    with FileLock(str(venv_dir / _VENV_LOCK)):
-        if venv_ready(venv_dir):
-            return exe
-        _check_ours(venv_dir)
-        leftovers = [p for p in venv_dir.iterdir() if p.name != _VENV_LOCK]
-        for path in leftovers:  # our half-made (or other-version) venv: start over
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        (venv_dir / _VENV_PARTIAL).write_text(LABEL_STUDIO_VERSION + "\n", encoding="utf-8")
-        log = venv_dir / "corpus-install.log"
-        _run_logged([python or sys.executable, "-m", "venv", str(venv_dir)], log)
-        pip = [str(venv_dir / "bin" / "python"), "-m", "pip", "install"]
-        pip += ["--no-input", "--disable-pip-version-check"]
-        _run_logged([*pip, f"label-studio=={LABEL_STUDIO_VERSION}"], log)
-        if not exe.is_file():
-            raise LabelStudioError(f"pip finished but {exe} is missing", hint=f"See {log}.")
-        (venv_dir / VENV_MARKER).write_text(LABEL_STUDIO_VERSION + "\n", encoding="utf-8")
-        (venv_dir / _VENV_PARTIAL).unlink()
-    return exe
-
-
-def _check_ours(venv_dir: Path) -> None:
-    names = {p.name for p in venv_dir.iterdir()} - {_VENV_LOCK}
-    if names and not names & {_VENV_PARTIAL, VENV_MARKER}:
-        raise LabelStudioError(
-            f"{venv_dir} exists but is not a Label Studio virtualenv made by corpus",
-            hint="Remove that folder, or point CORPUS_STUDIO_VENV at a new one.",
-        )
-
-
-def _run_logged(cmd: list[str], log: Path) -> None:
-    with log.open("ab") as out:
-        out.write(f"\n$ {' '.join(cmd)}\n".encode())
-        out.flush()
-        run = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=_env())
-    if run.returncode != 0:
-        raise LabelStudioError(
-            f"`{' '.join(cmd[-3:])}` failed (exit {run.returncode}); end of {log}:\n{_tail(log)}",
-            hint="Fix the cause (network, pip settings, Python version) and run `corpus studio "
-            "up` again; the unfinished virtualenv is redone.",
-        )
-
-
-def _env() -> dict[str, str]:
-    environ = os.environ.items()
-    return {k: v for k, v in environ if k not in _STRIP_NAMES and not k.startswith(_STRIP_PREFIXES)}
-
-
 # --- the managed server -----------------------------------------------------------------------
 
 
 def studio_up(
-    home: Path, *, venv_dir: Path, port: int | None = None, timeout: float = 180.0
+    home: Path,
+    *,
+    venv_dir: Path,
+    port: int | None = None,
+    timeout: float = 180.0,
+    progress: ProgressCallback | None = None,
 ) -> StudioInfo:
-    """Start the managed server of ``home`` (or find it running); return how to reach it."""
-    with contextlib.closing(
-        studio_up_iter(home, venv_dir=venv_dir, port=port, timeout=timeout)
-    ) as events:
-        for event in events:
-            if event.info is not None:
-                return event.info
-    raise RuntimeError("studio_up_iter ended without a ready event")  # pragma: no cover
+    """Start the managed server of ``home`` (or find it running); return how to reach it.
 
-
-def studio_up_iter(
-    home: Path, *, venv_dir: Path, port: int | None = None, timeout: float = 180.0
-) -> Generator[StudioEvent, None, None]:
-    """:func:`studio_up`, yielding progress; the last event carries the :class:`StudioInfo`.
-
-    Closing the iterator early stops a server it started but has not yet seen ready.
+    Installs Label Studio into ``venv_dir`` first when needed. If the caller stops early
+    (an exception from ``progress``), a server started here but not yet ready is stopped.
     """
     home = home.absolute()
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)
     try:
         with FileLock(str(home / ".studio.lock"), timeout=timeout):
-            yield from _up(home, venv_dir, port, timeout)
+            return drive(_up(home, venv_dir, port, timeout), progress)
     except LockTimeout:
         raise LabelStudioError(
             f"Another `corpus studio` command is using {home}",
@@ -251,7 +130,7 @@ def studio_up_iter(
         ) from None
 
 
-def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Iterator[StudioEvent]:
+def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[StudioInfo]:
     creds = _load_credentials(home)
     if creds is not None and creds.pid is not None and _ours(creds.pid, creds.port):
         pid, url = creds.pid, creds.url
@@ -260,15 +139,12 @@ def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Iterato
                 f"The local Label Studio already runs at {url} (pid {pid})",
                 hint="Run `corpus studio down` first to move it to another port.",
             )
-        yield StudioEvent("waiting", f"Label Studio runs (pid {pid}); checking {url}")
+        yield Progress("waiting", f"Label Studio runs (pid {pid}); checking {url}")
         version = _wait_ready(home, creds, functools.partial(_alive, pid), timeout)
-        yield StudioEvent(
-            "ready", f"Label Studio {version} runs at {url}", creds.info(home, version)
-        )
-        return
+        return creds.info(home, version)
     if not venv_ready(venv_dir):
         where = venv_dir.absolute()
-        yield StudioEvent("installing", f"Installing Label Studio into {where} (first run only)")
+        yield Progress("installing", f"Installing Label Studio into {where} (first run only)")
     exe = ensure_venv(venv_dir)
     if creds is None:
         if (home / "data" / "label_studio.sqlite3").exists():
@@ -285,21 +161,19 @@ def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Iterato
         creds = replace(creds, pid=proc.pid)
         _save_credentials(home, creds)
         try:
-            yield StudioEvent("starting", f"Starting Label Studio on {creds.url} (pid {proc.pid})")
-            yield StudioEvent("waiting", "Waiting for it to answer (first start: ~30 s)")
+            yield Progress("starting", f"Starting Label Studio on {creds.url} (pid {proc.pid})")
+            yield Progress("waiting", "Waiting for it to answer (first start: ~30 s)")
             version = _wait_ready(home, creds, functools.partial(_alive, proc.pid), timeout)
         except BaseException as exc:
             _terminate(proc.pid, timeout=10.0)
             creds = replace(creds, pid=None)
             _save_credentials(home, creds)
-            raced = port is None and "already in use" in _tail(home / LOG_FILE, lines=5)
+            raced = port is None and "already in use" in tail(home / LOG_FILE, lines=5)
             if isinstance(exc, LabelStudioError) and raced and attempt < 2:
                 continue  # someone took the free port we picked: pick another
             raise
-        yield StudioEvent(
-            "ready", f"Label Studio {version} runs at {creds.url}", creds.info(home, version)
-        )
-        return
+        return creds.info(home, version)
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
 
 def studio_down(home: Path, *, timeout: float = 30.0) -> bool:
@@ -357,7 +231,7 @@ def _port_free(port: int) -> bool:
 
 def _start(exe: Path, home: Path, creds: _Credentials) -> subprocess.Popen[bytes]:
     data = home / "data"
-    env = _env() | {
+    env = clean_env() | {
         "LABEL_STUDIO_BASE_DATA_DIR": str(data),
         "LABEL_STUDIO_DJANGO_DB": "sqlite",
         "LABEL_STUDIO_DATABASE_NAME": str(data / "label_studio.sqlite3"),
@@ -400,7 +274,7 @@ def _wait_ready(home: Path, creds: _Credentials, alive: Callable[[], bool], time
         if not alive():
             raise LabelStudioError(
                 f"Label Studio exited while starting on {url}; end of {log}:\n"
-                + _tail(log, redact=redact),
+                + tail(log, redact=redact),
                 hint=f"Fix the cause above (see {log}) and run `corpus studio up` again.",
             )
         health = _get(url, "health")
@@ -424,7 +298,7 @@ def _wait_ready(home: Path, creds: _Credentials, alive: Callable[[], bool], time
         if time.monotonic() > deadline:
             raise LabelStudioError(
                 f"Label Studio did not answer on {url} within {timeout:.0f} s; end of {log}:\n"
-                + _tail(log, redact=redact),
+                + tail(log, redact=redact),
                 hint="Run `corpus studio up` again with a longer --timeout.",
             )
         time.sleep(0.5)
@@ -445,18 +319,6 @@ def _version(url: str) -> str | None:
     except (ValueError, AttributeError):
         return None
     return release if isinstance(release, str) else None
-
-
-def _tail(path: Path, *, lines: int = 20, redact: tuple[str, ...] = ()) -> str:
-    try:
-        with path.open("rb") as fh:
-            fh.seek(max(0, path.stat().st_size - 65536))
-            text = fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return "(no log)"
-    for secret in redact:
-        text = text.replace(secret, "***")
-    return "\n".join(text.splitlines()[-lines:])
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -554,111 +416,14 @@ def _save_credentials(home: Path, creds: _Credentials) -> None:
         raise
 
 
-# --- connections ------------------------------------------------------------------------------
-
-
-def resolve_connection(*, home: Path, url: str | None, api_key: str | None) -> Connection:
-    """The team server when ``url`` is given (then ``api_key`` is required), else the local one.
-
-    ``url``/``api_key`` come from LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY (read by the CLI).
-    """
-    url, api_key = (url or "").strip() or None, (api_key or "").strip() or None
-    if url is not None:
-        if api_key is None:
-            raise StudioAuthError(
-                f"LABEL_STUDIO_URL is set ({url}) but LABEL_STUDIO_API_KEY is not",
-                hint="Set LABEL_STUDIO_API_KEY to a token from Account & Settings on that "
-                "server, or unset LABEL_STUDIO_URL to use the local server.",
-            )
-        return Connection(url=_normalize_url(url), api_key=api_key, managed=False)
-    if api_key is not None:  # refuse to send a team's work to the local server by mistake
-        raise LabelStudioError(
-            "LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not",
-            hint="Set LABEL_STUDIO_URL to your team's server, or unset LABEL_STUDIO_API_KEY "
-            "to use the local server (`corpus studio up`).",
-        )
+def local_connection(home: Path) -> Connection:
+    """How to reach the managed server of ``home``: :class:`StudioNotRunningError` if it is down."""
     home = home.absolute()
     if (creds := _load_credentials(home)) is None:
-        raise StudioNotRunningError(f"No local Label Studio is set up in {home}", hint=_UP_HINT)
+        raise StudioNotRunningError(f"No local Label Studio is set up in {home}", hint=UP_HINT)
     status = studio_status(home)
     if not status.running or status.url is None:
         raise StudioNotRunningError(
-            f"The local Label Studio in {home} is not running", hint=_UP_HINT
+            f"The local Label Studio in {home} is not running", hint=UP_HINT
         )
     return Connection(url=status.url, api_key=creds.api_key, managed=True)
-
-
-def _normalize_url(url: str) -> str:
-    try:
-        parsed = httpx.URL(url) if "://" in url else None
-    except httpx.InvalidURL:
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise LabelStudioError(
-            f"LABEL_STUDIO_URL is not an http(s) URL: {url!r}",
-            hint="Use the address you open in the browser, e.g. https://labelstudio.example.org/.",
-        )
-    return url if url.endswith("/") else url + "/"  # the SDK urljoins the PAT refresh path
-
-
-def connect(conn: Connection, *, timeout: float = 60.0) -> LabelStudio:
-    """An SDK client for ``conn``, checked once (whoami) so a bad URL or key fails here.
-
-    Legacy tokens are sent as ``Token``; a personal access token (JWT) is exchanged by the SDK.
-    """
-    from label_studio_sdk import LabelStudio
-    from label_studio_sdk.core.api_error import ApiError
-
-    url = _normalize_url(conn.url)
-    try:
-        client = LabelStudio(base_url=url, api_key=conn.api_key, timeout=timeout)  # type: ignore[no-untyped-call]
-        client.users.whoami(request_options={"max_retries": 0, "timeout": min(timeout, 30.0)})
-    except ApiError as exc:
-        raise wrap_api_error(exc, _WHOAMI, url=url) from None
-    except (httpx.ConnectError, httpx.TimeoutException) as exc:
-        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "was refused"
-        raise StudioNotRunningError(
-            f"No Label Studio answers at {url} (the connection {kind})", endpoint=_WHOAMI
-        ) from None
-    except httpx.HTTPError as exc:
-        raise LabelStudioError(
-            f"Cannot talk to Label Studio at {url}: {type(exc).__name__}", endpoint=_WHOAMI
-        ) from None
-    except ValueError:  # not JSON, or not the expected JSON
-        raise LabelStudioError(
-            f"{url} does not answer like a Label Studio server",
-            endpoint=_WHOAMI,
-            hint="Check LABEL_STUDIO_URL: it is the address you open in the browser.",
-        ) from None
-    return client
-
-
-def wrap_api_error(exc: ApiError, endpoint: str, *, url: str | None = None) -> LabelStudioError:
-    """Our error for an SDK ``ApiError``: status, endpoint and the server's detail only.
-
-    ``str(exc)`` is never used: it carries the response headers (a fresh session cookie).
-    """
-    status: int | None = exc.status_code
-    message = f"Label Studio{f' at {url}' if url else ''} answered {status} to {endpoint}"
-    if detail := _detail(exc.body):
-        message += f": {detail}"
-    if status == 401:
-        return StudioAuthError(message, status_code=status, endpoint=endpoint)
-    if status == 403:
-        hint = "The API key's user may not do this; use an administrator's key."
-        return StudioAuthError(message, status_code=status, endpoint=endpoint, hint=hint)
-    return LabelStudioError(message, status_code=status, endpoint=endpoint)
-
-
-def _detail(body: object) -> str:
-    text = "" if body is None else str(body)
-    if isinstance(body, dict):
-        parts = [str(body["detail"])] if body.get("detail") else []
-        errors = body.get("validation_errors")
-        for name, problems in errors.items() if isinstance(errors, dict) else ():
-            problems = problems if isinstance(problems, list) else [problems]
-            parts.append(f"[{name}] {'; '.join(map(str, problems))}")
-        text = " ".join(parts) or json.dumps(body, default=str)
-    elif isinstance(body, str) and body.lstrip().startswith("<"):
-        text = "(an HTML page, not the Label Studio API)"
-    return text if len(text) <= 500 else text[:497] + "..."

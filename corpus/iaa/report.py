@@ -8,13 +8,16 @@ embeds them.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from corpus.agreement import AgreementReport, Metric, compute_agreement
-from corpus.rounds.pull import pulled_round
-from corpus.schema import AnnotationSchema
-from corpus.store import Store
+from corpus.errors import os_error
+from corpus.iaa.compute import compute_agreement
+from corpus.iaa.stats import AgreementReport, Metric
+from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.rounds import pulled_round
+from corpus.store import Store, as_store
 
 
 def round_rows(
@@ -33,10 +36,22 @@ def round_rows(
 
 
 def agreement(
-    store: Store, schema: AnnotationSchema, name: str, *, bootstrap: int = 1000, seed: int = 0
+    store: Store | str | os.PathLike[str],
+    name: str,
+    *,
+    schema: AnnotationSchema | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
 ) -> AgreementReport:
-    """Every agreement figure of a round's latest pull."""
-    version, annotations, spans, lengths = round_rows(store, name)
+    """Every agreement figure of a round's latest pull, with bootstrap 95% intervals.
+
+    ``bootstrap`` replicates (0: no intervals) are drawn over documents with ``seed``.
+    Write the report folder (JSON, Markdown, plots) with :func:`write_report`.
+    """
+    if bootstrap < 0:
+        raise ValueError(f"bootstrap must be 0 or more replicates, not {bootstrap}")
+    schema = schema or load_schema()
+    version, annotations, spans, lengths = round_rows(as_store(store), name)
     return compute_agreement(
         annotations,
         spans,
@@ -60,7 +75,10 @@ def fmt(m: Metric) -> str:
 
 def write_report(report: AgreementReport, out: Path) -> list[Path]:
     """agreement.json, README.md and the PNG plots; returns the files written."""
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, "create the report folder") from None
     files = [out / "agreement.json"]
     files[0].write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8")
     files += _plots(report, out)

@@ -12,7 +12,7 @@ import hashlib
 
 from lxml import etree
 
-from corpus.schema import AnnotationSchema
+from corpus.label_schema import AnnotationSchema
 
 TEXT = "text"
 STANCE = "stance"

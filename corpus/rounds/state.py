@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from corpus.atomic import write_json_atomic
 from corpus.errors import RoundError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -80,16 +79,6 @@ def save_round(store_root: Path, state: RoundState) -> None:
     folder = round_dir(store_root, state.name)
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "round.json", state.model_dump(mode="json"))
-
-
-def write_json_atomic(path: Path, value: object) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(value, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
 
 
 def list_rounds(store_root: Path) -> list[RoundState]:

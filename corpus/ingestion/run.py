@@ -1,7 +1,7 @@
 """Ingest orchestration: stream inputs through worker processes into a new store version.
 
 Workers run :func:`process_units` on batches of files or records (read, then the pure
-:func:`corpus.ingest.core.process_batch`) and send back Arrow record batches with the
+:func:`corpus.ingestion.core.process_batch`) and send back Arrow record batches with the
 documents' ids, MinHash signatures and row hashes. This process only drops exact
 duplicates, assigns near-duplicate groups (datasketch LSH) and appends the batches to the
 version's tables, so memory stays flat apart from the dedup index (a few KB per document).
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,11 +24,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from corpus import __version__
+from corpus.about import __version__
 from corpus.errors import IngestError, Problem, StoreError
-from corpus.ingest import core
-from corpus.ingest.core import DocBatch, RawRecord, RecordProblem
-from corpus.ingest.readers import (
+from corpus.ids import row_hash
+from corpus.ingestion import core, minhash
+from corpus.ingestion.core import DocBatch, RawRecord, RecordProblem
+from corpus.ingestion.readers import (
+    DEFAULT_MAX_BYTES,
     TABLE_SUFFIXES,
     ReadOptions,
     TextFile,
@@ -35,17 +38,11 @@ from corpus.ingest.readers import (
     iter_table_records,
     read_text_file,
 )
+from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.models import InputFile, NormalizationInfo, ProblemRecord, VersionManifest
-from corpus.schema import AnnotationSchema
-from corpus.store import (
-    Store,
-    TableWriter,
-    VersionWriter,
-    arrow_array,
-    mask_array,
-    next_minor,
-    parse_version,
-)
+from corpus.progress import Progress, ProgressCallback, Steps, drive
+from corpus.store import Store, TableWriter, VersionWriter, as_store, next_minor, parse_version
+from corpus.store.arrow import arrow_array, mask_array
 
 Unit = TextFile | RawRecord | Problem
 Signature = np.ndarray[Any, np.dtype[np.uint32]]
@@ -54,15 +51,6 @@ SCHEMAS = core.SCHEMAS
 BATCH_FILES = 64
 BATCH_CHARS = 2_000_000
 INLINE_BYTES = 4_000_000  # below this, worker processes cost more than they save
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Emitted as inputs are processed."""
-
-    done: int
-    total: int
-    documents: int
 
 
 @dataclass
@@ -93,16 +81,6 @@ class IngestResult:
             "problems": [p.to_dict() for p in self.problems],
             "path": str(self.path) if self.path else None,
         }
-
-
-@dataclass(frozen=True)
-class Finished:
-    """The last event: what was written (or why nothing was)."""
-
-    result: IngestResult
-
-
-IngestEvent = Progress | Finished
 
 
 def process_units(units: list[Unit], options: ReadOptions, version: str) -> Outcome:
@@ -225,10 +203,10 @@ class _Deduper:
         from datasketch import LeanMinHash, MinHashLSH
 
         self._lean = LeanMinHash
-        self.lsh = MinHashLSH(threshold=core.DEDUP_THRESHOLD, num_perm=core.NUM_PERM)
+        self.lsh = MinHashLSH(threshold=minhash.DEDUP_THRESHOLD, num_perm=minhash.NUM_PERM)
 
     def _sketch(self, sig: Signature) -> Any:
-        return self._lean(seed=1, hashvalues=sig, scheme=core.SCHEME)
+        return self._lean(seed=1, hashvalues=sig, scheme=minhash.SCHEME)
 
     def add_known(self, doc_id: str, signature: Signature, group: str) -> None:
         self._insert(doc_id, signature)
@@ -242,8 +220,8 @@ class _Deduper:
         """The dup_group for a new document, and whether it joined an existing group."""
         groups = []
         for other in self.lsh.query(self._sketch(sig)):
-            similarity = np.count_nonzero(self.signatures[other] == sig) / core.NUM_PERM
-            if similarity >= core.DEDUP_THRESHOLD:
+            similarity = np.count_nonzero(self.signatures[other] == sig) / minhash.NUM_PERM
+            if similarity >= minhash.DEDUP_THRESHOLD:
                 groups.append(self.group[other])
         group = min(groups) if groups else doc_id
         self._insert(doc_id, sig)
@@ -252,7 +230,7 @@ class _Deduper:
 
 
 def _choose_version(store: Store, version: str | None) -> tuple[str, str | None]:
-    parent = store.latest()
+    parent = store.latest_name()
     if version is None:
         return next_minor(parent), parent
     if parent is not None and parse_version(version) <= parse_version(parent):
@@ -263,23 +241,56 @@ def _choose_version(store: Store, version: str | None) -> tuple[str, str | None]
     return version, parent
 
 
-def ingest_iter(
+def ingest(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    store: Store | str | os.PathLike[str],
+    schema: AnnotationSchema | None = None,
+    version: str | None = None,
+    message: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    encoding: str = "utf-8",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    skip_bad: bool = False,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestResult:
+    """Ingest files or folders into a new, immutable version of ``store``.
+
+    ``fields`` maps our field names to the columns of tabular input (``{"title":
+    "headline"}``). With bad inputs and ``skip_bad=False`` nothing is written and
+    :class:`~corpus.errors.IngestError` lists every problem. Ingesting nothing new writes
+    nothing (``result.written`` is False).
+    """
+    if max_bytes < 1:
+        raise ValueError(f"max_bytes must be at least 1, not {max_bytes}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    options = ReadOptions(encoding=encoding, max_bytes=max_bytes, fields=dict(fields or {}))
+    steps = _ingest(
+        [Path(p) for p in paths],
+        store=as_store(store),
+        schema=schema or load_schema(),
+        version=version,
+        message=message,
+        options=options,
+        skip_bad=skip_bad,
+        workers=workers,
+    )
+    return drive(steps, progress)
+
+
+def _ingest(
     paths: list[Path],
     *,
     store: Store,
     schema: AnnotationSchema,
-    version: str | None = None,
-    message: str | None = None,
-    options: ReadOptions | None = None,
-    skip_bad: bool = False,
-    workers: int | None = None,
-) -> Iterator[IngestEvent]:
-    """Ingest files or folders into a new version; yields :class:`Progress`, then :class:`Finished`.
-
-    With bad inputs and ``skip_bad=False`` nothing is written and :class:`IngestError`
-    lists every problem. Ingesting nothing new writes nothing.
-    """
-    options = options or ReadOptions()
+    version: str | None,
+    message: str | None,
+    options: ReadOptions,
+    skip_bad: bool,
+    workers: int | None,
+) -> Steps[IngestResult]:
     files, problems = discover(paths)
     total_bytes = sum(p.stat().st_size for p in files if p.is_file())
     n_workers = workers if workers is not None else (multiprocessing.cpu_count() or 1)
@@ -301,8 +312,7 @@ def ingest_iter(
             if result.documents_added == 0:
                 writer.abort()
                 result.version, result.written = None, False
-                yield Finished(result)
-                return
+                return result
             manifest = VersionManifest(
                 version=new_version,
                 parent=parent,
@@ -315,8 +325,8 @@ def ingest_iter(
                 segmenter=core.SEGMENTER,
                 dedup={
                     "method": "datasketch MinHashLSH over word 5-shingles",
-                    "num_perm": core.NUM_PERM,
-                    "threshold": core.DEDUP_THRESHOLD,
+                    "num_perm": minhash.NUM_PERM,
+                    "threshold": minhash.DEDUP_THRESHOLD,
                 },
                 inputs=inputs,
                 tables={},
@@ -327,7 +337,7 @@ def ingest_iter(
         except BaseException:
             writer.abort()
             raise
-    yield Finished(result)
+    return result
 
 
 def _ingest_into(
@@ -338,7 +348,7 @@ def _ingest_into(
     problems: list[Problem],
     options: ReadOptions,
     workers: int,
-) -> Generator[IngestEvent, None, tuple[IngestResult, list[InputFile]]]:
+) -> Steps[tuple[IngestResult, list[InputFile]]]:
     """Stream every input into ``writer``; returns (result, inputs)."""
     result = IngestResult(version=writer.version, parent=parent, written=False)
     result.problems.extend(problems)
@@ -374,7 +384,7 @@ def _ingest_into(
         result.paragraphs += int(batch.n_paragraphs[keep].sum())
         result.sentences += int(batch.n_sentences[keep].sum())
         done += files_done
-        yield Progress(done=done, total=total, documents=result.documents_added)
+        yield Progress("ingest", f"{result.documents_added} new documents", done, total)
     inputs = [
         InputFile(path=path, sha256=shas[path], bytes=sizes.get(path, 0), documents=n)
         for path, n in counts.items()
@@ -423,7 +433,7 @@ def _write_batch(
         )
         hashes = {**hashes, "documents": list(hashes["documents"])}
         for i in moved:
-            hashes["documents"][i] = core.row_hash(documents.slice(i, 1).to_pylist()[0])
+            hashes["documents"][i] = row_hash(documents.slice(i, 1).to_pylist()[0])
     unit_keep = {
         "documents": keep,
         "minhashes": keep,
@@ -436,11 +446,3 @@ def _write_batch(
             table = table.filter(mask_array(mask))
         kept = sum(h for h, k in zip(hashes[name], keep, strict=True) if k)
         tables[name].write_batch(table, kept)
-
-
-def ingest(paths: list[Path], **kwargs: Any) -> IngestResult:
-    """Run :func:`ingest_iter` to the end and return its result."""
-    for event in ingest_iter(paths, **kwargs):
-        if isinstance(event, Finished):
-            return event.result
-    raise AssertionError("ingest_iter ended without a result")  # pragma: no cover

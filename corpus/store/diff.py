@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from corpus.models import VersionManifest
-from corpus.store import Store
+from corpus.store.versions import Store, as_store
+
+StoreLike = Store | str | os.PathLike[str]
 
 
-def list_versions(store: Store) -> list[VersionManifest]:
+def list_versions(store: StoreLike) -> list[VersionManifest]:
     """Every version's manifest, oldest first."""
-    return [store.manifest(v) for v in store.versions()]
+    store = as_store(store)
+    return [store.manifest(v) for v in store.version_names()]
 
 
-def show_version(store: Store, version: str) -> VersionManifest:
-    return store.manifest(version)
+def show_version(store: StoreLike, version: str) -> VersionManifest:
+    return as_store(store).manifest(version)
 
 
 @dataclass
@@ -48,13 +52,14 @@ def _doc_keys(store: Store, version: str) -> dict[str, str]:
     return keys
 
 
-def diff_versions(store: Store, a: str, b: str) -> VersionDiff:
+def diff_versions(store: StoreLike, a: str, b: str) -> VersionDiff:
     """Documents added, removed and changed from ``a`` to ``b``.
 
     Ids are content hashes, so an edited article gets a new id: a document of ``b`` counts
     as *changed* (not added) when its source (external id, or file path and record) held
     a different document in ``a``.
     """
+    store = as_store(store)
     ma, mb = store.manifest(a), store.manifest(b)
     ka, kb = _doc_keys(store, a), _doc_keys(store, b)
     by_key_a: dict[str, str] = {}

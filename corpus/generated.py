@@ -1,13 +1,17 @@
-"""Files generated from the pydantic models into ``schemas/``; a test keeps them fresh."""
+"""Files generated into ``schemas/`` from the models and the label schema; a test keeps them fresh.
+
+The JSON Schemas of the public record types (from :mod:`corpus.models`) and the Label Studio
+labelling config (from ``schemas/annotation.yaml``).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from corpus.labelconfig import label_config
+from corpus.label_schema import load_schema
+from corpus.labelstudio.config import label_config
 from corpus.models import RECORD_MODELS
-from corpus.schema import load_schema
 
 
 def generated_files() -> dict[str, str]:

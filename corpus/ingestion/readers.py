@@ -8,14 +8,14 @@ in batches of records. Every bad input becomes a :class:`~corpus.errors.Problem`
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.errors import IngestError, Problem
-from corpus.ingest.core import RawRecord, RecordProblem, normalize, split_title
+from corpus.ids import bytes_sha256, file_sha256
+from corpus.ingestion.core import RawRecord, RecordProblem, normalize, split_title
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 TABLE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".parquet"}
@@ -134,19 +134,11 @@ def read_text_file(item: TextFile, options: ReadOptions) -> RawRecord:
     title, body = split_title(content)
     return RawRecord(
         source_path=item.path,
-        source_sha256=hashlib.sha256(data).hexdigest(),
+        source_sha256=bytes_sha256(data),
         source_record=None,
         title=title,
         text=body,
     )
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _str_or_none(value: object) -> str | None:

@@ -1,0 +1,86 @@
+"""`corpus agreement ROUND`: figures in the terminal, JSON, and a report folder with plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from corpus.cli.options import (
+    DEFAULT_STORE,
+    JsonOpt,
+    Output,
+    SchemaOpt,
+    StoreOpt,
+    positive,
+    schema_of,
+)
+
+
+def agreement_cli(
+    name: Annotated[str, typer.Argument(help="Round name (pulled with `corpus round pull`).")],
+    store: StoreOpt = DEFAULT_STORE,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report folder (default: <store>/rounds/ROUND/agreement)."),
+    ] = None,
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            help="Bootstrap replicates for the 95% intervals.", callback=positive("--bootstrap")
+        ),
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Inter-annotator agreement of a round's latest pull, with a report folder of plots."""
+    from rich.table import Table
+
+    from corpus.iaa import agreement, fmt, write_report
+
+    out = Output(as_json)
+    report = agreement(store, name, schema=schema_of(schema), bootstrap=bootstrap, seed=seed)
+    files = write_report(report, out_dir or store / "rounds" / name / "agreement")
+
+    def draw() -> None:
+        for message in report.messages:
+            out.say("[yellow]{m}[/yellow]", m=message)
+        table = Table("figure", "value [95% CI] (items)", title=f"Round {name}: document stance")
+        table.add_row("Krippendorff's alpha", fmt(report.stance_alpha))
+        table.add_row("Fleiss' kappa", fmt(report.stance_fleiss))
+        for pair in report.stance_pairs:
+            table.add_row(out.text(f"Cohen's kappa {pair.a} × {pair.b}"), fmt(pair.kappa))
+        table.add_row("span stance (matched spans)", fmt(report.span_stance_kappa))
+        out.print(table)
+        spans = Table("label", "spans", "exact F1", "overlap F1", "char alpha", title="Issue spans")
+        for row in report.span_labels:
+            spans.add_row(
+                out.text(row.label),
+                str(row.spans),
+                fmt(row.exact_f1),
+                fmt(row.overlap_f1),
+                fmt(row.alpha),
+            )
+        out.print(spans)
+        people = Table(
+            "annotator", "docs", "skipped", "median lead (s)", "agree w/ others", "accepted sugg."
+        )
+        for a in report.per_annotator:
+            people.add_row(
+                out.text(a.annotator),
+                str(a.documents),
+                str(a.skipped),
+                str(a.median_lead_time),
+                str(a.agreement_with_others),
+                str(a.accepted_suggestions),
+            )
+        out.print(people)
+        out.say("Report with plots: {path}", path=files[-1])
+
+    out.done({**report.to_dict(), "report": files[-1]}, draw)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("agreement")(agreement_cli)

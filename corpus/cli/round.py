@@ -1,0 +1,223 @@
+"""`corpus round start|push|status|pull|list`: annotation rounds in Label Studio."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from corpus.cli.options import (
+    DEFAULT_STORE,
+    JsonOpt,
+    Output,
+    SchemaOpt,
+    StoreOpt,
+    positive,
+    schema_of,
+    studio_client,
+)
+
+round_app = typer.Typer(
+    help="Annotation rounds in Label Studio: start, push, status, pull.", no_args_is_help=True
+)
+
+NameArg = Annotated[str, typer.Argument(help="Round name (letters, digits, '.', '_', '-').")]
+
+
+@round_app.command("start")
+def round_start_cli(
+    name: NameArg,
+    version: Annotated[str, typer.Option(help="Dataset version to sample from.")],
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            help="Documents to sample (default: all, one per dup group).",
+            callback=positive("--sample"),
+        ),
+    ] = None,
+    overlap: Annotated[
+        int, typer.Option(help="Annotators per task.", callback=positive("--overlap"))
+    ] = 1,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    anchor: Annotated[int, typer.Option(help="Documents that every annotator labels.", min=0)] = 0,
+    batch_size: Annotated[
+        int, typer.Option(help="Tasks per import request.", callback=positive("--batch-size"))
+    ] = 1000,
+    store: StoreOpt = DEFAULT_STORE,
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create (or find again) the round's Label Studio project and push its tasks."""
+    if sample is not None and anchor > sample:
+        raise typer.BadParameter(
+            f"{anchor} anchor documents cannot exceed the {sample} sampled", param_hint="--anchor"
+        )
+    from corpus.rounds import start_round
+
+    out = Output(as_json)
+    client = studio_client(store, out)
+    with out.progress("round") as progress:
+        result = start_round(
+            client,
+            store,
+            name,
+            version=version,
+            schema=schema_of(schema),
+            sample=sample,
+            overlap=overlap,
+            seed=seed,
+            anchor=anchor,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    url = f"{client.url}projects/{result.state.project_id}/"
+
+    def draw() -> None:
+        out.say(
+            "[green]Round {name}[/green]: {docs} documents of version {version}, "
+            "{imported} tasks imported, overlap {overlap}",
+            name=name,
+            docs=len(result.state.doc_ids),
+            version=version,
+            imported=result.imported,
+            overlap=overlap,
+        )
+        out.say("  label at {url}data, then: corpus round pull {name}", url=url, name=name)
+
+    out.done({**result.to_dict(), "url": url}, draw)
+
+
+@round_app.command("push")
+def round_push_cli(
+    name: NameArg,
+    store: StoreOpt = DEFAULT_STORE,
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import the round's missing tasks (idempotent; safe after a crash)."""
+    from corpus.rounds import push_round
+
+    out = Output(as_json)
+    client = studio_client(store, out)
+    with out.progress("push") as progress:
+        result = push_round(client, store, name, schema=schema_of(schema), progress=progress)
+    out.done(
+        result.to_dict(),
+        lambda: out.say(
+            "{imported} imported, {there} already there, {removed} duplicates removed",
+            imported=result.imported,
+            there=result.already_there,
+            removed=result.duplicates_removed,
+        ),
+    )
+
+
+@round_app.command("status")
+def round_status_cli(
+    name: NameArg, store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False
+) -> None:
+    """Tasks total / annotated / skipped, per annotator."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from corpus.rounds import round_status
+
+    out = Output(as_json)
+    s = round_status(studio_client(store, out), store, name)
+
+    def draw() -> None:
+        out.say(
+            "Round {name} (project {pid}, version {version}): {annotated}/{tasks} annotated, "
+            "{skipped} skipped",
+            name=name,
+            pid=s.project_id,
+            version=s.version,
+            annotated=s.annotated,
+            tasks=s.tasks,
+            skipped=s.skipped,
+        )
+        columns = (TextColumn("{task.description:>32}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=out.console) as bar:
+            bar.add_task("all tasks", total=max(s.tasks, 1), completed=s.annotated)
+            for who, counts in sorted(s.per_annotator.items()):
+                bar.add_task(
+                    out.text(f"{who} ({counts['skipped']} skipped)").plain,
+                    total=max(s.tasks, 1),
+                    completed=counts["done"],
+                )
+
+    out.done(s.to_dict(), draw)
+
+
+@round_app.command("pull")
+def round_pull_cli(
+    name: NameArg,
+    store: StoreOpt = DEFAULT_STORE,
+    schema: SchemaOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export every annotation, archive it, validate it and store a new version."""
+    from corpus.rounds import pull_round
+
+    out = Output(as_json)
+    client = studio_client(store, out)
+    with out.progress("pull") as progress:
+        result = pull_round(client, store, name, schema=schema_of(schema), progress=progress)
+
+    def draw() -> None:
+        if result.written:
+            out.say(
+                "[green]Wrote version {v}[/green]: {ann} annotations, {spans} spans from "
+                "{tasks} tasks ({changed} changed)",
+                v=result.version,
+                ann=result.annotations,
+                spans=result.spans,
+                tasks=result.tasks,
+                changed=result.changed_tasks,
+            )
+        else:
+            out.say(
+                "No change since the last pull: nothing written ({tasks} tasks).",
+                tasks=result.tasks,
+            )
+        for r in result.rejects:
+            out.say(
+                "  [yellow]rejected[/yellow] task {task} doc {doc} annotation {ann}: {reason}",
+                task=r.task_id,
+                doc=r.doc_id,
+                ann=r.annotation_id,
+                reason=r.reason,
+            )
+        out.say("  raw export archived at {path}", path=result.archive)
+
+    out.done(result.to_dict(), draw)
+
+
+@round_app.command("list")
+def round_list_cli(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
+    """The rounds in this store."""
+    from rich.table import Table
+
+    from corpus.rounds import list_rounds
+    from corpus.store import as_store
+
+    out = Output(as_json)
+    rounds = list_rounds(as_store(store).root)
+
+    def draw() -> None:
+        table = Table("round", "version", "project", "documents", "overlap", "pulled")
+        for r in rounds:
+            table.add_row(
+                out.text(r.name),
+                out.text(r.version),
+                str(r.project_id),
+                str(len(r.doc_ids)),
+                str(r.settings.overlap),
+                out.text(", ".join(r.pulled_versions)),
+            )
+        out.print(table)
+
+    out.done({"rounds": [r.model_dump(mode="json", exclude={"doc_ids"}) for r in rounds]}, draw)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(round_app, name="round")

@@ -1,0 +1,120 @@
+"""Label Studio's own virtualenv: installed once, never the toolkit's environment.
+
+Label Studio 1.23.2 pins its own SDK, Django and ``pyarrow<25``; it lives in a separate
+virtualenv (``.venv-labelstudio/`` or ``$CORPUS_STUDIO_VENV``) that :func:`ensure_venv`
+makes on first use (about 70 s) and later only checks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from filelock import FileLock
+
+from corpus.errors import LabelStudioError
+
+LABEL_STUDIO_VERSION = "1.23.2"
+VENV_MARKER = ".corpus-complete"
+_VENV_PARTIAL = ".corpus-installing"
+_VENV_LOCK = ".corpus.lock"
+# Inherited variables that would reconfigure the embedded server or its interpreter.
+_STRIP_PREFIXES = ("LABEL_STUDIO_", "HEARTEX_")
+_STRIP_NAMES = frozenset({"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE"})
+
+
+def default_venv_dir(env: Mapping[str, str], cwd: Path) -> Path:
+    """``$CORPUS_STUDIO_VENV`` (relative to ``cwd``) or ``<cwd>/.venv-labelstudio``."""
+    value = env.get("CORPUS_STUDIO_VENV", "").strip()
+    return cwd / Path(value).expanduser() if value else cwd / ".venv-labelstudio"
+
+
+def label_studio_executable(venv_dir: Path) -> Path:
+    return venv_dir.absolute() / "bin" / "label-studio"
+
+
+def venv_ready(venv_dir: Path) -> bool:
+    """True when ``venv_dir`` holds a complete install of Label Studio 1.23.2."""
+    try:
+        marker = (venv_dir / VENV_MARKER).read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    return marker == LABEL_STUDIO_VERSION and label_studio_executable(venv_dir).is_file()
+
+
+def ensure_venv(venv_dir: Path, *, python: str | None = None) -> Path:
+    """Install Label Studio into its own virtualenv unless done; return ``label-studio``'s path.
+
+    The marker is written last, so an interrupted install is found and redone. A folder not
+    made here is left alone (error). Concurrent calls wait for each other (file lock).
+    """
+    venv_dir, exe = venv_dir.absolute(), label_studio_executable(venv_dir)
+    if venv_ready(venv_dir):
+        return exe
+    venv_dir.mkdir(parents=True, exist_ok=True)
+    _check_ours(venv_dir)  # before locking: no lock file left in someone else's folder
+    with FileLock(str(venv_dir / _VENV_LOCK)):
+        if venv_ready(venv_dir):
+            return exe
+        _check_ours(venv_dir)
+        leftovers = [p for p in venv_dir.iterdir() if p.name != _VENV_LOCK]
+        for path in leftovers:  # our half-made (or other-version) venv: start over
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        (venv_dir / _VENV_PARTIAL).write_text(LABEL_STUDIO_VERSION + "\n", encoding="utf-8")
+        log = venv_dir / "corpus-install.log"
+        _run_logged([python or sys.executable, "-m", "venv", str(venv_dir)], log)
+        pip = [str(venv_dir / "bin" / "python"), "-m", "pip", "install"]
+        pip += ["--no-input", "--disable-pip-version-check"]
+        _run_logged([*pip, f"label-studio=={LABEL_STUDIO_VERSION}"], log)
+        if not exe.is_file():
+            raise LabelStudioError(f"pip finished but {exe} is missing", hint=f"See {log}.")
+        (venv_dir / VENV_MARKER).write_text(LABEL_STUDIO_VERSION + "\n", encoding="utf-8")
+        (venv_dir / _VENV_PARTIAL).unlink()
+    return exe
+
+
+def tail(path: Path, *, lines: int = 20, redact: tuple[str, ...] = ()) -> str:
+    """The last lines of a log file, with secrets replaced by ``***``."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - 65536))
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    for secret in redact:
+        text = text.replace(secret, "***")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _check_ours(venv_dir: Path) -> None:
+    names = {p.name for p in venv_dir.iterdir()} - {_VENV_LOCK}
+    if names and not names & {_VENV_PARTIAL, VENV_MARKER}:
+        raise LabelStudioError(
+            f"{venv_dir} exists but is not a Label Studio virtualenv made by corpus",
+            hint="Remove that folder, or point CORPUS_STUDIO_VENV at a new one.",
+        )
+
+
+def _run_logged(cmd: list[str], log: Path) -> None:
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(cmd)}\n".encode())
+        out.flush()
+        run = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=clean_env())
+    if run.returncode != 0:
+        raise LabelStudioError(
+            f"`{' '.join(cmd[-3:])}` failed (exit {run.returncode}); end of {log}:\n{tail(log)}",
+            hint="Fix the cause (network, pip settings, Python version) and run `corpus studio "
+            "up` again; the unfinished virtualenv is redone.",
+        )
+
+
+def clean_env() -> dict[str, str]:
+    environ = os.environ.items()
+    return {k: v for k, v in environ if k not in _STRIP_NAMES and not k.startswith(_STRIP_PREFIXES)}

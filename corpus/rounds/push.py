@@ -1,0 +1,282 @@
+"""Start a round and push its tasks to Label Studio (idempotent, safe after a crash).
+
+Every function takes a connected :class:`~corpus.labelstudio.StudioClient`; nothing here
+builds one.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from corpus.errors import RoundError
+from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.labelstudio import StudioClient
+from corpus.labelstudio.config import config_sha256, label_config
+from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
+from corpus.progress import Progress, ProgressCallback, Steps, drive
+from corpus.rounds.convert import sample_documents, to_task
+from corpus.rounds.state import (
+    RoundSettings,
+    RoundState,
+    load_round,
+    project_title,
+    save_round,
+)
+from corpus.store import Store, as_store
+
+ANCHOR_OVERLAP = 1000  # "everyone": the task stays open to every annotator
+
+
+@dataclass
+class PushResult:
+    state: RoundState
+    created_project: bool = False
+    imported: int = 0
+    already_there: int = 0
+    duplicates_removed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "round": self.state.name,
+            "project_id": self.state.project_id,
+            "version": self.state.version,
+            "tasks": len(self.state.doc_ids),
+            "created_project": self.created_project,
+            "imported": self.imported,
+            "already_there": self.already_there,
+            "duplicates_removed": self.duplicates_removed,
+        }
+
+
+def check_round_options(*, sample: int | None, overlap: int, anchor: int, batch_size: int) -> None:
+    """Refuse settings that make no sense (``ValueError``, before anything is created)."""
+    if sample is not None and sample < 1:
+        raise ValueError(f"sample must be at least 1 (or None for all documents), not {sample}")
+    if overlap < 1:
+        raise ValueError(f"overlap must be at least 1 annotator per task, not {overlap}")
+    if anchor < 0:
+        raise ValueError(f"anchor must be 0 or more documents, not {anchor}")
+    if sample is not None and anchor > sample:
+        raise ValueError(f"anchor ({anchor}) cannot exceed sample ({sample})")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+
+
+def start_round(
+    client: StudioClient,
+    store: Store | str | os.PathLike[str],
+    name: str,
+    *,
+    version: str,
+    schema: AnnotationSchema | None = None,
+    preannotator: PreAnnotator | None = None,
+    sample: int | None = None,
+    overlap: int = 1,
+    seed: int = 0,
+    anchor: int = 0,
+    batch_size: int = 1000,
+    simulated: bool = False,
+    progress: ProgressCallback | None = None,
+) -> PushResult:
+    """Create (or find again) the round's project and push its tasks.
+
+    ``sample`` documents of ``version`` (all when None), at most one per near-duplicate
+    group, reproducible from ``seed``; ``overlap`` annotators per task; ``anchor`` of the
+    sampled documents stay open to every annotator. ``preannotator`` (default: schema
+    keywords) attaches suggestions. ``simulated`` marks a round whose annotations come from
+    simulated annotators (the demo): every version pulled from it, and every release built
+    on it, says so.
+    """
+    check_round_options(sample=sample, overlap=overlap, anchor=anchor, batch_size=batch_size)
+    schema = schema or load_schema()
+    steps = _start(
+        client,
+        as_store(store),
+        schema,
+        name,
+        version=version,
+        preannotator=preannotator or KeywordPreAnnotator(schema),
+        settings=RoundSettings(
+            sample=sample, overlap=overlap, seed=seed, anchor=anchor, batch_size=batch_size
+        ),
+        simulated=simulated,
+    )
+    return drive(steps, progress)
+
+
+def _start(
+    client: StudioClient,
+    store: Store,
+    schema: AnnotationSchema,
+    name: str,
+    *,
+    version: str,
+    preannotator: PreAnnotator,
+    settings: RoundSettings,
+    simulated: bool,
+) -> Steps[PushResult]:
+    xml = label_config(schema)
+    try:
+        state = load_round(store.root, name)
+    except RoundError:
+        state = None
+    if state is not None:
+        if state.version != version or state.settings != settings:
+            raise RoundError(
+                f"round {name!r} already exists with version {state.version} and "
+                f"settings {state.settings.model_dump()}",
+                hint="Use another round name, or `corpus round push` to continue this one.",
+            )
+    else:
+        store.manifest(version)  # a clear error for an unknown version
+        docs = store.documents(version, columns=["dup_group"])
+        pairs = [(d, row["dup_group"]) for d, row in docs.items()]
+        doc_ids, anchor_ids = sample_documents(
+            pairs, n=settings.sample, seed=settings.seed, anchor=settings.anchor
+        )
+        state = RoundState(
+            name=name,
+            version=version,
+            project_title=project_title(name),
+            settings=settings,
+            doc_ids=doc_ids,
+            anchor_ids=anchor_ids,
+            schema_hash=schema.hash(),
+            label_config_sha256=config_sha256(xml),
+            model_version=preannotator.model_version,
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            simulated=simulated,
+        )
+        save_round(store.root, state)
+    created = False
+    if state.project_id is None or client.project(state.project_id) is None:
+        state.project_id, created = _find_or_create_project(client, state, xml)
+        save_round(store.root, state)
+    result = yield from _push(client, store, name, preannotator=preannotator)
+    result.created_project = created
+    return result
+
+
+def find_or_create_project(client: StudioClient, title: str, **settings: Any) -> tuple[int, bool]:
+    """The project with this title (found again after a lost state), or a new one."""
+    for project in client.projects_titled(title):
+        return project.id, False
+    return client.create_project(title=title, **settings).id, True
+
+
+def _find_or_create_project(client: StudioClient, state: RoundState, xml: str) -> tuple[int, bool]:
+    return find_or_create_project(
+        client,
+        state.project_title,
+        description=f"corpus round {state.name} on dataset version {state.version}",
+        label_config=xml,
+        maximum_annotations=state.settings.overlap,
+        show_skip_button=True,
+        show_collab_predictions=True,
+        model_version=state.model_version,
+        enable_empty_annotation=False,
+    )
+
+
+def push_round(
+    client: StudioClient,
+    store: Store | str | os.PathLike[str],
+    name: str,
+    *,
+    schema: AnnotationSchema | None = None,
+    preannotator: PreAnnotator | None = None,
+    progress: ProgressCallback | None = None,
+) -> PushResult:
+    """Import the round's missing tasks; safe to re-run after a crash or a killed server."""
+    pre = preannotator or KeywordPreAnnotator(schema or load_schema())
+    return drive(_push(client, as_store(store), name, preannotator=pre), progress)
+
+
+def _push(
+    client: StudioClient, store: Store, name: str, *, preannotator: PreAnnotator
+) -> Steps[PushResult]:
+    """Import the round's missing tasks.
+
+    Label Studio ignores ids on import and never de-duplicates, so tasks are matched on
+    ``data.doc_id``: only missing documents are imported, duplicates left by an earlier
+    crash are removed (keeping the task with annotations), and an import that failed
+    mid-request is retried only after re-reading what the server has.
+    """
+    state = load_round(store.root, name)
+    if state.project_id is None:
+        raise RoundError(
+            f"round {name!r} has no project yet", hint=f"Run `corpus round start {name}`."
+        )
+    if preannotator.model_version != state.model_version:
+        raise RoundError(
+            f"round {name!r} was started with pre-annotator {state.model_version}, "
+            f"not {preannotator.model_version}",
+            hint="The annotation schema changed since the round started; start a new round.",
+        )
+    pid = state.project_id
+    result = PushResult(state=state)
+    existing = client.task_keys(pid)
+    result.duplicates_removed = remove_duplicates(client, existing)
+    missing = [d for d in state.doc_ids if d not in existing]
+    result.already_there = len(state.doc_ids) - len(missing)
+    total = len(state.doc_ids)
+    yield Progress("push", "checking existing tasks", result.already_there, total)
+    docs = store.documents(state.version, set(missing))
+    size = state.settings.batch_size
+    chunks = [missing[i : i + size] for i in range(0, len(missing), size)]
+    done = result.already_there
+    # While the server imports one batch, the next is built here (pre-annotator included, in
+    # the caller's thread); imports stay one at a time, in order, in a single worker thread.
+    # Nothing is in flight when an event is yielded.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-import") as pool:
+        importing: tuple[Future[int], int] | None = None
+        for chunk in chunks:
+            payload = [
+                to_task(
+                    docs[d],
+                    version=state.version,
+                    round_name=name,
+                    suggestions=preannotator.predict(docs[d]["text"]),
+                    model_version=state.model_version,
+                )
+                for d in chunk
+            ]
+            if importing is not None:
+                result.imported += importing[0].result()
+                done += importing[1]
+                importing = None
+                yield Progress("push", "importing tasks", done, total)
+            importing = pool.submit(client.import_tasks, pid, chunk, payload), len(chunk)
+        if importing is not None:
+            result.imported += importing[0].result()
+            yield Progress("push", "importing tasks", done + importing[1], total)
+    if state.anchor_ids:
+        _mark_anchors(client, pid, state.anchor_ids)
+    return result
+
+
+def remove_duplicates(client: StudioClient, existing: dict[str, list[tuple[int, int]]]) -> int:
+    """Delete extra copies of a document's task (keeping the one with most annotations)."""
+    removed = 0
+    for doc_id, tasks in existing.items():
+        if len(tasks) < 2:
+            continue
+        keep = max(tasks, key=lambda t: (t[1], -t[0]))  # most annotations, then oldest
+        for task_id, n_annotations in tasks:
+            if task_id != keep[0] and n_annotations == 0:
+                client.delete_task(task_id)
+                removed += 1
+        existing[doc_id] = [keep]
+    return removed
+
+
+def _mark_anchors(client: StudioClient, pid: int, anchor_ids: list[str]) -> None:
+    anchors = set(anchor_ids)
+    for doc_id, tasks in client.task_keys(pid).items():
+        if doc_id in anchors:
+            for task_id, _ in tasks:
+                client.set_task_overlap(task_id, ANCHOR_OVERLAP)

@@ -1,0 +1,35 @@
+"""The versioned store: immutable versions of Arrow tables, written atomically.
+
+* :mod:`corpus.store.versions`: :class:`Store`, :class:`Version`, deriving a version;
+* :mod:`corpus.store.writer`: writing tables into a temporary version and committing it;
+* :mod:`corpus.store.arrow`: Arrow arrays built from Python values without pandas;
+* :mod:`corpus.store.diff`: list, show and diff versions.
+"""
+
+from __future__ import annotations
+
+from corpus.store.diff import VersionDiff, diff_versions, list_versions, show_version
+from corpus.store.versions import (
+    Store,
+    Version,
+    as_store,
+    derive_version,
+    next_minor,
+    parse_version,
+)
+from corpus.store.writer import TableWriter, VersionWriter
+
+__all__ = [
+    "Store",
+    "TableWriter",
+    "Version",
+    "VersionDiff",
+    "VersionWriter",
+    "as_store",
+    "derive_version",
+    "diff_versions",
+    "list_versions",
+    "next_minor",
+    "parse_version",
+    "show_version",
+]

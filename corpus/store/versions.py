@@ -1,0 +1,305 @@
+"""The versioned Arrow store.
+
+``<store>/versions/<version>/`` holds ``manifest.json`` and one folder per table in the
+layout of ``datasets.Dataset.save_to_disk`` (Arrow IPC stream shards, ``state.json``,
+``dataset_info.json``), so every table loads with ``datasets.load_from_disk``. A version is
+written into ``<store>/.tmp/`` and renamed into place, and never modified afterwards; a
+table a version shares with its parent is hard-linked, not copied.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import filelock
+import pyarrow as pa
+
+from corpus.errors import StoreError, StoreLockedError, VersionExistsError, VersionNotFoundError
+from corpus.ids import row_hash
+from corpus.models import NormalizationInfo, VersionManifest
+from corpus.store.writer import VersionWriter
+
+DOCUMENT_COLUMNS = ("doc_id", "title", "text", "text_sha256", "dup_group")
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+
+
+def parse_version(version: str) -> tuple[int, int, int]:
+    m = _SEMVER.match(version)
+    if not m:
+        raise StoreError(
+            f"{version!r} is not a version number",
+            hint="Use MAJOR.MINOR.PATCH, for example 1.2.0.",
+        )
+    return int(m[1]), int(m[2]), int(m[3])
+
+
+def next_minor(version: str | None) -> str:
+    if version is None:
+        return "0.1.0"
+    major, minor, _ = parse_version(version)
+    return f"{major}.{minor + 1}.0"
+
+
+class Store:
+    """A store folder: immutable versions, one writer at a time.
+
+    >>> store = Store("data")            # doctest: +SKIP
+    >>> [v.name for v in store.versions()]  # doctest: +SKIP
+    ['0.1.0', '0.2.0']
+    >>> store.version("0.1.0").table("documents")  # a datasets.Dataset  # doctest: +SKIP
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # --- the public view ----------------------------------------------------------------
+
+    def versions(self) -> list[Version]:
+        """Every version, oldest first."""
+        return [Version(self, name) for name in self.version_names()]
+
+    def version(self, name: str) -> Version:
+        """One version (:class:`VersionNotFoundError` when the store has none of that name)."""
+        self.manifest(name)
+        return Version(self, name)
+
+    def latest(self) -> Version | None:
+        """The newest version, or None for an empty store."""
+        name = self.latest_name()
+        return None if name is None else Version(self, name)
+
+    # --- names and files ----------------------------------------------------------------
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versions"
+
+    def version_dir(self, version: str) -> Path:
+        return self.versions_dir / version
+
+    def version_names(self) -> list[str]:
+        """The names of every version, oldest first."""
+        if not self.versions_dir.is_dir():
+            return []
+        found = [
+            p.name
+            for p in self.versions_dir.iterdir()
+            if _SEMVER.match(p.name) and (p / "manifest.json").is_file()
+        ]
+        return sorted(found, key=parse_version)
+
+    def latest_name(self) -> str | None:
+        names = self.version_names()
+        return names[-1] if names else None
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the store's write lock; a second writer fails at once with a clear error."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the store folder {self.root}: {exc.strerror}", path=self.root
+            ) from None
+        lock_path = self.root / ".lock"
+        lock = filelock.FileLock(str(lock_path), timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise StoreLockedError(
+                f"the store {self.root} is locked by another writer ({lock_path})", path=lock_path
+            ) from None
+        try:
+            shutil.rmtree(self.root / ".tmp", ignore_errors=True)  # leftovers of a crash
+            yield
+        finally:
+            lock.release()
+
+    def begin(self, version: str) -> VersionWriter:
+        parse_version(version)
+        if self.version_dir(version).exists():
+            raise VersionExistsError(f"version {version} already exists in {self.root}")
+        return VersionWriter(self, version)
+
+    def manifest(self, version: str) -> VersionManifest:
+        path = self.version_dir(version) / "manifest.json"
+        if not path.is_file():
+            raise VersionNotFoundError(f"no version {version} in the store {self.root}", path=path)
+        return VersionManifest.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def table_shards(self, version: str, table: str) -> list[Path]:
+        manifest = self.manifest(version)
+        if table not in manifest.tables:
+            raise StoreError(
+                f"version {version} has no table {table!r}",
+                hint=f"Its tables are: {', '.join(sorted(manifest.tables))}.",
+            )
+        folder = self.version_dir(version) / table
+        return [folder / f for f in manifest.tables[table].files]
+
+    def iter_batches(
+        self, version: str, table: str, columns: list[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream a table's record batches (memory-mapped, never the whole table at once)."""
+        for shard in self.table_shards(version, table):
+            with pa.memory_map(str(shard)) as source:
+                reader = pa.ipc.open_stream(source)
+                for batch in reader:
+                    yield batch.select(columns) if columns else batch
+
+    def iter_rows(self, version: str, table: str) -> Iterator[dict[str, Any]]:
+        """A table's rows as dicts, batch by batch."""
+        for batch in self.iter_batches(version, table):
+            yield from batch.to_pylist()
+
+    def documents(
+        self,
+        version: str,
+        doc_ids: Collection[str] | None = None,
+        columns: Sequence[str] = DOCUMENT_COLUMNS,
+    ) -> dict[str, dict[str, Any]]:
+        """Document rows of a version by doc_id (only ``doc_ids``, when given)."""
+        wanted = None if doc_ids is None else set(doc_ids)
+        names = list(dict.fromkeys(["doc_id", *columns]))
+        docs: dict[str, dict[str, Any]] = {}
+        for batch in self.iter_batches(version, "documents", names):
+            for row in batch.to_pylist():
+                if wanted is None or row["doc_id"] in wanted:
+                    docs[row["doc_id"]] = row
+        return docs
+
+    def read_table(self, version: str, table: str, columns: list[str] | None = None) -> pa.Table:
+        batches = list(self.iter_batches(version, table, columns))
+        if batches:
+            return pa.Table.from_batches(batches)
+        schema = self.table_schema(version, table)
+        if columns:
+            schema = pa.schema([schema.field(c) for c in columns])
+        return schema.empty_table()
+
+    def table_schema(self, version: str, table: str) -> pa.Schema:
+        """The Arrow schema of a stored table (read from its first shard)."""
+        with pa.memory_map(str(self.table_shards(version, table)[0])) as source:
+            return pa.ipc.open_stream(source).schema
+
+    def link_tables(
+        self, parent: str, writer: VersionWriter, *, skip: Collection[str] = ()
+    ) -> None:
+        """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged."""
+        for name, info in self.manifest(parent).tables.items():
+            if name not in skip:
+                writer.table(name, self.table_schema(parent, name)).link(
+                    self.table_shards(parent, name), info.rows, int(info.content_sha256, 16)
+                )
+
+    def load(self, version: str, table: str) -> Any:
+        """The table as a ``datasets.Dataset`` (``load_from_disk``)."""
+        from datasets import load_from_disk
+
+        self.table_shards(version, table)  # raises a clear error for unknown names
+        return load_from_disk(str(self.version_dir(version) / table))
+
+
+@dataclass(frozen=True)
+class Version:
+    """One immutable version of a store: its manifest and its tables."""
+
+    store: Store
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def path(self) -> Path:
+        return self.store.version_dir(self.name)
+
+    @cached_property
+    def manifest(self) -> VersionManifest:
+        return self.store.manifest(self.name)
+
+    @property
+    def parent(self) -> str | None:
+        return self.manifest.parent
+
+    @property
+    def tables(self) -> list[str]:
+        return sorted(self.manifest.tables)
+
+    def table(self, name: str) -> Any:
+        """The table as a ``datasets.Dataset`` (memory-mapped, loaded with ``load_from_disk``)."""
+        return self.store.load(self.name, name)
+
+    def arrow(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        """The table as a ``pyarrow.Table``."""
+        return self.store.read_table(self.name, name, columns)
+
+
+def as_store(store: Store | str | os.PathLike[str]) -> Store:
+    """A :class:`Store` from a store or a path (what every public function accepts)."""
+    return store if isinstance(store, Store) else Store(store)
+
+
+def derive_version(
+    store: Store,
+    parent: str,
+    *,
+    round_name: str,
+    tables: Mapping[str, tuple[pa.Schema, list[dict[str, Any]]]],
+    kind: str,
+    message: str,
+    extra: dict[str, object],
+) -> str:
+    """A new version (next minor) from ``parent`` holding one round's rows in ``tables``.
+
+    Every other table of the parent is linked unchanged; each table in ``tables`` keeps the
+    parent's rows of *other* rounds and gets this round's rows. The caller holds the lock.
+    """
+    from datetime import UTC, datetime
+
+    from corpus.about import __version__
+
+    manifest = store.manifest(parent)
+    version = next_minor(store.latest_name())
+    writer = store.begin(version)
+    try:
+        store.link_tables(parent, writer, skip=tables.keys())
+        for table, (schema, rows) in tables.items():
+            out = writer.table(table, schema)
+            if table in manifest.tables:
+                kept = [r for r in store.iter_rows(parent, table) if r["round"] != round_name]
+                out.write_rows(kept, sum(row_hash(r) for r in kept))
+            out.write_rows(rows, sum(row_hash(r) for r in rows))
+        writer.commit(
+            VersionManifest(
+                version=version,
+                parent=parent,
+                kind=kind,
+                created=datetime.now(UTC).isoformat(timespec="seconds"),
+                tool_version=__version__,
+                schema_hash=manifest.schema_hash,
+                message=message,
+                normalization=NormalizationInfo(),
+                segmenter=manifest.segmenter,
+                dedup=manifest.dedup,
+                inputs=[],
+                tables={},
+                report=[],
+                extra={"round": round_name, **extra},
+            )
+        )
+    except BaseException:
+        writer.abort()
+        raise
+    return version
