@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.adjudication import adjudicate
-from corpus.errors import ReleaseError
+from corpus.errors import ReleaseError, translate_os_errors
 from corpus.iaa import agreement, fmt, write_report
 from corpus.ingestion import ingest
 from corpus.ingestion.core import normalize, split_title
@@ -87,6 +87,7 @@ def _users(client: StudioClient, count: int) -> list[tuple[int, str]]:
     return users
 
 
+@translate_os_errors
 def run_demo(
     client: StudioClient,
     store: Store | str | os.PathLike[str],

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.adjudication.core import Adjudication, DocumentVotes, decide, documents
-from corpus.errors import RoundError
+from corpus.errors import RoundError, translate_os_errors
 from corpus.features import arrow_schema
 from corpus.ids import hash_hex, row_hash
 from corpus.models import GoldAnnotation, GoldSpan
@@ -88,6 +88,7 @@ class AdjudicationResult:
         }
 
 
+@translate_os_errors
 def adjudicate(
     store: Store | str | os.PathLike[str], name: str, *, span_agreement: float = 1.0
 ) -> AdjudicationResult:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from corpus.adjudication.core import DocumentVotes, decide, predictions, reviewed
 from corpus.adjudication.gold import AdjudicationResult, load_inputs, write_gold
 from corpus.atomic import write_json_atomic
-from corpus.errors import LabelStudioError, RoundError
+from corpus.errors import LabelStudioError, RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import config_sha256, label_config
@@ -109,6 +109,7 @@ class ReviewResult:
         return dict(self.__dict__)
 
 
+@translate_os_errors
 def start_review(
     client: StudioClient,
     store: Store | str | os.PathLike[str],
@@ -222,6 +223,7 @@ def _find_or_create_project(client: StudioClient, state: ReviewState, xml: str) 
     )
 
 
+@translate_os_errors
 def pull_review(
     client: StudioClient,
     store: Store | str | os.PathLike[str],
@@ -244,13 +246,13 @@ def pull_review(
 def _pull_review(
     client: StudioClient, store: Store, schema: AnnotationSchema, name: str
 ) -> Steps[AdjudicationResult]:
-    server_url = client.url
     state = load_review(store.root, name)
     if state is None or state.project_id is None:
         raise RoundError(
             f"round {name!r} has no review project",
             hint=f"Create it with `corpus adjudicate {name} --strategy review`.",
         )
+    server_url = client.url  # after the store's checks: they need no server
     inputs = load_inputs(store, name)
     yield Progress("review", "exporting the review project", 0, 1)
     try:

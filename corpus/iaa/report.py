@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import os_error
+from corpus.errors import os_error, translate_os_errors
 from corpus.iaa.compute import compute_agreement
 from corpus.iaa.stats import AgreementReport, Metric
 from corpus.label_schema import AnnotationSchema, load_schema
@@ -35,6 +35,7 @@ def round_rows(
     return version, annotations, spans, lengths
 
 
+@translate_os_errors
 def agreement(
     store: Store | str | os.PathLike[str],
     name: str,
@@ -73,6 +74,7 @@ def fmt(m: Metric) -> str:
     return f"{m.value:.3f}{ci} (n={m.n})"
 
 
+@translate_os_errors
 def write_report(report: AgreementReport, out: Path) -> list[Path]:
     """agreement.json, README.md and the PNG plots; returns the files written."""
     try:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.errors import IngestError, Problem
+from corpus.errors import IngestError, Problem, display_path
 from corpus.ids import bytes_sha256, file_sha256
 from corpus.ingestion.core import RawRecord, RecordProblem, normalize, split_title
 
@@ -68,7 +68,7 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
             )
             if not found:
                 problems.append(
-                    Problem(str(path), "the folder holds no .txt/.md/.jsonl/.csv/.parquet file")
+                    Problem(display_path(path), "the folder holds no .txt/.md/.jsonl/.csv/.parquet file")
                 )
             files.extend(found)
         elif path.is_file():
@@ -77,15 +77,15 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
             else:
                 problems.append(
                     Problem(
-                        str(path),
+                        display_path(path),
                         f"unsupported file type {path.suffix or '(none)'!r}",
                         "Use .txt/.md (title, blank line, paragraphs) or .jsonl/.csv/.parquet.",
                     )
                 )
         elif path.exists() or path.is_symlink():
-            problems.append(Problem(str(path), "not a regular file or folder"))
+            problems.append(Problem(display_path(path), "not a regular file or folder"))
         else:
-            problems.append(Problem(str(path), "no such file or folder", "Check the path."))
+            problems.append(Problem(display_path(path), "no such file or folder", "Check the path."))
     unique = list(dict.fromkeys(files))
     return unique, problems
 
@@ -133,7 +133,7 @@ def read_text_file(item: TextFile, options: ReadOptions) -> RawRecord:
     content = normalize(decode(data, options.encoding))
     title, body = split_title(content)
     return RawRecord(
-        source_path=item.path,
+        source_path=display_path(item.path),
         source_sha256=bytes_sha256(data),
         source_record=None,
         title=title,
@@ -289,7 +289,7 @@ def iter_table_records(
             yield (
                 number,
                 record_from_mapping(
-                    row, path=str(path), sha256=sha, number=number, options=options
+                    row, path=display_path(path), sha256=sha, number=number, options=options
                 ),
             )
         except RecordProblem as exc:

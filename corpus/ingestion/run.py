@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from corpus.about import __version__
-from corpus.errors import IngestError, Problem, StoreError
+from corpus.errors import IngestError, Problem, StoreError, display_path, translate_os_errors
 from corpus.ids import row_hash
 from corpus.ingestion import core, minhash
 from corpus.ingestion.core import DocBatch, RawRecord, RecordProblem
@@ -127,7 +127,7 @@ def _batches(files: list[Path], options: ReadOptions) -> Iterator[tuple[list[Uni
         chars = 0
         for number, item in iter_table_records(path, options):
             if isinstance(item, RecordProblem):
-                batch.append(Problem(str(path), item.reason, item.hint, number or None))
+                batch.append(Problem(display_path(path), item.reason, item.hint, number or None))
             else:
                 batch.append(item)
                 chars += len(item.text)
@@ -241,6 +241,7 @@ def _choose_version(store: Store, version: str | None) -> tuple[str, str | None]
     return version, parent
 
 
+@translate_os_errors
 def ingest(
     paths: Sequence[str | os.PathLike[str]],
     *,
@@ -361,7 +362,7 @@ def _ingest_into(
         if parent is not None:
             known.update(_continue_from(store, parent, writer, dedup))
 
-    sizes = {str(p): p.stat().st_size for p in files}
+    sizes = {display_path(p): p.stat().st_size for p in files}
     counts: Counter[str] = Counter()
     shas: dict[str, str] = {}
     done = 0

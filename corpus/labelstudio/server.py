@@ -28,7 +28,12 @@ import httpx
 from filelock import FileLock
 from filelock import Timeout as LockTimeout
 
-from corpus.errors import LabelStudioError, StudioAuthError, StudioNotRunningError
+from corpus.errors import (
+    LabelStudioError,
+    StudioAuthError,
+    StudioNotRunningError,
+    translate_os_errors,
+)
 from corpus.labelstudio.client import WHOAMI, Connection
 from corpus.labelstudio.venv import LABEL_STUDIO_VERSION, clean_env, ensure_venv, tail, venv_ready
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -104,6 +109,7 @@ class _Credentials:
 # --- the managed server -----------------------------------------------------------------------
 
 
+@translate_os_errors
 def studio_up(
     home: Path,
     *,
@@ -176,6 +182,7 @@ def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[S
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
 
+@translate_os_errors
 def studio_down(home: Path, *, timeout: float = 30.0) -> bool:
     """Stop the managed server of ``home``; True if one was running.
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.about import __version__
-from corpus.errors import ReleaseError
+from corpus.errors import ReleaseError, translate_os_errors
 from corpus.ids import canonical_json, file_sha256, hash_hex, sha256_int
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -89,6 +89,7 @@ def _rows(store: Store, version: str, table: str) -> list[dict[str, Any]]:
     return list(store.iter_rows(version, table))
 
 
+@translate_os_errors
 def build_release(
     store: Store | str | os.PathLike[str],
     version: str,

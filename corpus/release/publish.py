@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from corpus.errors import ReleaseError
+from corpus.errors import ReleaseError, translate_os_errors
 from corpus.ids import file_sha256, stream_sha256
 from corpus.release.verify import (
     SUMS,
@@ -302,6 +302,7 @@ def _copy(root: Path, files: list[str], target: str, release: str, dry_run: bool
     return location
 
 
+@translate_os_errors
 def publish(
     path: str | os.PathLike[str],
     *,

@@ -34,9 +34,15 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
         parts = [float(p) for p in text.replace("/", ",").split(",") if p.strip()]
     except ValueError:
         parts = []
-    if len(parts) != 3:
-        raise ValueError(f"ratios must be three numbers such as 80/10/10, not {text!r}")
-    return check_ratios((parts[0], parts[1], parts[2]))
+    try:
+        if len(parts) != 3:
+            raise ValueError("not three numbers")
+        return check_ratios((parts[0], parts[1], parts[2]))
+    except ValueError:
+        raise ValueError(
+            f"ratios must be three finite numbers above 0 (every split holds data), such as "
+            f"80/10/10, not {text!r}"
+        ) from None
 
 
 def check_ratios(ratios: tuple[float, float, float]) -> tuple[float, float, float]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from corpus.errors import ReleaseError
+from corpus.errors import ReleaseError, translate_os_errors
 from corpus.ids import file_sha256, hash_hex, row_hash
 
 SUMS = "SHA256SUMS"
@@ -312,6 +312,7 @@ def check_loads(root: Path, card: list[CardConfig], cache: Path) -> dict[str, di
     return loaded
 
 
+@translate_os_errors
 def verify_release(path: str | os.PathLike[str], *, cache_dir: Path | None = None) -> VerifyReport:
     """Check every checksum, the card against the files, and load every config.
 

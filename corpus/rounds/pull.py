@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.atomic import write_json_atomic
-from corpus.errors import RoundError
+from corpus.errors import RoundError, translate_os_errors
 from corpus.features import arrow_schema
 from corpus.ids import bytes_sha256
 from corpus.label_schema import AnnotationSchema, load_schema
@@ -129,6 +129,7 @@ def archive_export(folder: Path, raw: bytes) -> Path:
     return path
 
 
+@translate_os_errors
 def pull_round(
     client: StudioClient,
     store: Store | str | os.PathLike[str],

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from corpus.errors import RoundError
+from corpus.errors import RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import config_sha256, label_config
@@ -66,6 +66,7 @@ def check_round_options(*, sample: int | None, overlap: int, anchor: int, batch_
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
 
 
+@translate_os_errors
 def start_round(
     client: StudioClient,
     store: Store | str | os.PathLike[str],
@@ -182,6 +183,7 @@ def _find_or_create_project(client: StudioClient, state: RoundState, xml: str) -
     )
 
 
+@translate_os_errors
 def push_round(
     client: StudioClient,
     store: Store | str | os.PathLike[str],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from corpus.atomic import write_json_atomic
 from corpus.errors import RoundError
@@ -71,7 +71,19 @@ def load_round(store_root: Path, name: str) -> RoundState:
             f"no round {name!r} in the store {store_root}",
             hint=f"Start it with `corpus round start {name} --version VERSION`.",
         )
-    return RoundState.model_validate_json(path.read_text(encoding="utf-8"))
+    return _read_state(path)
+
+
+def _read_state(path: Path) -> RoundState:
+    try:
+        return RoundState.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        raise RoundError(
+            f"{path} is damaged and cannot be read ({exc.error_count()} problem(s), first: "
+            f"{exc.errors()[0]['msg']})",
+            hint="Restore it from a backup; the round's project and pulled versions are "
+            "listed in it.",
+        ) from None
 
 
 def save_round(store_root: Path, state: RoundState) -> None:
@@ -86,7 +98,7 @@ def list_rounds(store_root: Path) -> list[RoundState]:
     if not folder.is_dir():
         return []
     return [
-        RoundState.model_validate_json((p / "round.json").read_text(encoding="utf-8"))
+        _read_state(p / "round.json")
         for p in sorted(folder.iterdir())
         if (p / "round.json").is_file()
     ]

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpus.errors import translate_os_errors
 from corpus.labelstudio import StudioClient
 from corpus.rounds.state import load_round
 from corpus.store import Store, as_store
@@ -27,6 +28,7 @@ class RoundStatus:
         return dict(self.__dict__)
 
 
+@translate_os_errors
 def round_status(
     client: StudioClient, store: Store | str | os.PathLike[str], name: str
 ) -> RoundStatus:

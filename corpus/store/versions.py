@@ -21,6 +21,7 @@ from typing import Any
 
 import filelock
 import pyarrow as pa
+from pydantic import ValidationError
 
 from corpus.errors import StoreError, StoreLockedError, VersionExistsError, VersionNotFoundError
 from corpus.ids import row_hash
@@ -136,7 +137,18 @@ class Store:
         path = self.version_dir(version) / "manifest.json"
         if not path.is_file():
             raise VersionNotFoundError(f"no version {version} in the store {self.root}", path=path)
-        return VersionManifest.model_validate_json(path.read_text(encoding="utf-8"))
+        try:
+            return VersionManifest.model_validate_json(path.read_bytes())
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = " -> ".join(str(p) for p in first["loc"]) or "(top level)"
+            raise StoreError(
+                f"version {version} is damaged: {path} does not parse "
+                f"({exc.error_count()} problem(s), first: [{where}] {first['msg']})",
+                path=path,
+                hint="Restore the version folder from a backup, or run `corpus check` to see "
+                "what else is damaged; a damaged version is never read.",
+            ) from None
 
     def table_shards(self, version: str, table: str) -> list[Path]:
         manifest = self.manifest(version)
