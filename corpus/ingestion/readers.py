@@ -68,7 +68,9 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
             )
             if not found:
                 problems.append(
-                    Problem(display_path(path), "the folder holds no .txt/.md/.jsonl/.csv/.parquet file")
+                    Problem(
+                        display_path(path), "the folder holds no .txt/.md/.jsonl/.csv/.parquet file"
+                    )
                 )
             files.extend(found)
         elif path.is_file():
@@ -85,7 +87,9 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
         elif path.exists() or path.is_symlink():
             problems.append(Problem(display_path(path), "not a regular file or folder"))
         else:
-            problems.append(Problem(display_path(path), "no such file or folder", "Check the path."))
+            problems.append(
+                Problem(display_path(path), "no such file or folder", "Check the path.")
+            )
     unique = list(dict.fromkeys(files))
     return unique, problems
 

@@ -9,13 +9,11 @@ version's tables, so memory stays flat apart from the dedup index (a few KB per 
 
 from __future__ import annotations
 
-import itertools
+import functools
 import multiprocessing
 import os
-import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +27,7 @@ from corpus.errors import IngestError, Problem, StoreError, display_path, transl
 from corpus.ids import row_hash
 from corpus.ingestion import core, minhash
 from corpus.ingestion.core import DocBatch, RawRecord, RecordProblem
+from corpus.ingestion.dedup import Deduper, Signature
 from corpus.ingestion.readers import (
     DEFAULT_MAX_BYTES,
     TABLE_SUFFIXES,
@@ -38,6 +37,7 @@ from corpus.ingestion.readers import (
     iter_table_records,
     read_text_file,
 )
+from corpus.ingestion.workers import run_in_order
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.models import InputFile, NormalizationInfo, ProblemRecord, VersionManifest
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -45,7 +45,6 @@ from corpus.store import Store, TableWriter, VersionWriter, as_store, next_minor
 from corpus.store.arrow import arrow_array, mask_array
 
 Unit = TextFile | RawRecord | Problem
-Signature = np.ndarray[Any, np.dtype[np.uint32]]
 Outcome = tuple[DocBatch, list[Problem]]
 SCHEMAS = core.SCHEMAS
 BATCH_FILES = 64
@@ -137,96 +136,6 @@ def _batches(files: list[Path], options: ReadOptions) -> Iterator[tuple[list[Uni
         yield batch, 1
     if text_batch:
         yield text_batch, len(text_batch)
-
-
-def _run(
-    batches: Iterable[tuple[list[Unit], int]],
-    options: ReadOptions,
-    version: str,
-    workers: int,
-    *,
-    setup: Callable[[], None],
-) -> Iterator[tuple[Outcome, int]]:
-    """Results in input order; at most 2 batches per worker in flight (bounded memory).
-
-    ``setup()`` runs in this process once the first batches are submitted, while the
-    workers start.
-    """
-    if workers <= 1:
-        setup()
-        for units, files_done in batches:
-            yield process_units(units, options, version), files_done
-        return
-    ctx = _context()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        window: list[tuple[Future[Outcome], int]] = []
-        it = iter(batches)
-        for units, files_done in itertools.islice(it, 2 * workers):
-            window.append((pool.submit(process_units, units, options, version), files_done))
-        setup()
-        while window:
-            future, files_done = window.pop(0)
-            result = future.result()
-            nxt = next(it, None)
-            if nxt is not None:
-                window.append((pool.submit(process_units, nxt[0], options, version), nxt[1]))
-            yield result, files_done
-
-
-def _context() -> Any:
-    """Worker processes: forked from a forkserver where there is one, else spawned.
-
-    A spawned worker re-imports the parent's ``__main__`` (for the CLI: ``corpus.cli`` and
-    everything it imports, about a second each). The forkserver preloads the ``corpus``
-    modules this process has imported, once, and forks the workers from it.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(sorted(m for m in sys.modules if m.split(".")[0] == "corpus"))
-    return ctx
-
-
-class _Deduper:
-    """Exact duplicates by doc_id; near-duplicates by MinHash LSH (datasketch).
-
-    :meth:`start` builds the index: datasketch imports scipy (half a second), which the
-    ingest does while its workers start.
-    """
-
-    def __init__(self) -> None:
-        self.lsh: Any = None
-        self.signatures: dict[str, Signature] = {}
-        self.group: dict[str, str] = {}
-
-    def start(self) -> None:
-        from datasketch import LeanMinHash, MinHashLSH
-
-        self._lean = LeanMinHash
-        self.lsh = MinHashLSH(threshold=minhash.DEDUP_THRESHOLD, num_perm=minhash.NUM_PERM)
-
-    def _sketch(self, sig: Signature) -> Any:
-        return self._lean(seed=1, hashvalues=sig, scheme=minhash.SCHEME)
-
-    def add_known(self, doc_id: str, signature: Signature, group: str) -> None:
-        self._insert(doc_id, signature)
-        self.group[doc_id] = group
-
-    def _insert(self, doc_id: str, sig: Signature) -> None:
-        self.signatures[doc_id] = sig
-        self.lsh.insert(doc_id, self._sketch(sig), check_duplication=False)
-
-    def assign(self, doc_id: str, sig: Signature) -> tuple[str, bool]:
-        """The dup_group for a new document, and whether it joined an existing group."""
-        groups = []
-        for other in self.lsh.query(self._sketch(sig)):
-            similarity = np.count_nonzero(self.signatures[other] == sig) / minhash.NUM_PERM
-            if similarity >= minhash.DEDUP_THRESHOLD:
-                groups.append(self.group[other])
-        group = min(groups) if groups else doc_id
-        self._insert(doc_id, sig)
-        self.group[doc_id] = group
-        return group, bool(groups)
 
 
 def _choose_version(store: Store, version: str | None) -> tuple[str, str | None]:
@@ -355,7 +264,7 @@ def _ingest_into(
     result.problems.extend(problems)
     known: set[str] = set()
     tables = {name: writer.table(name, schema) for name, schema in SCHEMAS.items()}
-    dedup = _Deduper()
+    dedup = Deduper()
 
     def setup() -> None:
         dedup.start()
@@ -367,7 +276,8 @@ def _ingest_into(
     shas: dict[str, str] = {}
     done = 0
     total = len(files)
-    outcomes = _run(_batches(files, options), options, writer.version, workers, setup=setup)
+    work = functools.partial(process_units, options=options, version=writer.version)
+    outcomes = run_in_order(work, _batches(files, options), workers, setup=setup)
     for (batch, bad), files_done in outcomes:
         result.problems.extend(bad)
         keep = np.zeros(len(batch), dtype=bool)
@@ -393,7 +303,7 @@ def _ingest_into(
     return result, inputs
 
 
-def _continue_from(store: Store, parent: str, writer: VersionWriter, dedup: _Deduper) -> set[str]:
+def _continue_from(store: Store, parent: str, writer: VersionWriter, dedup: Deduper) -> set[str]:
     """Link the parent's tables into ``writer`` and index its documents; their ids."""
     store.link_tables(parent, writer)
     groups: dict[str, str] = {}
@@ -405,7 +315,7 @@ def _continue_from(store: Store, parent: str, writer: VersionWriter, dedup: _Ded
     return set(groups)
 
 
-def _add_document(dedup: _Deduper, doc_id: str, signature: Signature, result: IngestResult) -> str:
+def _add_document(dedup: Deduper, doc_id: str, signature: Signature, result: IngestResult) -> str:
     """Count a new document and return its near-duplicate group."""
     group, near = dedup.assign(doc_id, signature)
     result.near_duplicates += near

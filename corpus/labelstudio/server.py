@@ -10,9 +10,7 @@ messages.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
-import json
 import os
 import secrets
 import signal
@@ -22,7 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import httpx
 from filelock import FileLock
@@ -35,13 +32,18 @@ from corpus.errors import (
     translate_os_errors,
 )
 from corpus.labelstudio.client import WHOAMI, Connection
+from corpus.labelstudio.credentials import (
+    CREDENTIALS_FILE,
+    HOST,
+    LOG_FILE,
+    Credentials,
+    load_credentials,
+    save_credentials,
+)
 from corpus.labelstudio.venv import LABEL_STUDIO_VERSION, clean_env, ensure_venv, tail, venv_ready
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 
 ADMIN_EMAIL = "admin@corpus.local"
-CREDENTIALS_FILE = "credentials.json"
-LOG_FILE = "label-studio.log"
-HOST = "127.0.0.1"
 _HOST = HOST
 _WHOAMI = WHOAMI
 UP_HINT = (
@@ -69,6 +71,20 @@ class StudioInfo:
         return Connection(url=self.url, api_key=self.api_key, managed=True)
 
 
+def _info(creds: Credentials, home: Path, version: str) -> StudioInfo:
+    assert creds.pid is not None and creds.url is not None
+    return StudioInfo(
+        url=creds.url,
+        version=version,
+        pid=creds.pid,
+        email=creds.email,
+        password_file=home / CREDENTIALS_FILE,
+        data_dir=home / "data",
+        log_file=home / LOG_FILE,
+        api_key=creds.api_key,
+    )
+
+
 @dataclass(frozen=True)
 class StudioStatus:
     """What ``corpus studio status`` shows; ``url`` is None when no server was ever set up."""
@@ -78,32 +94,6 @@ class StudioStatus:
     version: str | None
     pid: int | None
     managed: bool = True
-
-
-@dataclass(frozen=True)
-class _Credentials:
-    email: str
-    password: str = field(repr=False)
-    api_key: str = field(repr=False)
-    port: int | None = None
-    pid: int | None = None
-
-    @property
-    def url(self) -> str | None:
-        return None if self.port is None else f"http://{_HOST}:{self.port}/"
-
-    def info(self, home: Path, version: str) -> StudioInfo:
-        assert self.pid is not None and self.url is not None
-        return StudioInfo(
-            url=self.url,
-            version=version,
-            pid=self.pid,
-            email=self.email,
-            password_file=home / CREDENTIALS_FILE,
-            data_dir=home / "data",
-            log_file=home / LOG_FILE,
-            api_key=self.api_key,
-        )
 
 
 # --- the managed server -----------------------------------------------------------------------
@@ -137,7 +127,7 @@ def studio_up(
 
 
 def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[StudioInfo]:
-    creds = _load_credentials(home)
+    creds = load_credentials(home)
     if creds is not None and creds.pid is not None and _ours(creds.pid, creds.port):
         pid, url = creds.pid, creds.url
         if port is not None and port != creds.port:
@@ -147,7 +137,7 @@ def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[S
             )
         yield Progress("waiting", f"Label Studio runs (pid {pid}); checking {url}")
         version = _wait_ready(home, creds, functools.partial(_alive, pid), timeout)
-        return creds.info(home, version)
+        return _info(creds, home, version)
     if not venv_ready(venv_dir):
         where = venv_dir.absolute()
         yield Progress("installing", f"Installing Label Studio into {where} (first run only)")
@@ -160,12 +150,12 @@ def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[S
                 "afresh (this deletes the local projects and annotations).",
             )
         password, api_key = secrets.token_urlsafe(18), secrets.token_hex(20)
-        creds = _Credentials(email=ADMIN_EMAIL, password=password, api_key=api_key)
+        creds = Credentials(email=ADMIN_EMAIL, password=password, api_key=api_key)
     for attempt in range(3):
         creds = replace(creds, port=_choose_port(port, creds.port if attempt == 0 else None))
         proc = _start(exe, home, creds)
         creds = replace(creds, pid=proc.pid)
-        _save_credentials(home, creds)
+        save_credentials(home, creds)
         try:
             yield Progress("starting", f"Starting Label Studio on {creds.url} (pid {proc.pid})")
             yield Progress("waiting", "Waiting for it to answer (first start: ~30 s)")
@@ -173,12 +163,12 @@ def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[S
         except BaseException as exc:
             _terminate(proc.pid, timeout=10.0)
             creds = replace(creds, pid=None)
-            _save_credentials(home, creds)
+            save_credentials(home, creds)
             raced = port is None and "already in use" in tail(home / LOG_FILE, lines=5)
             if isinstance(exc, LabelStudioError) and raced and attempt < 2:
                 continue  # someone took the free port we picked: pick another
             raise
-        return creds.info(home, version)
+        return _info(creds, home, version)
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
 
@@ -190,19 +180,19 @@ def studio_down(home: Path, *, timeout: float = 30.0) -> bool:
     start --port <recorded port>``: its process group gets SIGTERM, then SIGKILL.
     """
     home = home.absolute()
-    creds = _load_credentials(home)
+    creds = load_credentials(home)
     if creds is None or creds.pid is None:
         return False
     stopped = _ours(creds.pid, creds.port)
     if stopped:
         _terminate(creds.pid, timeout=timeout)
-    _save_credentials(home, replace(creds, pid=None))
+    save_credentials(home, replace(creds, pid=None))
     return stopped
 
 
 def studio_status(home: Path) -> StudioStatus:
     """Whether the managed server of ``home`` runs and answers."""
-    creds = _load_credentials(home.absolute())
+    creds = load_credentials(home.absolute())
     if creds is None:
         return StudioStatus(url=None, running=False, version=None, pid=None)
     if creds.pid is None or not _ours(creds.pid, creds.port):
@@ -236,7 +226,7 @@ def _port_free(port: int) -> bool:
         return True
 
 
-def _start(exe: Path, home: Path, creds: _Credentials) -> subprocess.Popen[bytes]:
+def _start(exe: Path, home: Path, creds: Credentials) -> subprocess.Popen[bytes]:
     data = home / "data"
     env = clean_env() | {
         "LABEL_STUDIO_BASE_DATA_DIR": str(data),
@@ -273,7 +263,7 @@ def _start(exe: Path, home: Path, creds: _Credentials) -> subprocess.Popen[bytes
     return proc
 
 
-def _wait_ready(home: Path, creds: _Credentials, alive: Callable[[], bool], timeout: float) -> str:
+def _wait_ready(home: Path, creds: Credentials, alive: Callable[[], bool], timeout: float) -> str:
     """Wait until /health answers, the version is right and the token works; return the version."""
     url, log, deadline = str(creds.url), home / LOG_FILE, time.monotonic() + timeout
     redact = (creds.api_key, creds.password)
@@ -384,49 +374,10 @@ def _terminate(pid: int, *, timeout: float) -> None:
             child.wait(timeout=5.0)
 
 
-# --- credentials ------------------------------------------------------------------------------
-
-
-def _load_credentials(home: Path) -> _Credentials | None:
-    path = home / CREDENTIALS_FILE
-    hint = f"Restore {path}, or remove it and {home / 'data'} to start afresh."
-    try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise LabelStudioError(f"Cannot read {path}: {type(exc).__name__}", hint=hint) from None
-    if not isinstance(raw, dict) or not all(
-        isinstance(raw.get(k), str) for k in ("email", "password", "api_key")
-    ):
-        raise LabelStudioError(f"{path} is not a corpus credentials file", hint=hint)
-    ints = {k: raw[k] if isinstance(raw.get(k), int) else None for k in ("port", "pid")}
-    return _Credentials(
-        email=raw["email"], password=raw["password"], api_key=raw["api_key"], **ints
-    )
-
-
-def _save_credentials(home: Path, creds: _Credentials) -> None:
-    """Write ``credentials.json`` atomically, mode 0600 from its creation on."""
-    data = dataclasses.asdict(creds) | {"url": creds.url, "version": LABEL_STUDIO_VERSION}
-    tmp = home / f".{CREDENTIALS_FILE}.{os.getpid()}.tmp"
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(home / CREDENTIALS_FILE)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def local_connection(home: Path) -> Connection:
     """How to reach the managed server of ``home``: :class:`StudioNotRunningError` if it is down."""
     home = home.absolute()
-    if (creds := _load_credentials(home)) is None:
+    if (creds := load_credentials(home)) is None:
         raise StudioNotRunningError(f"No local Label Studio is set up in {home}", hint=UP_HINT)
     status = studio_status(home)
     if not status.running or status.url is None:

@@ -27,6 +27,7 @@ from corpus.ids import canonical_json, file_sha256, hash_hex, sha256_int
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.release import tables
+from corpus.release.gates import check_gates, lineage
 from corpus.release.splits import DEFAULT_RATIOS, SPLITS, Group, assign_splits, check_ratios
 from corpus.store import Store, as_store, parse_version
 
@@ -56,16 +57,6 @@ class ReleaseResult:
 
 def releases_dir(store: Store) -> Path:
     return store.root / "releases"
-
-
-def lineage(store: Store, version: str) -> list[str]:
-    """The version and its ancestors, newest first."""
-    chain = []
-    current: str | None = version
-    while current is not None:
-        chain.append(current)
-        current = store.manifest(current).parent
-    return chain
 
 
 def previous_release(store: Store, release: str, explicit: Path | None) -> Path | None:
@@ -226,7 +217,7 @@ def _build(
             table_info[f"{config}/{split}"] = {"rows": len(rows), "content_sha256": hash_hex(total)}
 
     # gates ----------------------------------------------------------------------------------
-    failures = _gates(store, version, docs, split_of, spans_of, raw_spans, by_split, schema)
+    failures = check_gates(store, version, docs, split_of, spans_of, raw_spans, by_split, schema)
     failures += [f"privacy: an e-mail address appears in {where}" for where in sorted(set(leaks))]
     if failures and not force:
         raise ReleaseError(
@@ -335,82 +326,3 @@ def _write_parquet(rows: list[dict[str, Any]], features: Any, path: Path) -> int
     table = pa.Table.from_pylist(rows, schema=features.arrow_schema)
     pq.write_table(table, str(path))
     return int(table.nbytes)
-
-
-def _gates(
-    store: Store,
-    version: str,
-    docs: dict[str, dict[str, Any]],
-    split_of: dict[str, str],
-    spans_of: dict[str, list[dict[str, Any]]],
-    raw_spans: list[dict[str, Any]],
-    by_split: dict[str, dict[str, list[dict[str, Any]]]],
-    schema: AnnotationSchema,
-) -> list[str]:
-    """Reasons the release must not be built (empty when it may)."""
-    failures = []
-    bad = [s for s in [*(x for v in spans_of.values() for x in v), *raw_spans]
-           if docs[s["doc_id"]]["text"][s["start"]:s["end"]] != s["text"]]  # fmt: skip
-    if bad:
-        failures.append(f"offsets: {len(bad)} span(s) whose text does not match the document text")
-    for v in lineage(store, version):
-        rejects = store.manifest(v).extra.get("rejects") or []
-        drift = [
-            r
-            for r in (rejects if isinstance(rejects, list) else [])
-            if str(r.get("reason", "")).startswith("drift")
-        ]
-        if drift:
-            failures.append(f"drift: {len(drift)} task(s) of version {v} changed in Label Studio")
-    by_text: dict[str, set[str]] = defaultdict(set)
-    for doc_id, d in docs.items():
-        by_text[d["text_sha256"]].add(split_of[doc_id])
-    if any(len(s) > 1 for s in by_text.values()):
-        failures.append("duplicates: the same text sits in two splits")
-    near = _near_duplicates_across_splits(store, version, split_of)
-    if near:
-        failures.append(f"near-duplicates across splits: {', '.join(near[:5])}")
-    for split in SPLITS:
-        rows = by_split["documents"][split]
-        stances = {r["stance"] for r in rows}
-        issues = {s["label"] for r in rows for s in r["spans"]}
-        missing = [n for i, n in enumerate(schema.stance_names) if i not in stances]
-        missing += [n for i, n in enumerate(schema.issue_names) if i not in issues]
-        if missing:
-            failures.append(f"labels: no example of {', '.join(missing)} in {split}")
-    return failures
-
-
-def _minhash(sig: Any) -> Any:
-    from datasketch import LeanMinHash
-
-    from corpus.ingestion import minhash
-
-    return LeanMinHash(seed=1, hashvalues=sig, scheme=minhash.SCHEME)
-
-
-def _near_duplicates_across_splits(
-    store: Store, version: str, split_of: dict[str, str]
-) -> list[str]:
-    import numpy as np
-    from datasketch import MinHashLSH
-
-    from corpus.ingestion import minhash
-
-    lsh = MinHashLSH(threshold=minhash.DEDUP_THRESHOLD, num_perm=minhash.NUM_PERM)
-    sigs: dict[str, Any] = {}
-    for batch in store.iter_batches(version, "minhashes"):
-        for doc_id, sig in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-            if doc_id in split_of:
-                sigs[doc_id] = np.asarray(sig, dtype=np.uint64)
-                lsh.insert(doc_id, _minhash(sigs[doc_id]))
-    found = []
-    for doc_id, sig in sigs.items():
-        for other in lsh.query(_minhash(sig)):
-            if (
-                other > doc_id
-                and split_of[other] != split_of[doc_id]
-                and float(np.mean(sigs[other] == sig)) >= minhash.DEDUP_THRESHOLD
-            ):
-                found.append(f"{doc_id}~{other}")
-    return found
