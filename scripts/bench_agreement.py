@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from corpus.iaa import compute_agreement
-from corpus.schema import load_schema
+from corpus.label_schema import load_schema
 
 
 def simulate(

@@ -1,6 +1,6 @@
 """Benchmark rounds on a local Label Studio: corpus push and pull against the bare SDK calls.
 
-The script starts its own Label Studio 1.23.2 (``corpus.studio.studio_up``, SQLite, in a
+The script starts its own Label Studio 1.23.2 (``corpus.labelstudio.studio_up``, SQLite, in a
 temporary home; stopped at the end, also on error), ingests ``--tasks`` (+1%) generated
 news-size articles (3-10 KB: the seed's paragraphs sampled and shuffled, ~30% of the words
 swapped for other seed words, no duplicates) and measures, in the same run:
@@ -29,8 +29,9 @@ annotators):
     parse, validate every annotation against the store, write a new dataset version.
   The bare export runs once before and once after corpus; the ratio is against their mean.
 
-Corpus gets its own client whose ``import_tasks`` and ``download_sync`` are wrapped with a
-timer, so the table also splits corpus' time into waiting on those calls and the rest.
+Corpus gets its own :class:`~corpus.labelstudio.StudioClient` whose SDK's ``import_tasks``
+and ``download_sync`` are wrapped with a timer, so the table also splits corpus' time into
+waiting on those calls and the rest.
 
 Annotations are made like the UI makes them (``origin`` on every region); ``--api-annotations``
 leaves ``origin`` out, as annotations made through the API do, so the pull re-runs the
@@ -60,16 +61,14 @@ from typing import Any, TypeVar
 import numpy as np
 
 from corpus.ingestion import ingest
-from corpus.labelconfig import ISSUE, SPAN_STANCE, STANCE, TEXT, label_config
+from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.labelstudio import StudioClient, connect, studio_down, studio_up
+from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT, label_config
 from corpus.preannotate import KeywordPreAnnotator
-from corpus.rounds import Done, RoundEvent, pull_round, start_round
+from corpus.rounds import PullResult, PushResult, pull_round, start_round
 from corpus.rounds.convert import sample_documents, to_task
-from corpus.rounds.model import load_round, project_title
-from corpus.rounds.pull import PullResult
-from corpus.rounds.sync import PushResult
-from corpus.schema import AnnotationSchema, load_schema
+from corpus.rounds.state import load_round, project_title
 from corpus.store import Store
-from corpus.studio import connect, studio_down, studio_up
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDIO_VENV = ROOT / ".venv-labelstudio"
@@ -88,13 +87,6 @@ def timed(fn: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
     value = fn()
     return time.perf_counter() - start, value
-
-
-def drain(events: Iterator[RoundEvent | Done]) -> Any:
-    for event in events:
-        if isinstance(event, Done):
-            return event.result
-    raise AssertionError("round generator ended without a result")
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -227,24 +219,32 @@ def bare_export(client: Any, pid: int, n: int) -> float:
     return seconds
 
 
-def corpus_start(client: Any, store: Store, schema: AnnotationSchema, name: str, n: int) -> Any:
+def corpus_start(
+    client: StudioClient, store: Store, schema: AnnotationSchema, name: str, n: int
+) -> PushResult:
     pre = KeywordPreAnnotator(schema)
-    events = start_round(
-        client, store, schema, name, version=VERSION, preannotator=pre, sample=n, batch_size=BATCH
+    return start_round(
+        client,
+        store,
+        name,
+        version=VERSION,
+        schema=schema,
+        preannotator=pre,
+        sample=n,
+        batch_size=BATCH,
     )
-    return drain(events)
 
 
 class ServerTime:
     """Wall time a client spends in ``import_tasks`` and in the export download.
 
-    Wraps the two methods on one client instance (the one corpus gets), so the report can
-    split corpus' time into the server calls and the rest; nothing else changes.
+    Wraps the two SDK methods under one :class:`StudioClient` (the one corpus gets), so the
+    report can split corpus' time into the server calls and the rest; nothing else changes.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: StudioClient) -> None:
         self.seconds = 0.0
-        projects, exports = client.projects, client.projects.exports
+        projects, exports = client.sdk.projects, client.sdk.projects.exports
         import_tasks, download_sync = projects.import_tasks, exports.download_sync
 
         def timed_import(*args: Any, **kwargs: Any) -> Any:
@@ -270,10 +270,10 @@ class ServerTime:
 
 
 def corpus_pull_round(
-    client: Any, store: Store, schema: AnnotationSchema, name: str, url: str
-) -> Any:
+    client: StudioClient, store: Store, schema: AnnotationSchema, name: str
+) -> PullResult:
     pre = KeywordPreAnnotator(schema)
-    return drain(pull_round(client, store, schema, name, preannotator=pre, server_url=url))
+    return pull_round(client, store, name, schema=schema, preannotator=pre)
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -300,8 +300,8 @@ def run(work: Path, n: int, *, origin: bool) -> None:
     log("starting Label Studio")
     info = studio_up(home, venv_dir=STUDIO_VENV, timeout=300)
     try:
-        client: Any = connect(info.connection(), timeout=600.0)  # for the bare calls
-        corpus_client: Any = connect(info.connection(), timeout=600.0)
+        client: Any = connect(info.connection(), timeout=600.0).sdk  # for the bare calls
+        corpus_client = connect(info.connection(), timeout=600.0)
         server = ServerTime(corpus_client)
         warm = create_project(client, "bench warm-up", xml, pre.model_version)
         client.projects.import_tasks(
@@ -368,7 +368,7 @@ def run(work: Path, n: int, *, origin: bool) -> None:
         log("corpus pull_round")
         server.take()
         corpus_pull, pulled = timed(
-            lambda: corpus_pull_round(corpus_client, store, schema, "bench-pull", info.url)
+            lambda: corpus_pull_round(corpus_client, store, schema, "bench-pull")
         )
         rows.append(("pull  corpus pull_round", corpus_pull))
         in_calls = server.take()

@@ -14,7 +14,7 @@ Setup (not timed against anything; its times are printed for information):
 
 Measured in the same run:
 
-1. build: wall time of ``build_release(store, schema, gold, "1.0.0", force=...)`` run to the
+1. build: wall time of ``build_release(store, gold, release="1.0.0", force=...)`` run to the
    end, i.e. everything ``corpus release build`` does: reading the version, split
    assignment, building the rows of the four configs, the gates, Parquet, content hashes,
    the card, checksums.
@@ -91,7 +91,7 @@ def write_gold(store: Any, schema: Any, parent: str, *, seed: int = 0) -> str:
     """A version on top of ``parent`` with gold, annotations and spans for every document."""
     from corpus import __version__
     from corpus.adjudication.gold import GOLD_TABLES
-    from corpus.ingestion.core import row_hash
+    from corpus.ids import row_hash
     from corpus.rounds.pull import ROUND_TABLES
     from corpus.store import next_minor
 
@@ -132,7 +132,7 @@ def write_gold(store: Any, schema: Any, parent: str, *, seed: int = 0) -> str:
                     "issue": issue, "stance": span_stance,
                 } for i, (start, end, issue, span_stance) in enumerate(labelled))  # fmt: skip
     with store.lock():
-        version = next_minor(store.latest())
+        version = next_minor(store.latest_name())
         manifest = store.manifest(parent)
         writer = store.begin(version)
         try:
@@ -161,7 +161,9 @@ def write_gold(store: Any, schema: Any, parent: str, *, seed: int = 0) -> str:
 def run_build(store: Any, schema: Any, version: str, release: str, out: Path) -> Any:
     from corpus.release import ReleaseResult, build_release
 
-    *_, result = build_release(store, schema, version, release, out=out, force="benchmark")
+    result = build_release(
+        store, version, release=release, schema=schema, out=out, force="benchmark"
+    )
     assert isinstance(result, ReleaseResult)
     return result
 
@@ -238,7 +240,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     import datasets
 
     from corpus.ingestion import ingest
-    from corpus.schema import load_schema
+    from corpus.label_schema import load_schema
     from corpus.store import Store
 
     datasets.disable_progress_bars()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import sys
 from pathlib import Path
@@ -85,7 +86,17 @@ def _dotted(node: ast.expr) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "root",
+        nargs="?",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help=f"the folder holding the {PACKAGE}/ package (default: this repository)",
+    )
+    root: Path = parser.parse_args(argv[1:]).root
+    if not (root / PACKAGE).is_dir():
+        parser.error(f"{root / PACKAGE} is not a folder")
     problems = private_imports(root)
     for line in problems:
         print(line)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.schema import AnnotationSchema, load_schema
+from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.store import Store
 
 pytest_plugins = ["studio_fixtures"]
@@ -74,8 +74,8 @@ def build_gold_version(
     from corpus.ingestion.core import normalize, split_title
     from corpus.preannotate import KeywordPreAnnotator
     from corpus.rounds.convert import StoredDoc, pseudonym, validate_task
-    from corpus.rounds.model import RoundSettings, RoundState, save_round
-    from corpus.rounds.pull import _write_version
+    from corpus.rounds.pull import write_pull_version
+    from corpus.rounds.state import RoundSettings, RoundState, save_round
     from corpus.simulate import annotator_profiles, generate_articles, simulate_result
 
     _, body = split_title(normalize(next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")))
@@ -115,7 +115,7 @@ def build_gold_version(
         assert not checked.rejects, checked.rejects
         annotations.extend(checked.annotations)
         spans.extend(checked.spans)
-    pulled = _write_version(store, version, name, annotations, spans, [], None, True)
+    pulled = write_pull_version(store, version, name, annotations, spans, [], None, True)
     state.pulled_versions.append(pulled)
     save_round(store.root, state)
     gold = adjudicate(store, name).version

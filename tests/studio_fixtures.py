@@ -17,15 +17,9 @@ from pathlib import Path
 import pytest
 from label_studio_sdk import LabelStudio
 
-from corpus.studio import (
-    StudioInfo,
-    connect,
-    default_venv_dir,
-    ensure_venv,
-    label_studio_executable,
-    studio_down,
-    studio_up,
-)
+from corpus.labelstudio import StudioClient, StudioInfo, connect, studio_down, studio_up
+from corpus.labelstudio import studio_home as studio_home_of
+from corpus.labelstudio.venv import default_venv_dir, ensure_venv, label_studio_executable
 
 REPO = Path(__file__).resolve().parents[1]
 # Read at import, before any fixture can clean the environment.
@@ -50,8 +44,14 @@ def studio_venv() -> Path:
 
 
 @pytest.fixture(scope="session")
-def studio_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("studio")
+def studio_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The store folder whose managed server is the session's (``<store>/studio``)."""
+    return tmp_path_factory.mktemp("studio-store")
+
+
+@pytest.fixture(scope="session")
+def studio_home(studio_store: Path) -> Path:
+    return studio_home_of(studio_store)
 
 
 @pytest.fixture(scope="session")
@@ -65,9 +65,16 @@ def studio(studio_venv: Path, studio_home: Path) -> Iterator[StudioInfo]:
 
 
 @pytest.fixture(scope="session")
-def ls_client(studio: StudioInfo) -> LabelStudio:
-    """An SDK client for the session server, logged in as its admin (legacy token)."""
+def studio_client(studio: StudioInfo) -> StudioClient:
+    """The client `corpus` functions take, for the session server, as its admin (legacy token)."""
     return connect(studio.connection())
+
+
+@pytest.fixture(scope="session")
+def ls_client(studio_client: StudioClient) -> LabelStudio:
+    """The raw SDK of :func:`studio_client`, for tests that act as annotators or inspect the
+    server directly (the code under test always gets the :class:`StudioClient`)."""
+    return studio_client.sdk
 
 
 @pytest.fixture

@@ -32,14 +32,14 @@ from corpus.adjudication import (
 from corpus.cli import app
 from corpus.errors import RoundError
 from corpus.ingestion import ingest
+from corpus.label_schema import AnnotationSchema
+from corpus.labelstudio import StudioClient, StudioInfo
 from corpus.models import AnnotationRow, SpanAnnotation
 from corpus.preannotate import KeywordPreAnnotator
-from corpus.rounds import Done, pull_round, start_round
-from corpus.rounds.model import RoundSettings, RoundState, load_round, save_round
-from corpus.rounds.pull import _write_version
-from corpus.schema import AnnotationSchema
+from corpus.rounds import pull_round, start_round
+from corpus.rounds.pull import write_pull_version
+from corpus.rounds.state import RoundSettings, RoundState, load_round, save_round
 from corpus.store import Store
-from corpus.studio import StudioInfo
 
 runner = CliRunner()
 TEXT = "The trade talks went well. Export controls on chips remain a worry for both sides."
@@ -386,7 +386,7 @@ def fake_pull(
     )
     rows = [{**r, "round": name} for r in rows]
     spans = [{**s, "round": name} for s in spans]
-    pulled = _write_version(store, version, name, rows, spans, [], None)
+    pulled = write_pull_version(store, version, name, rows, spans, [], None)
     state.pulled_versions.append(pulled)
     save_round(store.root, state)
     return pulled
@@ -427,7 +427,7 @@ def test_adjudicate_writes_gold_beside_unchanged_tables(
     assert [u["doc_id"] for u in extra["unresolved"]] == [chips]  # type: ignore[index]
     # the same gold again: nothing written
     again = adjudicate(store, "r1")
-    assert not again.written and again.version == "0.3.0" and store.latest() == "0.3.0"
+    assert not again.written and again.version == "0.3.0" and store.latest_name() == "0.3.0"
 
 
 def test_other_rounds_gold_is_kept(store: Store, articles: dict[str, str]) -> None:
@@ -462,11 +462,10 @@ def test_errors_are_clear(store: Store, articles: dict[str, str]) -> None:
     fake_pull(store, "empty", "0.1.0", [], [])
     with pytest.raises(RoundError, match="no annotations of round 'empty'"):
         adjudicate(store, "empty")
-    versions = store.versions()
+    versions = store.version_names()
     with pytest.raises(RoundError, match="no review project") as info:
-        for _ in pull_review(None, store, None, "empty", server_url=""):  # type: ignore[arg-type]
-            pass
-    assert "--strategy review" in info.value.hint and store.versions() == versions
+        pull_review(None, store, "empty")  # type: ignore[arg-type]
+    assert "--strategy review" in info.value.hint and store.version_names() == versions
 
 
 def test_nothing_to_review_makes_no_project(
@@ -474,7 +473,7 @@ def test_nothing_to_review_makes_no_project(
 ) -> None:
     quiet = articles["Quiet"]
     fake_pull(store, "calm", "0.1.0", [ann("a", "neutral", 1, doc=quiet)], [])
-    result = drain(start_review(None, store, schema, "calm"))
+    result = start_review(None, store, "calm", schema=schema)  # type: ignore[arg-type]
     assert result.project_id is None and result.documents == [] and result.accepted == 1
     assert load_review(store.root, "calm") is None
 
@@ -497,13 +496,6 @@ def test_cli_majority_json_and_errors(store: Store, articles: dict[str, str]) ->
 
 
 # --- against the real Label Studio server ----------------------------------------------------
-
-
-def drain(events: Any) -> Any:
-    for event in events:
-        if isinstance(event, Done):
-            return event.result
-    raise AssertionError("no result")
 
 
 def stance_item(label: str) -> dict[str, Any]:
@@ -544,6 +536,7 @@ def span_items(
 
 @pytest.mark.studio
 def test_majority_and_review_on_the_server(
+    studio_client: StudioClient,
     ls_client: Any,
     studio: StudioInfo,
     store: Store,
@@ -564,8 +557,8 @@ def test_majority_and_review_on_the_server(
     ingest([folder], store=store, schema=schema)
     docs = {d["title"]: d for d in store.read_table("0.1.0", "documents").to_pylist()}
     pre = KeywordPreAnnotator(schema)
-    drain(
-        start_round(ls_client, store, schema, "adj", version="0.1.0", preannotator=pre, overlap=3)
+    start_round(
+        studio_client, store, "adj", version="0.1.0", schema=schema, preannotator=pre, overlap=3
     )
     state = load_round(store.root, "adj")
     tasks = {t.data["doc_id"]: t.id for t in ls_client.tasks.list(project=state.project_id)}
@@ -595,9 +588,7 @@ def test_majority_and_review_on_the_server(
     annotate("Tied", a, [stance_item("opposed")])
     annotate("Tied", b, [stance_item("neutral")])
     annotate("Tied", c, [], was_cancelled=True)
-    pulled = drain(
-        pull_round(ls_client, store, schema, "adj", preannotator=pre, server_url=studio.url)
-    )
+    pulled = pull_round(studio_client, store, "adj", schema=schema, preannotator=pre)
     assert pulled.written and pulled.rejects == []
 
     # majority: gold beside the raw tables, which stay byte-identical
@@ -631,7 +622,7 @@ def test_majority_and_review_on_the_server(
     }
 
     # review: only the documents in disagreement, one prediction per annotator who answered
-    review = drain(start_review(ls_client, store, schema, "adj"))
+    review = start_review(studio_client, store, "adj", schema=schema)
     assert review.documents == sorted([ids["Split"], ids["Tied"]]) and review.imported == 2
     assert review.accepted == 1 and review.created_project
     project = ls_client.projects.get(id=review.project_id)
@@ -649,7 +640,7 @@ def test_majority_and_review_on_the_server(
     assert sorted(p.model_version for p in split_task.predictions) == sorted(by_doc(ids["Split"]))
     assert sorted(p.model_version for p in tied_task.predictions) == sorted(by_doc(ids["Tied"]))
     assert len(tied_task.predictions) == 2  # the skip is not shown
-    again = drain(start_review(ls_client, store, schema, "adj"))
+    again = start_review(studio_client, store, "adj", schema=schema)
     assert (again.imported, again.already_there, again.created_project) == (0, 2, False)
     saved = load_review(store.root, "adj")
     assert saved is not None and set(saved.docs) == {ids["Split"], ids["Tied"]}
@@ -664,7 +655,7 @@ def test_majority_and_review_on_the_server(
             *span_items(tied, "national security", "national_security", "c1", "neutral"),
         ],
     )
-    done = drain(pull_review(ls_client, store, schema, "adj", server_url=studio.url))
+    done = pull_review(studio_client, store, "adj", schema=schema)
     assert done.written and done.reviewed == [ids["Tied"]] and done.pending == [ids["Split"]]
     assert done.rejects == [] and done.archive is not None and done.archive.is_file()
     assert store.manifest(done.version).parent == pulled.version
@@ -693,10 +684,8 @@ def test_majority_and_review_on_the_server(
 
     # an annotator changes their answer: the pending task is rebuilt, the reviewed one kept
     annotate("Split", c, [stance_item("supportive")])
-    repulled = drain(
-        pull_round(ls_client, store, schema, "adj", preannotator=pre, server_url=studio.url)
-    )
-    rebuilt = drain(start_review(ls_client, store, schema, "adj"))
+    repulled = pull_round(studio_client, store, "adj", schema=schema, preannotator=pre)
+    rebuilt = start_review(studio_client, store, "adj", schema=schema)
     assert (rebuilt.replaced, rebuilt.imported, rebuilt.already_there) == (1, 1, 1)
     listed = {
         t.data["doc_id"]: t for t in ls_client.tasks.list(project=review.project_id, fields="all")
@@ -707,7 +696,7 @@ def test_majority_and_review_on_the_server(
     )
     (changed,) = [p for p in listed[ids["Split"]].predictions if p.model_version == who_c]
     assert changed.result == [stance_item("supportive")]
-    later = drain(pull_review(ls_client, store, schema, "adj", server_url=studio.url))
+    later = pull_review(studio_client, store, "adj", schema=schema)
     assert later.written and later.parent == repulled.version and later.reviewed == [ids["Tied"]]
 
     # the CLI: the same decisions again write nothing; the review command prints its URL

@@ -14,16 +14,16 @@ from krippendorff import alpha as kripp_alpha
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 
-from corpus.iaa import (
+from corpus.iaa.compute import compute_agreement
+from corpus.iaa.report import write_report
+from corpus.iaa.stats import (
     ANY,
     binary_coincidence,
-    compute_agreement,
     fleiss_replicates,
     kappa_replicates,
     match_counts,
     weighted_nominal_alpha,
 )
-from corpus.agreement_report import write_report
 
 STANCES = ["supportive", "opposed", "neutral", "mixed"]
 ISSUES = ["trade", "taiwan", "climate"]

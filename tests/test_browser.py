@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import write_article
@@ -24,12 +23,12 @@ from playwright.sync_api import Browser, Locator, Page, ViewportSize, sync_playw
 from studio_fixtures import Annotator
 
 from corpus.ingestion import ingest
+from corpus.label_schema import AnnotationSchema
+from corpus.labelstudio import StudioClient, StudioInfo
 from corpus.preannotate import KeywordPreAnnotator
-from corpus.rounds import Done, pull_round, start_round
-from corpus.rounds.model import load_round
-from corpus.schema import AnnotationSchema
+from corpus.rounds import pull_round, start_round
+from corpus.rounds.state import load_round
 from corpus.store import Store
-from corpus.studio import StudioInfo
 
 pytestmark = pytest.mark.studio
 
@@ -124,15 +123,8 @@ def screenshot_on_failure(page: Page, folder: Path) -> Iterator[None]:
         raise
 
 
-def drain(events: Any) -> Any:
-    for event in events:
-        if isinstance(event, Done):
-            return event.result
-    raise AssertionError("no result")
-
-
 def start_ui_round(
-    client: Any,
+    client: StudioClient,
     store: Store,
     schema: AnnotationSchema,
     tmp_path: Path,
@@ -145,20 +137,17 @@ def start_ui_round(
     write_article(folder, f"{name}.txt", title, *paragraphs)
     version = ingest([folder], store=store, schema=schema).version
     assert version is not None
-    drain(
-        start_round(
-            client, store, schema, name, version=version, preannotator=KeywordPreAnnotator(schema)
-        )
-    )
+    pre = KeywordPreAnnotator(schema)
+    start_round(client, store, name, version=version, schema=schema, preannotator=pre)
     state = load_round(store.root, name)
     assert state.project_id is not None
-    (task,) = client.tasks.list(project=state.project_id, fields="all")
+    (task,) = client.sdk.tasks.list(project=state.project_id, fields="all")
     return state.project_id, int(task.id), str(task.data["text"])
 
 
-def pull(client: Any, store: Store, schema: AnnotationSchema, name: str, url: str) -> str:
+def pull(client: StudioClient, store: Store, schema: AnnotationSchema, name: str) -> str:
     pre = KeywordPreAnnotator(schema)
-    result = drain(pull_round(client, store, schema, name, preannotator=pre, server_url=url))
+    result = pull_round(client, store, name, schema=schema, preannotator=pre)
     assert result.written and result.rejects == [], result.rejects
     return str(result.version)
 
@@ -268,7 +257,7 @@ def small_png(png: bytes) -> bytes:
 
 
 def test_mouse_selection_in_the_browser_is_stored_at_python_offsets(
-    ls_client: Any,
+    studio_client: StudioClient,
     studio: StudioInfo,
     store: Store,
     schema: AnnotationSchema,
@@ -277,7 +266,7 @@ def test_mouse_selection_in_the_browser_is_stored_at_python_offsets(
     tmp_path: Path,
 ) -> None:
     project_id, task_id, text = start_ui_round(
-        ls_client, store, schema, tmp_path, "ui-offsets", TRICKY_TITLE, *TRICKY
+        studio_client, store, schema, tmp_path, "ui-offsets", TRICKY_TITLE, *TRICKY
     )
     expected = suggested(schema, text)
     assert [e[0] for e in expected] == [
@@ -317,7 +306,7 @@ def test_mouse_selection_in_the_browser_is_stored_at_python_offsets(
         labelled = page.screenshot(type="png")
         submit(page)
 
-        version = pull(ls_client, store, schema, "ui-offsets", studio.url)
+        version = pull(studio_client, store, schema, "ui-offsets")
         (annotation,) = store.read_table(version, "annotations").to_pylist()
         assert annotation["stance"] == DOC_STANCE and not annotation["cancelled"]
         assert annotation["n_spans"] == len(expected) + 1
@@ -345,7 +334,7 @@ def test_mouse_selection_in_the_browser_is_stored_at_python_offsets(
 
 
 def test_suggestions_accepted_in_the_browser_come_back_from_prediction(
-    ls_client: Any,
+    studio_client: StudioClient,
     studio: StudioInfo,
     store: Store,
     schema: AnnotationSchema,
@@ -354,7 +343,7 @@ def test_suggestions_accepted_in_the_browser_come_back_from_prediction(
     tmp_path: Path,
 ) -> None:
     project_id, task_id, text = start_ui_round(
-        ls_client,
+        studio_client,
         store,
         schema,
         tmp_path,
@@ -381,7 +370,7 @@ def test_suggestions_accepted_in_the_browser_come_back_from_prediction(
         choice(page, schema.stance.question, "neutral").click()
         submit(page)
 
-        version = pull(ls_client, store, schema, "ui-accept", studio.url)
+        version = pull(studio_client, store, schema, "ui-accept")
         (annotation,) = store.read_table(version, "annotations").to_pylist()
         assert annotation["stance"] == "neutral"
         spans = {

@@ -43,16 +43,21 @@ def test_ingest_json_versions_show_diff(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ingest", str(SEEDS), "--store", store, "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
+    assert summary["ok"] is True
     assert summary["version"] == "0.1.0" and summary["documents_added"] == 1
     extra = write_article(tmp_path / "more", "x.txt", "Extra", "Trade news.")
     result = runner.invoke(
         app, ["ingest", str(extra), "--store", store, "--json", "--message", "m"]
     )
     assert json.loads(result.stdout)["parent"] == "0.1.0"
-    versions = json.loads(runner.invoke(app, ["versions", "--store", store, "--json"]).stdout)
+    listed = json.loads(runner.invoke(app, ["versions", "--store", store, "--json"]).stdout)
+    assert listed["ok"] is True
+    versions = listed["versions"]
     assert [v["version"] for v in versions] == ["0.1.0", "0.2.0"]
     assert versions[1]["rows"]["documents"] == 2 and versions[1]["message"] == "m"
-    shown = json.loads(runner.invoke(app, ["show", "0.2.0", "--store", store, "--json"]).stdout)
+    showed = json.loads(runner.invoke(app, ["show", "0.2.0", "--store", store, "--json"]).stdout)
+    shown = showed["manifest"]
+    assert showed["ok"] is True
     assert shown["parent"] == "0.1.0" and shown["tables"]["sentences"]["rows"] > 0
     diff = json.loads(
         runner.invoke(app, ["diff", "0.1.0", "0.2.0", "--store", store, "--json"]).stdout

@@ -4,38 +4,36 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import SEEDS
 
-from corpus.demo import DemoEvent, DemoResult, run_demo
-from corpus.schema import AnnotationSchema
+from corpus.demo import DemoResult, run_demo
+from corpus.label_schema import AnnotationSchema
+from corpus.labelstudio import StudioClient
+from corpus.progress import Progress
 from corpus.store import Store
-from corpus.studio import StudioInfo
 
 pytestmark = pytest.mark.studio
 
 
 def demo(
-    ls_client: Any, studio: StudioInfo, store: Store, schema: AnnotationSchema
-) -> tuple[list[DemoEvent], DemoResult]:
-    events: list[DemoEvent] = []
-    for item in run_demo(
-        ls_client, store, schema, server_url=studio.url, seeds=SEEDS, docs=14, annotators=2, seed=3
-    ):
-        if isinstance(item, DemoResult):
-            return events, item
-        events.append(item)
-    raise AssertionError("no result")
+    client: StudioClient, store: Store, schema: AnnotationSchema
+) -> tuple[list[Progress], DemoResult]:
+    events: list[Progress] = []
+    result = run_demo(
+        client, store, seeds=SEEDS, schema=schema, docs=14, annotators=2, seed=3,
+        progress=events.append,
+    )  # fmt: skip
+    return events, result
 
 
 def test_demo_runs_every_stage_and_marks_the_release_simulated(
-    ls_client: Any, studio: StudioInfo, tmp_path: Path, schema: AnnotationSchema
+    studio_client: StudioClient, tmp_path: Path, schema: AnnotationSchema
 ) -> None:
     store = Store(tmp_path / "store")
-    events, result = demo(ls_client, studio, store, schema)
-    assert [e.step for e in events][:6] == [
+    events, result = demo(studio_client, store, schema)
+    assert [e.stage for e in events][:6] == [
         "ingest",
         "round",
         "annotate",
@@ -43,7 +41,7 @@ def test_demo_runs_every_stage_and_marks_the_release_simulated(
         "agreement",
         "adjudicate",
     ]
-    assert "28 simulated annotations" in next(e.message for e in events if e.step == "annotate")
+    assert "28 simulated annotations" in next(e.message for e in events if e.stage == "annotate")
     generated = list((tmp_path / "store" / "demo" / "generated").glob("*.txt"))
     assert len(generated) == 13 and all(p.read_text().startswith("[generated]") for p in generated)
     manifest = json.loads((result.release / "manifest.json").read_text())
@@ -55,9 +53,9 @@ def test_demo_runs_every_stage_and_marks_the_release_simulated(
     assert not any("@" in a["annotator"] for a in annotations)
 
     # a second run repeats nothing: no new tasks, annotations, versions or releases
-    versions = store.versions()
-    again_events, again = demo(ls_client, studio, store, schema)
+    versions = store.version_names()
+    again_events, again = demo(studio_client, store, schema)
     assert "0 simulated annotations" in next(
-        e.message for e in again_events if e.step == "annotate"
+        e.message for e in again_events if e.stage == "annotate"
     )
-    assert store.versions() == versions and again.release == result.release
+    assert store.version_names() == versions and again.release == result.release

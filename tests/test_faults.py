@@ -23,22 +23,22 @@ from typer.testing import CliRunner
 from corpus.cli import app
 from corpus.errors import LabelStudioError
 from corpus.ingestion import ingest
+from corpus.label_schema import AnnotationSchema
+from corpus.labelstudio import (
+    Connection,
+    StudioClient,
+    StudioInfo,
+    connect,
+    studio_down,
+    studio_up,
+)
 from corpus.preannotate import KeywordPreAnnotator
-from corpus.rounds import Done, RoundEvent, pull_round, push_round, start_round
-from corpus.rounds.model import load_round
-from corpus.rounds.sync import existing_tasks
-from corpus.schema import AnnotationSchema
+from corpus.progress import Progress
+from corpus.rounds import pull_round, push_round, start_round
+from corpus.rounds.state import load_round
 from corpus.store import Store
-from corpus.studio import Connection, StudioInfo, connect, studio_down, studio_up
 
 pytestmark = pytest.mark.studio
-
-
-def drain(events: Any) -> Any:
-    for event in events:
-        if isinstance(event, Done):
-            return event.result
-    raise AssertionError("no result")
 
 
 @pytest.fixture
@@ -110,26 +110,25 @@ def relay(studio: StudioInfo) -> Iterator[type[_Relay]]:
 def test_lost_import_response_is_not_imported_twice(
     relay: Any,
     studio: StudioInfo,
-    ls_client: Any,
+    studio_client: StudioClient,
     store: Store,
     schema: AnnotationSchema,
     many_docs: str,
 ) -> None:
     relay.lose_imports = 2  # the server applies two imports whose answers are lost (502)
     client = connect(Connection(url=relay.url, api_key=studio.api_key))
-    events = start_round(
+    result = start_round(
         client,
         store,
-        schema,
         "lost",
         version=many_docs,
+        schema=schema,
         preannotator=KeywordPreAnnotator(schema),
         batch_size=10,
     )
-    result = drain(events)
     assert relay.lose_imports == 0
     state = load_round(store.root, "lost")
-    tasks = existing_tasks(ls_client, state.project_id)
+    tasks = studio_client.task_keys(state.project_id)
     assert sorted(tasks) == sorted(state.doc_ids) and all(len(t) == 1 for t in tasks.values())
     assert result.imported == 20  # two batches of ten were found already there after the 502s
 
@@ -153,20 +152,30 @@ def test_kill_9_during_push_then_push_completes(
     info = studio_up(victim, venv_dir=studio_venv)
     client = connect(info.connection())
     pre = KeywordPreAnnotator(schema)
-    events = start_round(
-        client, store, schema, "killed", version=many_docs, preannotator=pre, batch_size=2
-    )
+    pid = info.pid
+
+    def kill_at_six(event: Progress) -> None:
+        if event.stage == "push" and event.done == 6:
+            _kill_soon(pid, 0.03)  # lands inside one of the next import requests
+
     with pytest.raises(LabelStudioError):
-        for event in events:
-            if isinstance(event, RoundEvent) and event.done == 6:
-                _kill_soon(info.pid, 0.03)  # lands inside one of the next import requests
+        start_round(
+            client,
+            store,
+            "killed",
+            version=many_docs,
+            schema=schema,
+            preannotator=pre,
+            batch_size=2,
+            progress=kill_at_six,
+        )
     info = studio_up(victim, venv_dir=studio_venv, timeout=300)
     client = connect(info.connection())
     state = load_round(store.root, "killed")
-    before = existing_tasks(client, state.project_id)
+    before = client.task_keys(state.project_id)
     assert 0 < len(before) < len(state.doc_ids)  # the push really was cut short
-    result = drain(push_round(client, store, "killed", preannotator=pre))
-    tasks = existing_tasks(client, state.project_id)
+    result = push_round(client, store, "killed", preannotator=pre)
+    tasks = client.task_keys(state.project_id)
     assert sorted(tasks) == sorted(state.doc_ids) and all(len(t) == 1 for t in tasks.values())
     assert result.imported + result.already_there == len(state.doc_ids)
 
@@ -177,12 +186,12 @@ def test_kill_9_during_pull_then_pull_loses_nothing(
     info = studio_up(victim, venv_dir=studio_venv)
     client = connect(info.connection())
     pre = KeywordPreAnnotator(schema)
-    drain(start_round(client, store, schema, "pk", version=many_docs, preannotator=pre))
+    start_round(client, store, "pk", version=many_docs, schema=schema, preannotator=pre)
     state = load_round(store.root, "pk")
-    tasks = existing_tasks(client, state.project_id)
+    tasks = client.task_keys(state.project_id)
     for doc_id in state.doc_ids:
         task_id = tasks[doc_id][0][0]
-        client.annotations.create(
+        client.sdk.annotations.create(  # an annotator, through the raw SDK
             id=task_id,
             result=[
                 {
@@ -193,15 +202,20 @@ def test_kill_9_during_pull_then_pull_loses_nothing(
                 },
             ],
         )
-    events = pull_round(client, store, schema, "pk", preannotator=pre, server_url=info.url)
+    pid = info.pid
+
+    def kill_before_export(event: Progress) -> None:
+        if event.stage == "pull":
+            os.kill(pid, signal.SIGKILL)  # the export request is next
+
     with pytest.raises(LabelStudioError):
-        for event in events:
-            if isinstance(event, RoundEvent) and event.stage == "pull":
-                os.kill(info.pid, signal.SIGKILL)  # the export request is next
-    assert store.versions() == ["0.1.0"]  # nothing half-written
+        pull_round(
+            client, store, "pk", schema=schema, preannotator=pre, progress=kill_before_export
+        )
+    assert store.version_names() == ["0.1.0"]  # nothing half-written
     info = studio_up(victim, venv_dir=studio_venv, timeout=300)
     client = connect(info.connection())
-    result = drain(pull_round(client, store, schema, "pk", preannotator=pre, server_url=info.url))
+    result = pull_round(client, store, "pk", schema=schema, preannotator=pre)
     assert result.written and result.annotations == len(state.doc_ids) and result.rejects == []
 
 

@@ -14,10 +14,16 @@ import pytest
 from conftest import SEEDS, write_article
 from datasets import load_from_disk
 
-from corpus.errors import IngestError, StoreError, StoreLockedError, VersionExistsError
-from corpus.ingestion import ReadOptions, ingest
+from corpus.errors import (
+    FileSystemError,
+    IngestError,
+    StoreError,
+    StoreLockedError,
+    VersionExistsError,
+)
+from corpus.ingestion import ingest
 from corpus.ingestion import run as ingest_run
-from corpus.schema import AnnotationSchema
+from corpus.label_schema import AnnotationSchema
 from corpus.store import Store
 
 SEED = next(SEEDS.glob("*.txt"))
@@ -135,8 +141,8 @@ def test_tabular_inputs_with_field_mapping(
         writer.writeheader()
         writer.writerows(recs[2:4])
     pq.write_table(pa.Table.from_pylist(recs[4:]), tmp_path / "in" / "c.parquet")
-    options = ReadOptions(fields={"title": "headline", "text": "body"})
-    result = ingest([tmp_path / "in"], store=store, schema=schema, options=options)
+    fields = {"title": "headline", "text": "body"}
+    result = ingest([tmp_path / "in"], store=store, schema=schema, fields=fields)
     assert result.documents_added == 6 and result.paragraphs == 12
     docs = sorted(rows(store, "0.1.0", "documents"), key=lambda d: d["external_id"])
     assert [d["external_id"] for d in docs] == [f"s{i}" for i in range(6)]
@@ -171,13 +177,12 @@ def test_bad_inputs_are_all_listed_and_nothing_is_written(
     tmp_path: Path, store: Store, schema: AnnotationSchema
 ) -> None:
     expected = _bad_inputs(tmp_path / "bad")
-    options = ReadOptions(max_bytes=20_000)
     with pytest.raises(IngestError) as info:
         ingest(
             [SEEDS, tmp_path / "bad", tmp_path / "missing"],
             store=store,
             schema=schema,
-            options=options,
+            max_bytes=20_000,
         )
     problems = info.value.problems
     reasons: dict[str, list[str]] = {}
@@ -190,7 +195,7 @@ def test_bad_inputs_are_all_listed_and_nothing_is_written(
     jsonl = [p for p in problems if p.path.endswith("rows.jsonl")]
     assert sorted(p.record for p in jsonl) == [2, 3]
     assert all(p.hint for p in problems if p.path.endswith(("latin1.txt", "big.txt")))
-    assert store.versions() == [] and not list((store.root / ".tmp").glob("*"))
+    assert store.version_names() == [] and not list((store.root / ".tmp").glob("*"))
 
 
 def test_skip_bad_writes_the_good_and_keeps_the_report(
@@ -202,7 +207,7 @@ def test_skip_bad_writes_the_good_and_keeps_the_report(
         store=store,
         schema=schema,
         skip_bad=True,
-        options=ReadOptions(max_bytes=20_000),
+        max_bytes=20_000,
     )
     assert result.written and result.documents_added == 2  # the seed and the good JSONL row
     report = store.manifest(result.version or "").report
@@ -214,7 +219,7 @@ def test_encoding_option_reads_legacy_files(
 ) -> None:
     path = tmp_path / "legacy.txt"
     path.write_bytes("Caf\xe9\n\nCaf\xe9 au lait, na\xefve.".encode("cp1252"))
-    ingest([path], store=store, schema=schema, options=ReadOptions(encoding="cp1252"))
+    ingest([path], store=store, schema=schema, encoding="cp1252")
     (doc,) = rows(store, "0.1.0", "documents")
     assert doc["title"] == "Café" and doc["text"] == "Café au lait, naïve."
 
@@ -237,7 +242,9 @@ def test_versions_are_immutable_and_have_lineage(
     assert_offsets(store, "0.2.0")
     # nothing new: nothing written
     again = ingest([SEEDS, new], store=store, schema=schema)
-    assert not again.written and again.version is None and store.versions() == ["0.1.0", "0.2.0"]
+    assert (
+        not again.written and again.version is None and store.version_names() == ["0.1.0", "0.2.0"]
+    )
     with pytest.raises(StoreError, match="not greater"):
         ingest([tmp_path / "more"], store=store, schema=schema, version="0.1.5")
     with pytest.raises(VersionExistsError):
@@ -265,7 +272,7 @@ def test_second_writer_gets_a_clear_error(store: Store, schema: AnnotationSchema
     with store.lock(), pytest.raises(StoreLockedError) as info:
         ingest([SEEDS], store=store, schema=schema)
     assert "locked" in str(info.value) and info.value.hint
-    assert store.versions() == []
+    assert store.version_names() == []
 
 
 def test_failure_midway_leaves_nothing_half_written(
@@ -278,16 +285,17 @@ def test_failure_midway_leaves_nothing_half_written(
         raise OSError("disk full")
 
     monkeypatch.setattr(ingest_run, "_add_document", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(FileSystemError) as info:  # the OSError, as the library reports it
         ingest([more], store=store, schema=schema)
-    assert store.versions() == ["0.1.0"]
+    assert isinstance(info.value.__cause__, OSError) and str(info.value.__cause__) == "disk full"
+    assert store.version_names() == ["0.1.0"]
     assert not (store.root / ".tmp").exists() or not any((store.root / ".tmp").iterdir())
 
 
 def test_diff_reports_added_removed_changed(
     tmp_path: Path, store: Store, schema: AnnotationSchema
 ) -> None:
-    from corpus.history import diff_versions
+    from corpus.store import diff_versions
 
     folder = tmp_path / "in"
     write_article(folder, "a.txt", "A", "Alpha text.")
@@ -315,8 +323,7 @@ def test_pooled_ingest_stores_exactly_the_rows_it_hashes(
 ) -> None:
     """Workers hash rows and build Arrow columns; the main process drops duplicates and
     regroups near duplicates. The stored rows must hash to the manifest either way."""
-    from corpus.ingestion.core import row_hash
-    from corpus.store import MASK256
+    from corpus.ids import MASK256, row_hash
 
     folder = tmp_path / "in"
     seed_text = SEED.read_text(encoding="utf-8")
@@ -352,7 +359,7 @@ def test_dataset_info_features_are_the_ones_datasets_writes() -> None:
     from pydantic import BaseModel
 
     from corpus import features, models
-    from corpus.store import _features_json
+    from corpus.store.writer import _features_json
 
     checked = 0
     for _, model in inspect.getmembers(models, inspect.isclass):
@@ -380,4 +387,4 @@ def test_lone_surrogate_in_jsonl_is_a_bad_record(
     assert (
         problem.record == 2 and "lone surrogate" in problem.reason and "\\ud800" in problem.reason
     )
-    assert store.versions() == []
+    assert store.version_names() == []

@@ -8,10 +8,10 @@ from conftest import SEEDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from corpus.ingestion import core
+from corpus.ids import content_id, row_hash
+from corpus.ingestion import core, minhash
 from corpus.ingestion.core import (
     RawRecord,
-    content_id,
     normalize,
     paragraph_spans,
     process_record,
@@ -123,13 +123,13 @@ def reference_signature(text: str) -> list[int]:
 
     found = re.findall(r"\w+", text.lower()) or [text]
     hashes = np.array([xxhash.xxh32_intdigest(w.encode()) for w in found], dtype=np.uint64)
-    if len(hashes) >= core.SHINGLE:
-        n = len(hashes) - core.SHINGLE + 1
+    if len(hashes) >= minhash.SHINGLE:
+        n = len(hashes) - minhash.SHINGLE + 1
         acc = np.zeros(n, dtype=np.uint64)
-        for k in range(core.SHINGLE):
+        for k in range(minhash.SHINGLE):
             acc = (acc * np.uint64(1_000_003) + hashes[k : n + k]) & np.uint64(0xFFFFFFFF)
         hashes = acc
-    m = MinHash(num_perm=core.NUM_PERM, seed=1, hashfunc=int, scheme=core.SCHEME)
+    m = MinHash(num_perm=minhash.NUM_PERM, seed=1, hashfunc=int, scheme=minhash.SCHEME)
     m.update_batch(np.unique(hashes).tolist())
     return [int(v) for v in m.hashvalues]
 
@@ -137,14 +137,14 @@ def reference_signature(text: str) -> list[int]:
 def test_permutations_are_datasketchs() -> None:
     from datasketch import MinHash
 
-    expected = MinHash(num_perm=core.NUM_PERM, seed=1, scheme=core.SCHEME).permutations
-    assert (core.permutations() == expected).all()
+    expected = MinHash(num_perm=minhash.NUM_PERM, seed=1, scheme=minhash.SCHEME).permutations
+    assert (minhash.permutations() == expected).all()
 
 
 @FAST
 @given(st.lists(st.one_of(words, texts), min_size=1, max_size=8))
 def test_batch_signatures_match_datasketch(batch: list[str]) -> None:
-    signatures = core.minhash_signatures(batch)
+    signatures = minhash.minhash_signatures(batch)
     for text, signature in zip(batch, signatures, strict=True):
         assert signature.tolist() == reference_signature(text)
 
@@ -153,9 +153,9 @@ def test_signature_edge_cases_match_datasketch() -> None:
     seed = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
     cases = ["", " ", "...", "a", "a b c d", "a b c d e", "x" * 15, "y" * 16, "café naïve", seed]
     cases += [seed.upper(), "Σ ΑΣ İ K ǅ Ⅻ ٣ 中国 e\u0301", "z" * 40 + " short " + "w" * 17]
-    signatures = core.minhash_signatures(cases)
+    signatures = minhash.minhash_signatures(cases)
     for text, signature in zip(cases, signatures, strict=True):
-        assert signature.tolist() == reference_signature(text) == core.minhash_signature(text)
+        assert signature.tolist() == reference_signature(text) == minhash.minhash_signature(text)
 
 
 def test_lowercasing_never_makes_a_word_character() -> None:
@@ -188,12 +188,12 @@ def test_direct_row_hashes_match_canonical_rows(title: str, body: str, group: st
     assert doc.doc_id == hashlib.sha256(canonical.encode()).hexdigest()[:16]
     assert core.unit_hashes(doc) == (doc.unit_hash["paragraphs"], doc.unit_hash["sentences"])
     assert core.unit_hashes(doc) == (
-        sum(core.row_hash(r) for r in core.paragraph_rows(doc)),
-        sum(core.row_hash(r) for r in core.sentence_rows(doc)),
+        sum(row_hash(r) for r in core.paragraph_rows(doc)),
+        sum(row_hash(r) for r in core.sentence_rows(doc)),
     )
     dup_group = group or doc.doc_id
     row = core.document_row(doc, dup_group, "1.2.0")
-    assert core.document_hash(doc, dup_group, "1.2.0") == core.row_hash(row)
+    assert core.document_hash(doc, dup_group, "1.2.0") == row_hash(row)
 
 
 @FAST
@@ -219,7 +219,7 @@ def test_batch_tables_hold_the_rows_they_hash(pairs: list[tuple[str, str]]) -> N
         assert table.schema == core.SCHEMAS[name]
         assert table.to_pylist() == rows, name
     for i, doc in enumerate(docs):
-        assert batch.row_hashes["documents"][i] == core.row_hash(expected["documents"][i])
+        assert batch.row_hashes["documents"][i] == row_hash(expected["documents"][i])
         assert batch.row_hashes["paragraphs"][i] == doc.unit_hash["paragraphs"]
         assert batch.row_hashes["sentences"][i] == doc.unit_hash["sentences"]
         assert batch.signatures[i].tolist() == doc.signature
@@ -228,7 +228,7 @@ def test_batch_tables_hold_the_rows_they_hash(pairs: list[tuple[str, str]]) -> N
 def test_arrow_arrays_from_buffers_equal_pyarrow_conversion() -> None:
     import pyarrow as pa
 
-    from corpus.store import arrow_array, repeated_strings
+    from corpus.store.arrow import arrow_array, repeated_strings
 
     cases = [
         (["a", None, "é😀", ""], pa.string()),
@@ -257,7 +257,7 @@ def test_canonical_json_is_the_standard_library_form(value: object) -> None:
     0.000094...; both are exact, and every hash uses canonical_json)."""
     import json
 
-    from corpus.ingestion.core import canonical_json
+    from corpus.ids import canonical_json
 
     expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert canonical_json(value) == expected

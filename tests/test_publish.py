@@ -17,10 +17,10 @@ from conftest import build_gold_version
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
 from corpus.errors import ReleaseError
+from corpus.label_schema import load_schema
 from corpus.release import ReleaseResult, build_release
 from corpus.release.publish import HubPlan, hub_plan, hub_repo_id, publish, send_plan
 from corpus.release.verify import read_sums, verify_release
-from corpus.schema import load_schema
 from corpus.store import Store
 
 
@@ -29,7 +29,9 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("publish")
     store, schema = Store(root / "store"), load_schema()
     version = build_gold_version(store, schema, root / "articles", n=40)
-    *_, result = build_release(store, schema, version, "1.0.0", force="small test corpus")
+    result = build_release(
+        store, version, release="1.0.0", schema=schema, force="small test corpus"
+    )
     assert isinstance(result, ReleaseResult)
     return result.path
 
@@ -51,7 +53,7 @@ def memory_target() -> Iterator[str]:
 def test_publish_to_a_local_folder_gives_a_verified_read_only_copy(
     release: Path, tmp_path: Path
 ) -> None:
-    result = publish(release, str(tmp_path / "mirror"))
+    result = publish(release, to=str(tmp_path / "mirror"))
     copy = tmp_path / "mirror" / "1.0.0"
     assert (result.kind, result.location, result.sent) == ("folder", str(copy), True)
     assert result.files == release_files(release) == release_files(copy)
@@ -61,16 +63,16 @@ def test_publish_to_a_local_folder_gives_a_verified_read_only_copy(
 
 
 def test_publishing_the_same_release_twice_is_refused(release: Path, tmp_path: Path) -> None:
-    publish(release, f"file://{tmp_path / 'mirror'}")
+    publish(release, to=f"file://{tmp_path / 'mirror'}")
     manifest = (tmp_path / "mirror" / "1.0.0" / "manifest.json").read_bytes()
     for target in (str(tmp_path / "mirror"), f"file://{tmp_path / 'mirror'}"):
         with pytest.raises(ReleaseError, match="already exists; a published release is never"):
-            publish(release, target)
+            publish(release, to=target)
     assert (tmp_path / "mirror" / "1.0.0" / "manifest.json").read_bytes() == manifest
 
 
 def test_publish_through_fsspec_and_read_back(release: Path, memory_target: str) -> None:
-    result = publish(release, memory_target)
+    result = publish(release, to=memory_target)
     assert result.kind == "fsspec" and result.location == f"{memory_target}/1.0.0"
     fs, base = fsspec.core.url_to_fs(result.location)
     found = sorted(p.removeprefix(base.rstrip("/") + "/") for p in fs.find(base))
@@ -82,11 +84,11 @@ def test_publish_through_fsspec_and_read_back(release: Path, memory_target: str)
         if rel != "SHA256SUMS":
             assert hashlib.sha256(data).hexdigest() == sums[rel]
     with pytest.raises(ReleaseError, match="already exists"):
-        publish(release, memory_target)
+        publish(release, to=memory_target)
 
 
 def test_a_dry_run_writes_nothing(release: Path, memory_target: str) -> None:
-    result = publish(release, memory_target, dry_run=True)
+    result = publish(release, to=memory_target, dry_run=True)
     assert not result.sent and result.location == f"{memory_target}/1.0.0"
     assert not fsspec.core.url_to_fs(memory_target)[0].exists(result.location)
 
@@ -101,7 +103,7 @@ def test_an_unverifiable_release_is_not_published(
     path.write_text("# edited\n", encoding="utf-8")
     for target in (str(tmp_path / "mirror"), memory_target, "hf://datasets/org/name"):
         with pytest.raises(ReleaseError, match=r"sha256 mismatch for CHANGELOG\.md"):
-            publish(broken, target, dry_run=target.startswith("hf://"))
+            publish(broken, to=target, dry_run=target.startswith("hf://"))
     assert not (tmp_path / "mirror").exists()
 
 
@@ -124,11 +126,11 @@ def test_hub_plan_adds_every_file_once_and_tags_the_release(release: Path) -> No
 
 
 def test_publish_to_the_hub_without_a_token_only_plans(release: Path) -> None:
-    result = publish(release, "hf://datasets/newsroom/us-china-stance", dry_run=True)
+    result = publish(release, to="hf://datasets/newsroom/us-china-stance", dry_run=True)
     assert result.kind == "hub" and not result.sent and result.commit is None
     assert isinstance(result.plan, HubPlan) and result.plan.tag == "v1.0.0"
     with pytest.raises(ReleaseError, match="needs a Hugging Face token"):
-        publish(release, "hf://datasets/newsroom/us-china-stance")
+        publish(release, to="hf://datasets/newsroom/us-china-stance")
 
 
 @pytest.mark.parametrize(
@@ -211,6 +213,6 @@ def test_send_plan_refuses_an_existing_tag(release: Path) -> None:
 
 def test_bad_destinations_are_refused(release: Path) -> None:
     with pytest.raises(ReleaseError, match="cannot open nosuchprotocol://"):
-        publish(release, "nosuchprotocol://x/y")
+        publish(release, to="nosuchprotocol://x/y")
     with pytest.raises(ReleaseError, match="into itself"):
-        publish(release, str(release / "inner"))
+        publish(release, to=str(release / "inner"))

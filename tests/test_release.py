@@ -15,25 +15,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpus.errors import ReleaseError
-from corpus.ingestion.core import row_hash
+from corpus.ids import row_hash
+from corpus.label_schema import AnnotationSchema
 from corpus.release import Group, ReleaseResult, assign_splits, build_release
-from corpus.schema import AnnotationSchema
 from corpus.store import Store
 
 
 def build(
     store: Store, schema: AnnotationSchema, version: str, release: str, **kw: Any
 ) -> ReleaseResult:
-    result = None
-    for item in build_release(store, schema, version, release, **kw):
-        result = item
+    result = build_release(store, version, release=release, schema=schema, **kw)
     assert isinstance(result, ReleaseResult)
     return result
 
 
 @pytest.fixture(scope="module")
 def gold(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, str]:
-    from corpus.schema import load_schema
+    from corpus.label_schema import load_schema
 
     root = tmp_path_factory.mktemp("gold")
     store = Store(root / "store")
@@ -42,7 +40,7 @@ def gold(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, str]:
 
 @pytest.fixture(scope="module")
 def release(gold: tuple[Store, str]) -> ReleaseResult:
-    from corpus.schema import load_schema
+    from corpus.label_schema import load_schema
 
     store, version = gold
     return build(store, load_schema(), version, "1.0.0", force="small test corpus")

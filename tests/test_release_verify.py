@@ -15,10 +15,10 @@ from conftest import build_gold_version
 from datasets import ClassLabel, Dataset, List, load_dataset
 
 from corpus.errors import ReleaseError
+from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.release import ReleaseResult, build_release
 from corpus.release.tables import features
 from corpus.release.verify import verify_release
-from corpus.schema import AnnotationSchema, load_schema
 from corpus.store import Store
 
 PARQUET = "documents/train-00000-of-00001.parquet"
@@ -29,7 +29,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, str, Release
     root = tmp_path_factory.mktemp("verify")
     store, schema = Store(root / "store"), load_schema()
     version = build_gold_version(store, schema, root / "articles", n=40)
-    *_, result = build_release(store, schema, version, "1.0.0", force="small test corpus")
+    result = build_release(
+        store, version, release="1.0.0", schema=schema, force="small test corpus"
+    )
     assert isinstance(result, ReleaseResult)
     return store, version, result
 
@@ -114,7 +116,7 @@ def test_release_files_are_read_only_and_never_rebuilt(
             assert p.stat().st_mode & 0o222 == 0, p
     before = _sha(release.path / "manifest.json")
     with pytest.raises(ReleaseError, match="never overwritten"):
-        list(build_release(store, schema, version, "1.0.0", force="again"))
+        build_release(store, version, release="1.0.0", schema=schema, force="again")
     assert _sha(release.path / "manifest.json") == before
 
 

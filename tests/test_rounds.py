@@ -12,15 +12,13 @@ from conftest import SEEDS, write_article
 
 from corpus.errors import RoundError
 from corpus.ingestion import ingest
-from corpus.labelconfig import label_config
+from corpus.label_schema import AnnotationSchema
+from corpus.labelstudio import StudioClient
+from corpus.labelstudio.config import label_config
 from corpus.preannotate import KeywordPreAnnotator
-from corpus.rounds import Done, pull_round, push_round, round_status, start_round
-from corpus.rounds.model import load_round
-from corpus.rounds.pull import PullResult
-from corpus.rounds.sync import PushResult, existing_tasks
-from corpus.schema import AnnotationSchema
+from corpus.rounds import PullResult, PushResult, pull_round, push_round, round_status, start_round
+from corpus.rounds.state import load_round
 from corpus.store import Store
-from corpus.studio import StudioInfo
 
 pytestmark = pytest.mark.studio
 
@@ -45,13 +43,6 @@ TRICKY = {
 }
 
 
-def drain(events: Any) -> Any:
-    for event in events:
-        if isinstance(event, Done):
-            return event.result
-    raise AssertionError("no result")
-
-
 @pytest.fixture
 def corpus_version(tmp_path: Path, store: Store, schema: AnnotationSchema) -> str:
     folder = tmp_path / "articles"
@@ -65,18 +56,16 @@ def corpus_version(tmp_path: Path, store: Store, schema: AnnotationSchema) -> st
     return "0.1.0"
 
 
-def start(client: Any, store: Store, schema: AnnotationSchema, name: str, **kw: Any) -> PushResult:
+def start(
+    client: StudioClient, store: Store, schema: AnnotationSchema, name: str, **kw: Any
+) -> PushResult:
     pre = KeywordPreAnnotator(schema)
-    result: PushResult = drain(start_round(client, store, schema, name, preannotator=pre, **kw))
-    return result
+    return start_round(client, store, name, schema=schema, preannotator=pre, **kw)
 
 
-def pull(client: Any, store: Store, schema: AnnotationSchema, name: str, url: str) -> PullResult:
+def pull(client: StudioClient, store: Store, schema: AnnotationSchema, name: str) -> PullResult:
     pre = KeywordPreAnnotator(schema)
-    result: PullResult = drain(
-        pull_round(client, store, schema, name, preannotator=pre, server_url=url)
-    )
-    return result
+    return pull_round(client, store, name, schema=schema, preannotator=pre)
 
 
 def tasks_by_doc(client: Any, project_id: int) -> dict[str, Any]:
@@ -124,14 +113,14 @@ def stance_result(label: str) -> dict[str, Any]:
 
 
 def test_start_push_annotate_pull_round_trip(
+    studio_client: StudioClient,
     ls_client: Any,
-    studio: StudioInfo,
     store: Store,
     schema: AnnotationSchema,
     corpus_version: str,
     make_annotator: Callable[..., Any],
 ) -> None:
-    result = start(ls_client, store, schema, "r1", version=corpus_version, overlap=2, seed=7)
+    result = start(studio_client, store, schema, "r1", version=corpus_version, overlap=2, seed=7)
     state = load_round(store.root, "r1")
     assert result.created_project and result.imported == len(state.doc_ids) == 5
     project = ls_client.projects.get(id=state.project_id)
@@ -151,12 +140,12 @@ def test_start_push_annotate_pull_round_trip(
 
     # re-running start or push imports nothing
     assert (
-        start(ls_client, store, schema, "r1", version=corpus_version, overlap=2, seed=7).imported
+        start(
+            studio_client, store, schema, "r1", version=corpus_version, overlap=2, seed=7
+        ).imported
         == 0
     )
-    again: PushResult = drain(
-        push_round(ls_client, store, "r1", preannotator=KeywordPreAnnotator(schema))
-    )
+    again = push_round(studio_client, store, "r1", preannotator=KeywordPreAnnotator(schema))
     assert again.imported == 0 and again.already_there == 5
 
     a, b, c = (make_annotator(n) for n in ("ann-a", "ann-b", "ann-c"))
@@ -203,7 +192,7 @@ def test_start_push_annotate_pull_round_trip(
         id=tasks[seed_id].id, completed_by=b.id, result=[stance_result("supportive")]
     )
 
-    pulled = pull(ls_client, store, schema, "r1", studio.url)
+    pulled = pull(studio_client, store, schema, "r1")
     assert pulled.written and pulled.rejects == [] and pulled.version == "0.2.0"
     assert store.manifest("0.2.0").parent == corpus_version
     annotations = store.read_table("0.2.0", "annotations").to_pylist()
@@ -241,19 +230,19 @@ def test_start_push_annotate_pull_round_trip(
     assert archive is not None and archive.is_file()
 
     # no change: nothing new; after a change only that task is validated again
-    again_pull = pull(ls_client, store, schema, "r1", studio.url)
-    assert not again_pull.written and store.latest() == "0.2.0"
+    again_pull = pull(studio_client, store, schema, "r1")
+    assert not again_pull.written and store.latest_name() == "0.2.0"
     ls_client.annotations.create(
         id=tasks[seed_id].id, completed_by=c.id, result=[stance_result("opposed")]
     )
-    third = pull(ls_client, store, schema, "r1", studio.url)
+    third = pull(studio_client, store, schema, "r1")
     assert third.written and third.changed_tasks == 1 and third.version == "0.3.0"
     rows3 = store.read_table("0.3.0", "annotations").to_pylist()
     assert len(rows3) == 8
     assert {(r["annotation_id"], r["annotator"]) for r in annotations} <= {
         (r["annotation_id"], r["annotator"]) for r in rows3
     }
-    status = round_status(ls_client, store, "r1")
+    status = round_status(studio_client, store, "r1")
     assert (status.tasks, status.annotated, status.documents) == (5, 5, 5)
     assert status.per_annotator[a.email]["done"] == 4 and status.per_annotator[c.email] == {
         "done": 1,
@@ -262,14 +251,14 @@ def test_start_push_annotate_pull_round_trip(
 
 
 def test_bad_annotations_are_rejected_with_reasons(
+    studio_client: StudioClient,
     ls_client: Any,
-    studio: StudioInfo,
     store: Store,
     schema: AnnotationSchema,
     corpus_version: str,
     make_annotator: Callable[..., Any],
 ) -> None:
-    start(ls_client, store, schema, "r-bad", version=corpus_version, overlap=1, seed=1)
+    start(studio_client, store, schema, "r-bad", version=corpus_version, overlap=1, seed=1)
     state = load_round(store.root, "r-bad")
     tasks = tasks_by_doc(ls_client, state.project_id)
     docs = {d["doc_id"]: d for d in store.read_table(corpus_version, "documents").to_pylist()}
@@ -317,7 +306,7 @@ def test_bad_annotations_are_rejected_with_reasons(
     )
     ls_client.tasks.delete(id=str(tasks[deleted].id))
 
-    pulled = pull(ls_client, store, schema, "r-bad", studio.url)
+    pulled = pull(studio_client, store, schema, "r-bad")
     assert pulled.written
     reasons = {(r.doc_id, r.reason.split(":")[0].split(" ")[0]) for r in pulled.rejects}
     assert (unknown_label, "issue") in reasons
@@ -342,7 +331,11 @@ def test_bad_annotations_are_rejected_with_reasons(
 
 
 def test_push_removes_duplicates_and_sampling_is_grouped(
-    ls_client: Any, store: Store, schema: AnnotationSchema, tmp_path: Path
+    studio_client: StudioClient,
+    ls_client: Any,
+    store: Store,
+    schema: AnnotationSchema,
+    tmp_path: Path,
 ) -> None:
     folder = tmp_path / "dups"
     seed_text = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
@@ -355,7 +348,15 @@ def test_push_removes_duplicates_and_sampling_is_grouped(
         )
     ingest([folder], store=store, schema=schema)
     result = start(
-        ls_client, store, schema, "r-dup", version="0.1.0", sample=4, seed=3, anchor=1, batch_size=2
+        studio_client,
+        store,
+        schema,
+        "r-dup",
+        version="0.1.0",
+        sample=4,
+        seed=3,
+        anchor=1,
+        batch_size=2,
     )
     state = load_round(store.root, "r-dup")
     assert result.imported == 4 and len(state.anchor_ids) == 1
@@ -365,7 +366,13 @@ def test_push_removes_duplicates_and_sampling_is_grouped(
     assert len({groups[d] for d in state.doc_ids}) == 4  # at most one per dup_group
     same = (
         start(
-            ls_client, Store(tmp_path / "other"), schema, "r-dup", version="0.1.0", sample=4, seed=3
+            studio_client,
+            Store(tmp_path / "other"),
+            schema,
+            "r-dup",
+            version="0.1.0",
+            sample=4,
+            seed=3,
         )
         if False
         else None
@@ -375,23 +382,21 @@ def test_push_removes_duplicates_and_sampling_is_grouped(
     doc_id = state.doc_ids[0]
     task = tasks_by_doc(ls_client, state.project_id)[doc_id]
     ls_client.projects.import_tasks(id=state.project_id, request=[{"data": task.data}])
-    assert len(existing_tasks(ls_client, state.project_id)[doc_id]) == 2
-    again: PushResult = drain(
-        push_round(ls_client, store, "r-dup", preannotator=KeywordPreAnnotator(schema))
-    )
+    assert len(studio_client.task_keys(state.project_id)[doc_id]) == 2
+    again = push_round(studio_client, store, "r-dup", preannotator=KeywordPreAnnotator(schema))
     assert again.duplicates_removed == 1 and again.imported == 0
-    assert all(len(v) == 1 for v in existing_tasks(ls_client, state.project_id).values())
+    assert all(len(v) == 1 for v in studio_client.task_keys(state.project_id).values())
     anchor_task = tasks_by_doc(ls_client, state.project_id)[state.anchor_ids[0]]
     assert anchor_task.overlap > 1
 
 
 def test_round_errors_are_clear(
-    ls_client: Any, store: Store, schema: AnnotationSchema, corpus_version: str
+    studio_client: StudioClient, store: Store, schema: AnnotationSchema, corpus_version: str
 ) -> None:
     with pytest.raises(RoundError, match="no round 'nope'"):
-        drain(push_round(ls_client, store, "nope", preannotator=KeywordPreAnnotator(schema)))
+        push_round(studio_client, store, "nope", preannotator=KeywordPreAnnotator(schema))
     with pytest.raises(RoundError, match="not a valid round name"):
-        start(ls_client, store, schema, "bad name!", version=corpus_version)
-    start(ls_client, store, schema, "r-err", version=corpus_version, sample=2)
+        start(studio_client, store, schema, "bad name!", version=corpus_version)
+    start(studio_client, store, schema, "r-err", version=corpus_version, sample=2)
     with pytest.raises(RoundError, match="already exists"):
-        start(ls_client, store, schema, "r-err", version=corpus_version, sample=3)
+        start(studio_client, store, schema, "r-err", version=corpus_version, sample=3)

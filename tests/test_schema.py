@@ -9,10 +9,10 @@ from conftest import ROOT, SEEDS
 
 from corpus.errors import SchemaError
 from corpus.features import arrow_schema
+from corpus.generated import generated_files, stale_files
 from corpus.ingestion import ingest
+from corpus.label_schema import AnnotationSchema, load_schema, parse_schema
 from corpus.models import Document, Paragraph, Sentence
-from corpus.schema import AnnotationSchema, load_schema, parse_schema
-from corpus.schemagen import generated_files, stale_files
 from corpus.store import Store
 
 

@@ -17,7 +17,7 @@ from label_studio_sdk.core.api_error import ApiError
 from studio_fixtures import STARTUP_TIMEOUT, Annotator
 
 from corpus.errors import LabelStudioError, StudioAuthError, StudioNotRunningError
-from corpus.studio import (
+from corpus.labelstudio import (
     LABEL_STUDIO_VERSION,
     Connection,
     StudioInfo,
@@ -27,9 +27,10 @@ from corpus.studio import (
     studio_down,
     studio_status,
     studio_up,
-    studio_up_iter,
-    wrap_api_error,
 )
+from corpus.labelstudio import studio_home as home_of
+from corpus.labelstudio.client import wrap_api_error
+from corpus.progress import Progress
 
 pytestmark = [
     pytest.mark.studio,
@@ -62,8 +63,10 @@ def test_up_again_returns_the_running_server(
 ) -> None:
     again = studio_up(studio_home, venv_dir=studio_venv)
     assert again == studio  # same pid, url and token: no second server
-    steps = [e.step for e in studio_up_iter(studio_home, venv_dir=studio_venv)]
-    assert steps == ["waiting", "ready"]
+    events: list[Progress] = []
+    ready = studio_up(studio_home, venv_dir=studio_venv, progress=events.append)
+    assert [e.stage for e in events] == ["waiting"]  # no install, no start: only a check
+    assert ready == studio
     with pytest.raises(LabelStudioError, match="already runs"):
         studio_up(studio_home, venv_dir=studio_venv, port=_free_port())
 
@@ -83,10 +86,10 @@ def test_secrets_stay_private(studio: StudioInfo, studio_home: Path) -> None:
     assert "api_key" not in repr(studio)
 
 
-def test_connect_with_the_managed_credentials(studio: StudioInfo, studio_home: Path) -> None:
-    conn = resolve_connection(home=studio_home, url=None, api_key=None)
+def test_connect_with_the_managed_credentials(studio: StudioInfo, studio_store: Path) -> None:
+    conn = resolve_connection(studio_store, url=None, api_key=None)
     assert conn == studio.connection() and conn.managed
-    assert connect(conn).users.whoami().email == studio.email
+    assert connect(conn).whoami().email == studio.email
 
 
 def test_wrong_token_is_an_auth_error(studio: StudioInfo) -> None:
@@ -117,15 +120,15 @@ def test_nothing_listening_is_not_running() -> None:
 
 def test_resolve_connection_rules(tmp_path: Path, studio: StudioInfo) -> None:
     with pytest.raises(StudioAuthError, match="LABEL_STUDIO_API_KEY"):
-        resolve_connection(home=tmp_path, url="https://ls.example.org", api_key=None)
+        resolve_connection(tmp_path, url="https://ls.example.org", api_key=None)
     with pytest.raises(LabelStudioError, match="LABEL_STUDIO_URL"):
-        resolve_connection(home=tmp_path, url=None, api_key="abc123")
+        resolve_connection(tmp_path, url=None, api_key="abc123")
     with pytest.raises(StudioNotRunningError) as caught:
-        resolve_connection(home=tmp_path, url=None, api_key=None)
+        resolve_connection(tmp_path, url=None, api_key=None)
     assert "corpus studio up" in caught.value.hint
     with pytest.raises(LabelStudioError, match="not an http"):
-        resolve_connection(home=tmp_path, url="ls.example.org", api_key="abc123")
-    team = resolve_connection(home=tmp_path, url=studio.url.rstrip("/"), api_key=studio.api_key)
+        resolve_connection(tmp_path, url="ls.example.org", api_key="abc123")
+    team = resolve_connection(tmp_path, url=studio.url.rstrip("/"), api_key=studio.api_key)
     assert team == Connection(url=studio.url, api_key=studio.api_key, managed=False)
     assert studio.api_key not in repr(team)
 
@@ -136,10 +139,11 @@ def test_personal_access_token_works(ls_client: LabelStudio, studio: StudioInfo)
         ls_client.jwt_settings.update(api_token_ttl_days=30, api_tokens_enabled=True)
     pat = ls_client.tokens.create().token
     assert pat and pat.count(".") == 2  # a JWT refresh token, not a legacy key
-    conn = resolve_connection(home=Path("unused"), url=studio.url, api_key=pat)
+    conn = resolve_connection(Path("unused"), url=studio.url, api_key=pat)
     client = connect(conn)
-    assert client.users.whoami().email == studio.email
-    assert client.projects.list(page_size=1) is not None
+    assert client.whoami().email == studio.email
+    assert client.projects_titled("no such project") == []
+    assert client.sdk.projects.list(page_size=1) is not None
 
 
 def test_api_errors_are_wrapped_without_headers(ls_client: LabelStudio) -> None:
@@ -198,7 +202,8 @@ def test_down_stops_only_its_own_server(
     empty = tmp_path / "empty"
     assert studio_down(empty) is False
     assert not empty.exists()
-    home = tmp_path / "second"
+    second = tmp_path / "second"  # a store: its server lives in <store>/studio
+    home = home_of(second)
     info = studio_up(home, venv_dir=studio_venv, timeout=STARTUP_TIMEOUT)
     try:
         assert info.pid != studio.pid and info.url != studio.url
@@ -209,7 +214,7 @@ def test_down_stops_only_its_own_server(
     assert not status.running and status.pid is None and status.url == info.url
     assert studio_down(home) is False
     with pytest.raises(StudioNotRunningError):
-        resolve_connection(home=home, url=None, api_key=None)
+        resolve_connection(second, url=None, api_key=None)
     assert studio_status(studio_home).running  # the session server is untouched
 
     again = studio_up(home, venv_dir=studio_venv, timeout=STARTUP_TIMEOUT)  # a restart

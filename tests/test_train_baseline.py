@@ -12,9 +12,9 @@ import pytest
 from conftest import ROOT, build_gold_version
 from datasets import Dataset, DatasetDict
 
+from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.release import ReleaseResult, build_release
 from corpus.release.tables import features
-from corpus.schema import AnnotationSchema, load_schema
 from corpus.store import Store
 
 
@@ -36,7 +36,9 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("baseline")
     store, schema = Store(root / "store"), load_schema()
     version = build_gold_version(store, schema, root / "articles", n=40)
-    *_, result = build_release(store, schema, version, "1.0.0", force="small test corpus")
+    result = build_release(
+        store, version, release="1.0.0", schema=schema, force="small test corpus"
+    )
     assert isinstance(result, ReleaseResult)
     return result.path
 
