@@ -5,11 +5,11 @@ Everything the ``corpus`` command line does, Python can do with the same names::
     import corpus
 
     store = corpus.Store("data")
-    corpus.ingestion(["seeds/"], store=store, message="seed articles")
+    corpus.ingest(["seeds/"], store=store, message="seed articles")
     client = corpus.open_studio(store)          # the local Label Studio (started if needed)
     corpus.start_round(client, store, "round-1", version="0.1.0", overlap=2)
     corpus.pull_round(client, store, "round-1")
-    report = corpus.iaa(store, "round-1")
+    report = corpus.agreement(store, "round-1")
     gold = corpus.adjudicate(store, "round-1")
     release = corpus.build_release(store, gold.version, release="1.0.0")
     corpus.verify_release(release.path)
