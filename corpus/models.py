@@ -194,6 +194,15 @@ class TableInfo(BaseModel):
     files: list[str]
 
 
+class FileRecord(BaseModel):
+    """The size and sha256 of one stored file, checked before the file is read."""
+
+    model_config = _ROW
+
+    bytes: int
+    sha256: str
+
+
 class ProblemRecord(BaseModel):
     model_config = _ROW
 
@@ -222,6 +231,12 @@ class VersionManifest(BaseModel):
     tables: dict[str, TableInfo]
     report: list[ProblemRecord] = Field(description="Inputs skipped with --skip-bad, with reasons.")
     extra: dict[str, object] = Field(default_factory=dict, description="Stage-specific details.")
+    files: dict[str, FileRecord] = Field(
+        default_factory=dict,
+        description="Size and sha256 of every file of the version but manifest.json, by path "
+        "relative to the version folder. Empty in versions written before file hashes were "
+        "recorded (`corpus check` reports them as unverified).",
+    )
 
 
 RECORD_MODELS: dict[str, type[BaseModel]] = {

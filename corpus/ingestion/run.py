@@ -139,12 +139,12 @@ def _batches(files: list[Path], options: ReadOptions) -> Iterator[tuple[list[Uni
 
 
 def _choose_version(store: Store, version: str | None) -> tuple[str, str | None]:
-    parent = store.latest_name()
+    parent, used = store.latest_name(), store.last_used_version()
     if version is None:
-        return next_minor(parent), parent
-    if parent is not None and parse_version(version) <= parse_version(parent):
+        return next_minor(used), parent
+    if used is not None and parse_version(version) <= parse_version(used):
         raise StoreError(
-            f"version {version} is not greater than the latest version {parent}",
+            f"version {version} is not greater than the latest version number used, {used}",
             hint="Versions only grow; leave --version out to take the next minor version.",
         )
     return version, parent
