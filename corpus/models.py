@@ -8,6 +8,7 @@ document's stored ``text``, ``end`` exclusive.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,9 +33,10 @@ class Document(BaseModel):
     external_id: str | None = Field(description="The `id` field of the input record, if any.")
     url: str | None = Field(description="Article URL, if given.")
     source: str | None = Field(description="Publisher or feed name, if given.")
-    published_at: str | None = Field(
-        description="Publication date/time as given (ISO 8601 preferred)."
+    published_at: datetime | None = Field(
+        description="Publication time in UTC (from ISO 8601 or a Unix timestamp), if given."
     )
+    language: str = Field(description="BCP 47 language tag of the text (default en).")
     dup_group: str = Field(
         description="Near-duplicate group: the doc_id of the group's first member."
     )
