@@ -20,7 +20,6 @@ FAULT_POINTS = {
     "pull:after-version": "the pulled version committed, the round state not yet updated",
     "release:writing": "some Parquet files of the release written, not all",
     "release:before-rename": "the release complete in its temporary folder, not renamed",
-    "adjudicate:after-version": "the gold version committed, nothing else yet",
 }
 
 

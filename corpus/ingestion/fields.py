@@ -87,8 +87,8 @@ def _from_timestamp(seconds: float) -> datetime:
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise RecordProblem(
-            f"field 'published_at' is not a usable Unix timestamp: {seconds:g}",
-            "Unix timestamps are in seconds since 1970-01-01 UTC.",
+            f"field 'published_at' is out of range: {seconds:g} seconds since 1970",
+            "Unix timestamps are in seconds (not milliseconds) since 1970-01-01 UTC.",
         ) from None
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
 import pyarrow as pa
@@ -38,6 +38,9 @@ from corpus.ids import row_hash
 from corpus.models import NormalizationInfo, VersionManifest
 from corpus.store.files import check_file
 from corpus.store.writer import VersionWriter, remove_tree
+
+if TYPE_CHECKING:
+    from corpus.store.integrity import CheckReport
 
 STORE_FILE = "store.json"
 
@@ -199,6 +202,14 @@ class Store:
         if self.version_dir(version).exists():
             raise VersionExistsError(f"version {version} already exists in {self.root}")
         return VersionWriter(self, version)
+
+    def check(
+        self, versions: list[str] | None = None, *, deep: bool = False, record: bool = False
+    ) -> CheckReport:
+        """:func:`corpus.store.integrity.check_store` on this store (``corpus check``)."""
+        from corpus.store.integrity import check_store
+
+        return check_store(self, versions, deep=deep, record=record)
 
     def damage(self, version: str) -> str | None:
         """Why a version cannot be read (its manifest is missing or broken), or None."""
