@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from corpus.demo import DemoResult, run_demo
     from corpus.errors import (
         CorpusError,
+        DamagedVersionError,
         FileSystemError,
         IngestError,
         LabelStudioError,
@@ -84,7 +85,7 @@ if TYPE_CHECKING:
         round_status,
         start_round,
     )
-    from corpus.store import Store, Version, VersionDiff, diff_versions
+    from corpus.store import CheckReport, Store, Version, VersionDiff, check_store, diff_versions
 
 # public name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
@@ -97,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         [
             "CorpusError",
+            "DamagedVersionError",
             "FileSystemError",
             "IngestError",
             "LabelStudioError",
@@ -156,14 +158,19 @@ _EXPORTS: dict[str, str] = {
         ],
         "corpus.rounds",
     ),
-    **dict.fromkeys(["Store", "Version", "VersionDiff", "diff_versions"], "corpus.store"),
+    **dict.fromkeys(
+        ["CheckReport", "Store", "Version", "VersionDiff", "check_store", "diff_versions"],
+        "corpus.store",
+    ),
 }
 
 __all__ = [
     "AdjudicationResult",
     "AgreementReport",
     "AnnotationSchema",
+    "CheckReport",
     "CorpusError",
+    "DamagedVersionError",
     "DemoResult",
     "FileSystemError",
     "IngestError",
@@ -202,6 +209,7 @@ __all__ = [
     "adjudicate",
     "agreement",
     "build_release",
+    "check_store",
     "diff_versions",
     "ingest",
     "list_rounds",

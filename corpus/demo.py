@@ -154,7 +154,7 @@ def _demo(
     )
 
     pulled = pull_round(client, store, name, schema=schema, preannotator=pre)
-    pulled_version = pulled.version or load_round(store.root, name).pulled_versions[-1]
+    pulled_version = pulled.version or ""
     yield Progress(
         "pull",
         f"version {pulled_version}: {pulled.annotations} annotations, {pulled.spans} spans, "

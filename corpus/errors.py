@@ -12,6 +12,7 @@ the builtin ``TypeError`` / ``ValueError`` instead.
     - StoreLockedError     another writer holds the store lock
     - VersionNotFoundError a version named by the user does not exist
     - VersionExistsError   a version number is already taken (versions are immutable)
+    - DamagedVersionError  a version's manifest or files differ from what was written
   + LabelStudioError       talking to Label Studio (``.status_code``, ``.endpoint``)
     - StudioNotRunningError  no server answers at the configured URL
     - StudioAuthError        the server answers but rejects the token
@@ -114,6 +115,28 @@ class StoreLockedError(StoreError):
 
 class VersionNotFoundError(StoreError):
     default_hint = "Run `corpus versions` to list the versions in this store."
+
+
+class DamagedVersionError(StoreError):
+    """A version's manifest or files differ from what was written (``report``: the check)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | None = None,
+        hint: str | None = None,
+        report: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, path=path, hint=hint)
+        if report is not None:
+            self.report = report
+
+    default_hint = (
+        "Restore the version folder from a backup (versions are immutable: nothing may edit "
+        "them) and run `corpus check` to see everything that is damaged. A damaged version is "
+        "never read, released, sampled or diffed, and its number is never reused."
+    )
 
 
 class VersionExistsError(StoreError):
@@ -267,6 +290,7 @@ def redact_url(url: str) -> str:
 
 __all__ = [
     "CorpusError",
+    "DamagedVersionError",
     "FileSystemError",
     "IngestError",
     "LabelStudioError",

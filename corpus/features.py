@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -14,6 +15,7 @@ _SCALARS: dict[Any, pa.DataType] = {
     int: pa.int64(),
     bool: pa.bool_(),
     float: pa.float64(),
+    datetime: pa.timestamp("us", tz="UTC"),
 }
 
 

@@ -8,6 +8,7 @@ document's stored ``text``, ``end`` exclusive.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,9 +33,10 @@ class Document(BaseModel):
     external_id: str | None = Field(description="The `id` field of the input record, if any.")
     url: str | None = Field(description="Article URL, if given.")
     source: str | None = Field(description="Publisher or feed name, if given.")
-    published_at: str | None = Field(
-        description="Publication date/time as given (ISO 8601 preferred)."
+    published_at: datetime | None = Field(
+        description="Publication time in UTC (from ISO 8601 or a Unix timestamp), if given."
     )
+    language: str = Field(description="BCP 47 language tag of the text (default en).")
     dup_group: str = Field(
         description="Near-duplicate group: the doc_id of the group's first member."
     )
@@ -194,6 +196,15 @@ class TableInfo(BaseModel):
     files: list[str]
 
 
+class FileRecord(BaseModel):
+    """The size and sha256 of one stored file, checked before the file is read."""
+
+    model_config = _ROW
+
+    bytes: int
+    sha256: str
+
+
 class ProblemRecord(BaseModel):
     model_config = _ROW
 
@@ -222,6 +233,12 @@ class VersionManifest(BaseModel):
     tables: dict[str, TableInfo]
     report: list[ProblemRecord] = Field(description="Inputs skipped with --skip-bad, with reasons.")
     extra: dict[str, object] = Field(default_factory=dict, description="Stage-specific details.")
+    files: dict[str, FileRecord] = Field(
+        default_factory=dict,
+        description="Size and sha256 of every file of the version but manifest.json, by path "
+        "relative to the version folder. Empty in versions written before file hashes were "
+        "recorded (`corpus check` reports them as unverified).",
+    )
 
 
 RECORD_MODELS: dict[str, type[BaseModel]] = {

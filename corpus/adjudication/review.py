@@ -127,8 +127,10 @@ def start_review(
     """
     if not 0.0 <= span_agreement <= 1.0:
         raise ValueError(f"span_agreement must be between 0 and 1, not {span_agreement}")
-    steps = _start_review(client, as_store(store), schema or load_schema(), name, span_agreement)
-    return drive(steps, progress)
+    store = as_store(store)
+    steps = _start_review(client, store, schema or load_schema(), name, span_agreement)
+    with store.lock():  # review.json is read, changed and written: one writer
+        return drive(steps, progress)
 
 
 def _start_review(
@@ -239,8 +241,10 @@ def pull_review(
     Documents in disagreement without a curator decision keep their majority gold and are
     listed in ``pending``.
     """
-    steps = _pull_review(client, as_store(store), schema or load_schema(), name)
-    return drive(steps, progress)
+    store = as_store(store)
+    steps = _pull_review(client, store, schema or load_schema(), name)
+    with store.lock():
+        return drive(steps, progress)
 
 
 def _pull_review(

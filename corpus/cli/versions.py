@@ -10,34 +10,113 @@ from corpus.cli.options import DEFAULT_STORE, JsonOpt, Output, StoreOpt
 
 
 def versions_cli(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> None:
-    """List the dataset versions in the store."""
+    """List the dataset versions in the store (a damaged one too, marked as such)."""
     from rich.table import Table
 
     from corpus.store import list_versions
 
     out = Output(as_json)
-    manifests = list_versions(store)
-    rows = [
-        m.model_dump(mode="json", include={"version", "parent", "kind", "created", "message"})
-        | {"rows": {k: t.rows for k, t in m.tables.items()}}
-        for m in manifests
-    ]
+    versions = list_versions(store)
+    rows: list[dict[str, object]] = []
+    for v in versions:
+        if v.damage is not None:
+            rows.append({"version": v.name, "damaged": v.damage})
+            continue
+        m = v.manifest
+        rows.append(
+            m.model_dump(mode="json", include={"version", "parent", "kind", "created", "message"})
+            | {"rows": {k: t.rows for k, t in m.tables.items()}, "damaged": None}
+        )
 
     def draw() -> None:
-        if not manifests:
+        if not versions:
             out.say("No versions in {store} yet: run `corpus ingest seeds/`.", store=store)
             return
         table = Table("version", "parent", "kind", "created", "documents", "message")
-        for m in manifests:
+        for v in versions:
+            if v.damage is not None:
+                table.add_row(
+                    out.text(v.name),
+                    "?",
+                    out.text("DAMAGED", "bold red"),
+                    "",
+                    "",
+                    out.text(v.damage),
+                )
+                continue
+            m = v.manifest
             docs = m.tables["documents"].rows if "documents" in m.tables else 0
             table.add_row(
-                *(out.text(v) for v in (m.version, m.parent or "-", m.kind, m.created)),
+                *(out.text(x) for x in (m.version, m.parent or "-", m.kind, m.created)),
                 str(docs),
                 out.text(m.message or ""),
             )
         out.print(table)
+        if any(v.damage for v in versions):
+            out.say("[yellow]Damaged versions are never read; see `corpus check`.[/yellow]")
 
     out.done({"versions": rows}, draw)
+
+
+def check_cli(
+    versions: Annotated[
+        list[str] | None, typer.Argument(help="Versions to check (default: all).")
+    ] = None,
+    deep: Annotated[
+        bool, typer.Option(help="Also read every row and compare row counts and content hashes.")
+    ] = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            help="For versions written before file hashes were kept: check their rows, then "
+            "record their files' hashes."
+        ),
+    ] = False,
+    store: StoreOpt = DEFAULT_STORE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check that every version is what was written (files, sizes, sha256, lineage, rows)."""
+    from corpus.errors import DamagedVersionError
+    from corpus.store import check_store
+
+    out = Output(as_json)
+    with out.progress("check") as progress:
+        report = check_store(store, versions or None, deep=deep, record=record, progress=progress)
+
+    def draw() -> None:
+        for v in report.versions:
+            style = {"ok": "green", "unverified": "yellow", "damaged": "bold red"}[v.status]
+            note = " (rows checked)" if v.deep and v.status != "damaged" else ""
+            note += " (file hashes recorded)" if v.recorded else ""
+            out.say(
+                "{version}  [" + style + "]{status}[/" + style + "]  {files} files{note}",
+                version=v.version,
+                status=v.status,
+                files=v.files,
+                note=note,
+            )
+            for p in v.problems:
+                out.say("  [red]-[/red] {file}: {problem}", file=p.file, problem=p.problem)
+                out.say("      [dim]{hint}[/dim]", hint=p.hint)
+        if report.count("unverified"):
+            out.say(
+                "[yellow]{n} version(s) were written before file hashes were kept: "
+                "`corpus check --record` checks their rows and records them.[/yellow]",
+                n=report.count("unverified"),
+            )
+
+    if not report.ok:
+        damaged = [v.version for v in report.versions if v.status == "damaged"]
+        if not as_json:
+            draw()
+        raise DamagedVersionError(
+            f"{len(damaged)} damaged version(s): {', '.join(damaged)}",
+            path=store,
+            hint="Restore them from a backup; damaged versions are never read, released, "
+            "sampled or diffed.",
+            report=report.to_dict(),
+        )
+    out.done(report.to_dict(), draw)
 
 
 def show_cli(
@@ -108,5 +187,6 @@ def diff_cli(
 
 def register(app: typer.Typer) -> None:
     app.command("versions")(versions_cli)
+    app.command("check")(check_cli)
     app.command("show")(show_cli)
     app.command("diff")(diff_cli)

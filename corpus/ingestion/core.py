@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,7 @@ class RawRecord:
     external_id: str | None = None
     url: str | None = None
     source: str | None = None
-    published_at: str | None = None
+    published_at: datetime | None = None
     language: str = "en"
 
 
@@ -178,6 +179,12 @@ def sentence_spans(text: str, start: int, end: int, language: str) -> list[tuple
 
 def segment_record(raw: RawRecord) -> ProcessedDoc:
     """Normalise one record, give it its id and split it into paragraphs and sentences."""
+    for name, value in (("title", raw.title), ("text", raw.text)):
+        if "\x00" in value:
+            raise RecordProblem(
+                f"the {name} contains NUL (\\x00) characters: binary data or a broken export",
+                "Remove the NUL characters from the source data.",
+            )
     title = " ".join(normalize(raw.title).split())
     text = normalize(raw.text).strip()
     if not title:
@@ -196,7 +203,7 @@ def segment_record(raw: RawRecord) -> ProcessedDoc:
         sentences=[
             (p_index, s, e)
             for p_index, (p_start, p_end) in enumerate(paragraphs)
-            for s, e in sentence_spans(text, p_start, p_end, raw.language)
+            for s, e in sentence_spans(text, p_start, p_end, raw.language.split("-")[0])
         ],
         text_json=text_json,
     )
@@ -247,6 +254,7 @@ def document_row(doc: ProcessedDoc, dup_group: str, version: str) -> dict[str, A
         "url": raw.url,
         "source": raw.source,
         "published_at": raw.published_at,
+        "language": raw.language,
         "dup_group": dup_group,
         "n_paragraphs": len(doc.paragraphs),
         "n_sentences": len(doc.sentences),

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import csv
 import json
+import stat
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.errors import IngestError, Problem, display_path
 from corpus.ids import bytes_sha256, file_sha256
+from corpus.ingestion import fields
 from corpus.ingestion.core import RawRecord, RecordProblem, normalize, split_title
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -61,12 +64,21 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     supported = TEXT_SUFFIXES | TABLE_SUFFIXES
     for path in paths:
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in supported and not p.name.startswith(".")
-            )
-            if not found:
+            found = []
+            for p in sorted(path.rglob("*")):
+                if p.name.startswith(".") or p.suffix.lower() not in supported:
+                    continue
+                if p.is_file():
+                    found.append(p)
+                elif (kind := _special(p)) is not None:
+                    problems.append(
+                        Problem(
+                            display_path(p),
+                            f"{kind}, not a regular file: not read",
+                            "Move it out of the folder, or copy its content into a file.",
+                        )
+                    )
+            if not found and not problems:
                 problems.append(
                     Problem(
                         display_path(path), "the folder holds no .txt/.md/.jsonl/.csv/.parquet file"
@@ -85,13 +97,31 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
                     )
                 )
         elif path.exists() or path.is_symlink():
-            problems.append(Problem(display_path(path), "not a regular file or folder"))
+            kind = _special(path) or "not a regular file or folder"
+            problems.append(Problem(display_path(path), f"{kind}: not read"))
         else:
             problems.append(
                 Problem(display_path(path), "no such file or folder", "Check the path.")
             )
     unique = list(dict.fromkeys(files))
     return unique, problems
+
+
+def _special(path: Path) -> str | None:
+    """What a path that is neither a file nor a folder is (a FIFO, socket, device...)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "a broken link" if path.is_symlink() else None
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return kind
+    return None
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -111,11 +141,8 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
 
 
 def decode(data: bytes, encoding: str) -> str:
-    """Decode strictly; a NUL byte means a binary file, a bad byte is named by offset."""
-    if b"\x00" in data[:8192]:
-        raise RecordProblem(
-            "looks like a binary file (it contains NUL bytes)", "Ingest only text articles."
-        )
+    """Decode strictly; a bad byte is named by its offset. (NUL characters are refused for
+    every format alike, when the record is segmented.)"""
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -145,16 +172,10 @@ def read_text_file(item: TextFile, options: ReadOptions) -> RawRecord:
     )
 
 
-def _str_or_none(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value)
-
-
 def record_from_mapping(
     row: Mapping[str, object], *, path: str, sha256: str, number: int, options: ReadOptions
 ) -> RawRecord:
-    """One JSONL/CSV/Parquet row -> RawRecord, checking the mapped fields."""
+    """One JSONL/CSV/Parquet row -> RawRecord, checking and typing the mapped fields."""
     title_col, text_col = options.column("title"), options.column("text")
     missing = [c for c in (title_col, text_col) if c not in row]
     if missing:
@@ -164,7 +185,10 @@ def record_from_mapping(
         )
     title, text = row[title_col], row[text_col]
     if not isinstance(title, str) or not isinstance(text, str):
-        raise RecordProblem("title and text must be strings")
+        raise RecordProblem(
+            f"title and text must be text, not {type(title).__name__} and {type(text).__name__}",
+            "Check the columns mapped to title and text (--field).",
+        )
     for name, value in row.items():
         if isinstance(value, str):
             try:
@@ -186,24 +210,42 @@ def record_from_mapping(
         source_record=number,
         title=title,
         text=text,
-        external_id=_str_or_none(row.get(options.column("id"))),
-        url=_str_or_none(row.get(options.column("url"))),
-        source=_str_or_none(row.get(options.column("source"))),
-        published_at=_str_or_none(row.get(options.column("published_at"))),
-        language=_str_or_none(row.get(options.column("language"))) or "en",
+        external_id=fields.id_field(row.get(options.column("id"))),
+        url=fields.text_field("url", row.get(options.column("url"))),
+        source=fields.text_field("source", row.get(options.column("source"))),
+        published_at=fields.published_at(row.get(options.column("published_at"))),
+        language=fields.language(row.get(options.column("language"))),
     )
 
 
 Row = tuple[int, Mapping[str, object] | RecordProblem]
+_MAX_FIELD = min(sys.maxsize, 2**31 - 1)  # the csv module's own default is 131,072 characters
+_BOM = "\ufeff"
+
+
+def _missing_columns(columns: list[str], options: ReadOptions, kind: str) -> RecordProblem | None:
+    """A file-level problem when the title and text columns are not among ``columns``."""
+    wanted = [options.column("title"), options.column("text")]
+    absent = [c for c in wanted if c not in columns]
+    if not absent:
+        return None
+    found = ", ".join(repr(c) for c in columns[:8]) or "none"
+    return RecordProblem(
+        f"the {kind} has no column {' or '.join(map(repr, absent))} (its columns: {found})",
+        "Name the columns title and text (a CSV needs a header row), or map yours with "
+        "--field title=COLUMN --field text=COLUMN.",
+    )
 
 
 def _jsonl_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
+    records = 0
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                value = json.loads(decode(line, options.encoding))
+                decoded = decode(line, options.encoding)
+                value = json.loads(decoded.removeprefix(_BOM) if number == 1 else decoded)
             except RecordProblem as exc:
                 yield number, exc
                 continue
@@ -225,29 +267,68 @@ def _jsonl_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
                     ),
                 )
                 continue
+            records += 1
             yield number, value
+    if records == 0:
+        yield 0, RecordProblem("the file holds no JSON records", "Add one JSON object per line.")
 
 
 def _csv_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
-    with path.open(encoding=options.encoding, newline="") as fh:
-        reader = csv.DictReader(fh)
-        number = 0
+    """Rows by number; a bad row is reported and every other row is still read."""
+    csv.field_size_limit(_MAX_FIELD)
+    encoding = "utf-8-sig" if options.encoding.lower().replace("_", "-") in UTF8 else None
+    with path.open(encoding=encoding or options.encoding, newline="") as fh:
+        reader = csv.reader(fh)
         try:
-            for number, row in enumerate(reader, start=1):
-                if None in row:
-                    yield number, RecordProblem(f"row {number} has more cells than the header")
-                    continue
-                yield number, row
-        except csv.Error as exc:
-            yield number + 1, RecordProblem(f"malformed CSV: {exc}")
-        except UnicodeDecodeError as exc:
-            yield (
-                number + 1,
-                RecordProblem(
-                    f"not valid {options.encoding} (byte {exc.start} of a read block)",
-                    "Convert the file to UTF-8 or pass --encoding.",
-                ),
-            )
+            header = next(reader)
+        except StopIteration:
+            yield 0, RecordProblem("the file is empty")
+            return
+        except (csv.Error, UnicodeDecodeError) as exc:
+            yield 0, _csv_problem(exc, options, "the header row")
+            return
+        if (problem := _missing_columns(header, options, "CSV header")) is not None:
+            yield 0, problem
+            return
+        number = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except (csv.Error, UnicodeDecodeError) as exc:
+                number += 1
+                yield number, _csv_problem(exc, options, f"row {number}")
+                if isinstance(exc, UnicodeDecodeError):
+                    return  # the decoder cannot resynchronise: the rest is unreadable
+                continue
+            number += 1
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > len(header):
+                yield number, RecordProblem(f"row {number} has more cells than the header")
+                continue
+            padded = [*cells, *[""] * (len(header) - len(cells))]
+            yield number, dict(zip(header, padded, strict=True))
+    if number == 0:
+        yield (
+            0,
+            RecordProblem(
+                "the CSV file has a header row but no records", "Add records below the header."
+            ),
+        )
+
+
+UTF8 = {"utf-8", "utf8", "utf-8-sig"}
+
+
+def _csv_problem(exc: Exception, options: ReadOptions, where: str) -> RecordProblem:
+    if isinstance(exc, UnicodeDecodeError):
+        return RecordProblem(
+            f"{where} is not valid {options.encoding} (byte {exc.start} of a read block)",
+            "Convert the file to UTF-8 or pass --encoding.",
+        )
+    return RecordProblem(f"{where} is malformed CSV: {exc}", "Fix the quoting of that row.")
 
 
 def _parquet_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
@@ -257,6 +338,13 @@ def _parquet_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
         pf = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for broken files
         yield 0, RecordProblem(f"not a readable Parquet file: {exc}")
+        return
+    columns = pf.schema_arrow.names
+    if (problem := _missing_columns(columns, options, "Parquet file")) is not None:
+        yield 0, problem
+        return
+    if pf.metadata.num_rows == 0:
+        yield 0, RecordProblem("the Parquet file holds no records")
         return
     number = 0
     for batch in pf.iter_batches(batch_size=1024):
@@ -268,13 +356,14 @@ def _parquet_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
 def iter_table_records(
     path: Path, options: ReadOptions
 ) -> Iterator[tuple[int, RawRecord | RecordProblem]]:
-    """Stream the records of a tabular file, one problem per bad row."""
+    """Stream the records of a tabular file, one problem per bad row (0: the whole file)."""
     try:
         sha = file_sha256(path)
+        size = path.stat().st_size
     except OSError as exc:
         yield 0, RecordProblem(f"cannot read the file: {exc.strerror}")
         return
-    if path.stat().st_size == 0:
+    if size == 0:
         yield 0, RecordProblem("the file is empty")
         return
     suffix = path.suffix.lower()
@@ -285,6 +374,7 @@ def iter_table_records(
         if suffix == ".parquet"
         else _jsonl_rows(path, options)
     )
+    shown = display_path(path)
     for number, row in rows:
         if isinstance(row, RecordProblem):
             yield number, row
@@ -292,9 +382,7 @@ def iter_table_records(
         try:
             yield (
                 number,
-                record_from_mapping(
-                    row, path=display_path(path), sha256=sha, number=number, options=options
-                ),
+                record_from_mapping(row, path=shown, sha256=sha, number=number, options=options),
             )
         except RecordProblem as exc:
             yield number, exc

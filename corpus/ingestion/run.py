@@ -25,7 +25,7 @@ import pyarrow as pa
 from corpus.about import __version__
 from corpus.errors import IngestError, Problem, StoreError, display_path, translate_os_errors
 from corpus.ids import row_hash
-from corpus.ingestion import core, minhash
+from corpus.ingestion import core, fields, minhash
 from corpus.ingestion.core import DocBatch, RawRecord, RecordProblem
 from corpus.ingestion.dedup import Deduper, Signature
 from corpus.ingestion.readers import (
@@ -65,6 +65,7 @@ class IngestResult:
     files: int = 0
     problems: list[Problem] = field(default_factory=list)
     path: Path | None = None
+    migrated: dict[str, Any] = field(default_factory=dict)  # an old documents table rewritten
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,12 +140,12 @@ def _batches(files: list[Path], options: ReadOptions) -> Iterator[tuple[list[Uni
 
 
 def _choose_version(store: Store, version: str | None) -> tuple[str, str | None]:
-    parent = store.latest_name()
+    parent, used = store.latest_name(), store.last_used_version()
     if version is None:
-        return next_minor(parent), parent
-    if parent is not None and parse_version(version) <= parse_version(parent):
+        return next_minor(used), parent
+    if used is not None and parse_version(version) <= parse_version(used):
         raise StoreError(
-            f"version {version} is not greater than the latest version {parent}",
+            f"version {version} is not greater than the latest version number used, {used}",
             hint="Versions only grow; leave --version out to take the next minor version.",
         )
     return version, parent
@@ -241,6 +242,7 @@ def _ingest(
                 inputs=inputs,
                 tables={},
                 report=[ProblemRecord.model_validate(p.to_dict()) for p in result.problems],
+                extra={"migrated": result.migrated} if result.migrated else {},
             )
             result.path = writer.commit(manifest)
             result.written = True
@@ -269,7 +271,7 @@ def _ingest_into(
     def setup() -> None:
         dedup.start()
         if parent is not None:
-            known.update(_continue_from(store, parent, writer, dedup))
+            known.update(_continue_from(store, parent, writer, dedup, result.migrated))
 
     sizes = {display_path(p): p.stat().st_size for p in files}
     counts: Counter[str] = Counter()
@@ -303,9 +305,19 @@ def _ingest_into(
     return result, inputs
 
 
-def _continue_from(store: Store, parent: str, writer: VersionWriter, dedup: Deduper) -> set[str]:
-    """Link the parent's tables into ``writer`` and index its documents; their ids."""
-    store.link_tables(parent, writer)
+def _continue_from(
+    store: Store, parent: str, writer: VersionWriter, dedup: Deduper, migrated: dict[str, Any]
+) -> set[str]:
+    """Link the parent's tables into ``writer`` and index its documents; their ids.
+
+    A documents table written before records were typed (no ``language``, ``published_at``
+    as text) is rewritten once in today's schema; ``migrated`` records what changed.
+    """
+    old = store.table_schema(parent, "documents") != SCHEMAS["documents"]
+    store.link_tables(parent, writer, skip={"documents"} if old else ())
+    if old:
+        table = writer.table("documents", SCHEMAS["documents"])
+        migrated.update(_migrate_documents(store, parent, table))
     groups: dict[str, str] = {}
     for batch in store.iter_batches(parent, "documents", ["doc_id", "dup_group"]):
         groups.update(zip(*(c.to_pylist() for c in batch.columns), strict=True))
@@ -313,6 +325,27 @@ def _continue_from(store: Store, parent: str, writer: VersionWriter, dedup: Dedu
         for doc_id, signature in zip(*(c.to_pylist() for c in batch.columns), strict=True):
             dedup.add_known(doc_id, np.array(signature, dtype=np.uint32), groups[doc_id])
     return set(groups)
+
+
+def _migrate_documents(store: Store, parent: str, out: TableWriter) -> dict[str, Any]:
+    """Rewrite an old documents table: ``language`` "und" (it was never stored) and
+    ``published_at`` parsed into UTC (unparsable values become null and are listed)."""
+    unparsed: list[dict[str, str]] = []
+    rows = 0
+    for batch in store.iter_batches(parent, "documents"):
+        converted = []
+        for row in batch.to_pylist():
+            value = row.get("published_at")
+            try:
+                row["published_at"] = fields.published_at(value)
+            except RecordProblem:
+                row["published_at"] = None
+                unparsed.append({"doc_id": row["doc_id"], "published_at": str(value)})
+            row.setdefault("language", "und")
+            converted.append({name: row.get(name) for name in SCHEMAS["documents"].names})
+        out.write_rows(converted, sum(row_hash(r) for r in converted))
+        rows += len(converted)
+    return {"documents": rows, "language": "und", "published_at_unparsed": unparsed}
 
 
 def _add_document(dedup: Deduper, doc_id: str, signature: Signature, result: IngestResult) -> str:

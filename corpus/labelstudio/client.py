@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import httpx
 
 from corpus.errors import LabelStudioError, StudioAuthError, StudioNotRunningError, redact_url
+from corpus.faults import fault_point
 
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
@@ -324,11 +325,15 @@ class StudioClient:
         """Every task with its annotations, as Label Studio's JSON export (raw bytes)."""
 
         def download() -> bytes:
-            chunks = self.sdk.projects.exports.download_sync(
+            chunks = []
+            for chunk in self.sdk.projects.exports.download_sync(
                 project_id,
                 download_all_tasks=True,
                 request_options={"max_retries": 0, "timeout": timeout},
-            )
+            ):
+                chunks.append(chunk)
+                if len(chunks) == 1:
+                    fault_point("pull:export-download")
             return b"".join(chunks)
 
         return self._get(f"GET /api/projects/{project_id}/export", download)

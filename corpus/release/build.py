@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from corpus.about import __version__
+from corpus.atomic import fsync_dir
 from corpus.errors import ReleaseError, translate_os_errors
+from corpus.faults import fault_point
 from corpus.ids import canonical_json, file_sha256, hash_hex, sha256_int
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -31,6 +33,8 @@ from corpus.release.gates import check_gates, lineage
 from corpus.release.splits import DEFAULT_RATIOS, SPLITS, Group, assign_splits, check_ratios
 from corpus.store import Store, as_store, parse_version
 
+TMP_PREFIX = ".tmp-release-"
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
@@ -69,9 +73,19 @@ def previous_release(store: Store, release: str, explicit: Path | None) -> Path 
     older = [
         p
         for p in folder.iterdir()
-        if (p / "manifest.json").is_file() and parse_version(p.name) < parse_version(release)
+        if _SEMVER.match(p.name)
+        and (p / "manifest.json").is_file()
+        and parse_version(p.name) < parse_version(release)
     ]
     return max(older, key=lambda p: parse_version(p.name)) if older else None
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Temporary release folders of killed builds (the caller holds the store lock)."""
+    found = sorted(folder.glob(f"{TMP_PREFIX}*")) if folder.is_dir() else []
+    for path in found:
+        shutil.rmtree(path, ignore_errors=True)
+    return found
 
 
 def _rows(store: Store, version: str, table: str) -> list[dict[str, Any]]:
@@ -100,8 +114,9 @@ def build_release(
 
     ``force`` (a reason) overrides failed gates and is recorded in the manifest and card.
     """
+    store = as_store(store)
     steps = _build(
-        as_store(store),
+        store,
         schema or load_schema(),
         version,
         release,
@@ -113,7 +128,8 @@ def build_release(
         license=license,
         pretty_name=pretty_name,
     )
-    return drive(steps, progress)
+    with store.lock():  # one writer at a time: leftovers of killed builds go safely
+        return drive(steps, progress)
 
 
 def _build(
@@ -228,7 +244,8 @@ def _build(
 
     # write ----------------------------------------------------------------------------------
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{release}-", dir=target.parent))
+    remove_leftovers(target.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{release}-", dir=target.parent))
     try:
         yield Progress("write", "writing Parquet")
         feats = tables.features(schema)
@@ -242,6 +259,7 @@ def _build(
                 n_bytes = _write_parquet(rows, feats[config], tmp / rel)
                 sizes[config][split] = (len(rows), n_bytes)
                 files[rel] = {"rows": len(rows)}
+                fault_point("release:writing")
         chain = lineage(store, version)
         rounds = sorted(
             {str(r) for v in chain if isinstance(r := store.manifest(v).extra.get("round"), str)}
@@ -297,7 +315,12 @@ def _build(
         for path in tmp.rglob("*"):
             if path.is_file():
                 path.chmod(0o444)
+                _fsync(path)
+        for path in [*(p for p in tmp.rglob("*") if p.is_dir()), tmp]:
+            fsync_dir(path)
+        fault_point("release:before-rename")
         tmp.rename(target)
+        fsync_dir(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -314,6 +337,14 @@ def _build(
         },
         changelog=changes,
     )
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_parquet(rows: list[dict[str, Any]], features: Any, path: Path) -> int:

@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from corpus.label_schema import AnnotationSchema
@@ -37,7 +38,8 @@ def features(schema: AnnotationSchema) -> dict[str, Any]:
         "documents": Features({
             "doc_id": Value("string"), "title": Value("string"), "text": Value("string"),
             "stance": stance, "spans": List(span), "dup_group": Value("string"),
-            "source": Value("string"), "url": Value("string"), "published_at": Value("string"),
+            "source": Value("string"), "url": Value("string"),
+            "published_at": Value("timestamp[us, tz=UTC]"), "language": Value("string"),
         }),
         "sentences": Features({
             "doc_id": Value("string"), "sentence_index": Value("int32"), "text": Value("string"),
@@ -90,8 +92,21 @@ def document_row(
         "doc_id": doc["doc_id"], "title": doc["title"], "text": doc["text"],
         "stance": _index(schema.stance_names, gold_stance), "spans": span_dicts(spans, schema),
         "dup_group": doc["dup_group"], "source": doc.get("source"), "url": doc.get("url"),
-        "published_at": doc.get("published_at"),
+        "published_at": _when(doc.get("published_at")), "language": doc.get("language") or "und",
     }  # fmt: skip
+
+
+def _when(value: object) -> datetime | None:
+    """A UTC timestamp; text from stores written before dates were typed is parsed."""
+    if value is None or isinstance(value, datetime):
+        return value
+    from corpus.ingestion.core import RecordProblem
+    from corpus.ingestion.fields import published_at
+
+    try:
+        return published_at(value)
+    except RecordProblem:
+        return None
 
 
 def sentence_rows(

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from corpus.atomic import write_json_atomic
+from corpus.atomic import TMP_SUFFIX, write_bytes_atomic, write_json_atomic
 from corpus.errors import RoundError, translate_os_errors
+from corpus.faults import fault_point
 from corpus.features import arrow_schema
-from corpus.ids import bytes_sha256
+from corpus.ids import bytes_sha256, canonical_json, hash_hex, row_hash
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import ISSUE
@@ -75,12 +76,13 @@ class PulledRound:
 def pulled_round(store: Store, name: str) -> PulledRound:
     """The annotations and spans of a round's latest pull (clear errors when there are none)."""
     state = load_round(store.root, name)
-    if not state.pulled_versions:
+    pulled = pulled_versions(store, name)
+    if not pulled:
         raise RoundError(
             f"round {name!r} has no pulled annotations yet",
             hint=f"Run `corpus round pull {name}` first.",
         )
-    version = state.pulled_versions[-1]
+    version = pulled[-1]
     if not {"annotations", "spans"} <= store.manifest(version).tables.keys():
         raise RoundError(
             f"version {version} has no annotations or spans table",
@@ -114,7 +116,11 @@ def pseudonym_key(store: Store) -> bytes:
 
 
 def archive_export(folder: Path, raw: bytes) -> Path:
-    """Keep the export unchanged (gzip) so nothing a person labelled is ever lost."""
+    """Keep the export unchanged (gzip) so nothing a person labelled is ever lost.
+
+    Written atomically (a killed run leaves only a hidden ``.tmp`` file, removed by the next
+    one); the same export is archived once (its sha256 is in the file name).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     digest = bytes_sha256(raw)
     existing = sorted(folder.glob(f"*-{digest[:16]}.json.gz"))
@@ -122,11 +128,39 @@ def archive_export(folder: Path, raw: bytes) -> Path:
         return existing[-1]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     path = folder / f"{stamp}-{digest[:16]}.json.gz"
-    tmp = path.with_suffix(".tmp")
-    with gzip.open(tmp, "wb", compresslevel=6) as fh:
-        fh.write(raw)
-    tmp.replace(path)
+    write_bytes_atomic(path, gzip.compress(raw, compresslevel=6, mtime=0), mode=0o444)
     return path
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Delete the temporary files killed runs left in a round folder (the caller holds the
+    store lock, so no live writer owns them)."""
+    removed = []
+    for pattern in (f".*{TMP_SUFFIX}", "*.json.tmp"):
+        for path in folder.rglob(pattern):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+def pulled_versions(store: Store, name: str) -> list[str]:
+    """The versions a pull of round ``name`` wrote, oldest first (read from their manifests,
+    so a crash between writing a version and the round's state loses nothing)."""
+    return [
+        v
+        for v in store.version_names()
+        if (m := store.manifest(v)).kind == "pull" and m.extra.get("round") == name
+    ]
+
+
+def rows_digest(
+    annotations: list[dict[str, Any]], spans: list[dict[str, Any]], rejects: list[Reject]
+) -> str:
+    """An order-independent hash of what a pull stores (rows and rejects)."""
+    total = sum(row_hash(r) for r in annotations) + 3 * sum(row_hash(s) for s in spans)
+    total += row_hash(sorted((r.to_dict() for r in rejects), key=canonical_json))
+    return hash_hex(total)
 
 
 @translate_os_errors
@@ -162,26 +196,53 @@ def _pull(
         raise RoundError(
             f"round {name!r} has no project yet", hint=f"Run `corpus round start {name}`."
         )
-    folder = round_dir(store.root, name)
     yield Progress("pull", "exporting from Label Studio", 0, 1)
     raw = client.export(state.project_id)
+    with store.lock():
+        result = yield from _commit_pull(store, schema, name, preannotator, server_url, raw)
+    return result
+
+
+def _commit_pull(
+    store: Store,
+    schema: AnnotationSchema,
+    name: str,
+    preannotator: PreAnnotator,
+    server_url: str,
+    raw: bytes,
+) -> Steps[PullResult]:
+    """Archive, validate and store one export, under the store lock.
+
+    Crash-safe in this order: the archive (atomic; the same export is archived once), the
+    version (atomic; a version whose rows equal the round's last pull is not written again),
+    then the round's state, which is only a cache of what the versions say.
+    """
+    state = load_round(store.root, name)
+    folder = round_dir(store.root, name)
+    remove_leftovers(folder)
     result = PullResult(round=name, version=None, written=False)
     archived = _archive_in_background(folder / "exports", raw)
     tasks: list[dict[str, Any]] = json.loads(raw)
     result.tasks = len(tasks)
+    pulled = pulled_versions(store, name)
+    last_version = pulled[-1] if pulled else None
     previous = _load_pull_state(folder)
+    if previous.get("version") != last_version:  # stale: left by a crash or an older run
+        previous = {}
     fingerprints = {str(t.get("id")): task_fingerprint(t) for t in tasks}
     unchanged = {
         tid for tid, fp in fingerprints.items() if previous.get("fingerprints", {}).get(tid) == fp
     }
-    last_version = previous.get("version")
     if (
-        last_version
+        previous
         and unchanged == set(fingerprints)
         and set(fingerprints) == set(previous.get("fingerprints", {}))
     ):
         result.archive = archived.result()
+        fault_point("pull:after-archive")
         result.rejects = [Reject(**r) for r in previous.get("rejects", [])]
+        result.version = last_version
+        _save_state(store, state, pulled)
         return result
     docs = {
         d: StoredDoc(row["text"], row["text_sha256"])
@@ -192,7 +253,11 @@ def _pull(
     annotations: list[dict[str, Any]] = []
     spans: list[dict[str, Any]] = []
     rejects_by_task: dict[str, list[dict[str, Any]]] = {}
-    reuse = _previous_rows(store, last_version, name, tasks, unchanged) if last_version else None
+    reuse = (
+        _previous_rows(store, last_version, name, tasks, unchanged)
+        if previous and last_version
+        else None
+    )
     seen_docs: set[str] = set()
     for i, task in enumerate(tasks):
         tid = str(task.get("id"))
@@ -236,12 +301,27 @@ def _pull(
     result.rejects = rejects
     result.annotations, result.spans = len(annotations), len(spans)
     result.archive = archived.result()  # the export is kept before anything is stored
-    version = write_pull_version(
-        store, state.version, name, annotations, spans, rejects, result.archive, state.simulated
-    )
-    result.version, result.written = version, True
-    state.pulled_versions.append(version)
-    save_round(store.root, state)
+    fault_point("pull:after-archive")
+    digest = rows_digest(annotations, spans, rejects)
+    if last_version is not None and store.manifest(last_version).extra.get("rows") == digest:
+        version = last_version  # the same rows as the last pull: nothing new to store
+    else:
+        version = write_pull_version(
+            store,
+            state.version,
+            name,
+            annotations,
+            spans,
+            rejects,
+            result.archive,
+            state.simulated,
+            digest=digest,
+        )
+        result.written = True
+        pulled.append(version)
+        fault_point("pull:after-version")
+    result.version = version
+    _save_state(store, state, pulled)
     write_json_atomic(
         folder / "pull_state.json",
         {
@@ -253,6 +333,12 @@ def _pull(
     )
     write_json_atomic(folder / "rejects.json", [r.to_dict() for r in rejects])
     return result
+
+
+def _save_state(store: Store, state: RoundState, pulled: list[str]) -> None:
+    if state.pulled_versions != pulled:
+        state.pulled_versions = list(pulled)
+        save_round(store.root, state)
 
 
 def _compares_suggestions(task: dict[str, Any]) -> bool:
@@ -322,6 +408,8 @@ def write_pull_version(
     rejects: list[Reject],
     archive: Path | None,
     simulated: bool = False,
+    *,
+    digest: str | None = None,
 ) -> str:
     """Parent's tables + this round's annotations (other rounds' rows are kept)."""
     with store.lock():
@@ -339,5 +427,6 @@ def write_pull_version(
                 "export_archive": archive.name if archive else None,
                 "rejects": [r.to_dict() for r in rejects],
                 "simulated": simulated,
+                "rows": digest or rows_digest(annotations, spans, rejects),
             },
         )

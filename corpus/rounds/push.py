@@ -106,7 +106,8 @@ def start_round(
         ),
         simulated=simulated,
     )
-    return drive(steps, progress)
+    with as_store(store).lock():  # round.json is read, changed and written: one writer
+        return drive(steps, progress)
 
 
 def _start(

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from corpus.store.diff import VersionDiff, diff_versions, list_versions, show_version
+from corpus.store.integrity import CheckReport, check_store
 from corpus.store.versions import (
     Store,
     Version,
@@ -20,12 +21,14 @@ from corpus.store.versions import (
 from corpus.store.writer import TableWriter, VersionWriter
 
 __all__ = [
+    "CheckReport",
     "Store",
     "TableWriter",
     "Version",
     "VersionDiff",
     "VersionWriter",
     "as_store",
+    "check_store",
     "derive_version",
     "diff_versions",
     "list_versions",

@@ -7,10 +7,13 @@ import pandas, a fixed cost of a few tenths of a second in every ingest worker p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def arrow_array(values: Any, dtype: pa.DataType, *, nullable: bool = True) -> pa.Array:
@@ -44,6 +47,10 @@ def arrow_array(values: Any, dtype: pa.DataType, *, nullable: bool = True) -> pa
     if dtype == pa.int64():
         data = np.fromiter(values, dtype=np.int64, count=n)
         return pa.Array.from_buffers(dtype, n, [validity, pa.py_buffer(data)], null_count=nulls)
+    if pa.types.is_timestamp(dtype) and dtype.unit == "us":
+        micros = [_micros(v) for v in values]
+        data = np.fromiter(micros, dtype=np.int64, count=n)
+        return pa.Array.from_buffers(dtype, n, [validity, pa.py_buffer(data)], null_count=nulls)
     if dtype == pa.list_(pa.int64()):
         offsets32 = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(np.fromiter(map(len, values), np.int64, n), out=offsets32[1:])
@@ -51,6 +58,14 @@ def arrow_array(values: Any, dtype: pa.DataType, *, nullable: bool = True) -> pa
         buffers = [validity, pa.py_buffer(offsets32)]
         return pa.Array.from_buffers(dtype, n, buffers, null_count=nulls, children=[items])
     raise TypeError(f"arrow_array() does not build {dtype} arrays")
+
+
+def _micros(value: Any) -> int:
+    """Microseconds since the epoch of an aware datetime (0 stands for a null)."""
+    if isinstance(value, int):
+        return value
+    delta: timedelta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def repeated_strings(values: Sequence[str], counts: Sequence[int]) -> pa.Array:

@@ -7,15 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corpus.models import VersionManifest
-from corpus.store.versions import Store, as_store
+from corpus.store.versions import Store, Version, as_store
 
 StoreLike = Store | str | os.PathLike[str]
 
 
-def list_versions(store: StoreLike) -> list[VersionManifest]:
-    """Every version's manifest, oldest first."""
-    store = as_store(store)
-    return [store.manifest(v) for v in store.version_names()]
+def list_versions(store: StoreLike) -> list[Version]:
+    """Every version, oldest first; a damaged one too (``version.damage`` says why)."""
+    return as_store(store).versions()
 
 
 def show_version(store: StoreLike, version: str) -> VersionManifest:

@@ -10,23 +10,39 @@ table a version shares with its parent is hard-linked, not copied.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
-import shutil
+import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
 import pyarrow as pa
 from pydantic import ValidationError
 
-from corpus.errors import StoreError, StoreLockedError, VersionExistsError, VersionNotFoundError
+from corpus.atomic import write_json_atomic
+from corpus.errors import (
+    DamagedVersionError,
+    StoreError,
+    StoreLockedError,
+    VersionExistsError,
+    VersionNotFoundError,
+    os_error,
+)
 from corpus.ids import row_hash
 from corpus.models import NormalizationInfo, VersionManifest
-from corpus.store.writer import VersionWriter
+from corpus.store.files import check_file
+from corpus.store.writer import VersionWriter, remove_tree
+
+if TYPE_CHECKING:
+    from corpus.store.integrity import CheckReport
+
+STORE_FILE = "store.json"
 
 DOCUMENT_COLUMNS = ("doc_id", "title", "text", "text_sha256", "dup_group")
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
@@ -93,26 +109,78 @@ class Store:
         """The names of every version, oldest first."""
         if not self.versions_dir.is_dir():
             return []
-        found = [
-            p.name
-            for p in self.versions_dir.iterdir()
-            if _SEMVER.match(p.name) and (p / "manifest.json").is_file()
-        ]
+        found = [p.name for p in self.versions_dir.iterdir() if _SEMVER.match(p.name)]
         return sorted(found, key=parse_version)
 
     def latest_name(self) -> str | None:
+        """The newest version (damaged or not: reading a damaged one fails clearly)."""
         names = self.version_names()
         return names[-1] if names else None
 
+    def last_used_version(self) -> str | None:
+        """The highest version number ever used here (its folder may be damaged or gone)."""
+        used = [*self.version_names(), *filter(None, [self._meta().get("last_version")])]
+        return max(used, key=parse_version) if used else None
+
+    def next_version(self) -> str:
+        """The next minor version number; a number once used is never used again."""
+        return next_minor(self.last_used_version())
+
+    def _meta(self) -> dict[str, Any]:
+        path = self.root / STORE_FILE
+        try:
+            value = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise StoreError(
+                f"{path} is damaged ({exc})",
+                path=path,
+                hint="Restore it from a backup; it holds the store's id and last version.",
+            ) from None
+        return value if isinstance(value, dict) else {}
+
+    def store_id(self) -> str:
+        """The store's identity, created once (under the lock) and kept in ``store.json``."""
+        meta = self._meta()
+        if "store_id" not in meta:
+            with self.lock():
+                meta = self._meta()
+                if "store_id" not in meta:
+                    meta["store_id"] = uuid.uuid4().hex
+                    meta.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
+                    write_json_atomic(self.root / STORE_FILE, meta)
+        return str(meta["store_id"])
+
+    def record_version(self, version: str) -> None:
+        """Remember the highest version number used (the caller holds the lock)."""
+        meta = self._meta()
+        last = meta.get("last_version")
+        if last is None or parse_version(version) > parse_version(last):
+            meta["last_version"] = version
+            meta.setdefault("store_id", uuid.uuid4().hex)
+            meta.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
+            write_json_atomic(self.root / STORE_FILE, meta)
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the store's write lock; a second writer fails at once with a clear error."""
+        """Hold the store's write lock; a second writer fails at once with a clear error.
+
+        Re-entrant within a process (a pull holds it while it derives a version). Taking it
+        removes the leftovers of killed writers (``.tmp/``).
+        """
+        key = self.root.resolve()
+        if key in _HELD:
+            _HELD[key] += 1
+            try:
+                yield
+            finally:
+                _HELD[key] -= 1
+            return
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(
-                f"cannot create the store folder {self.root}: {exc.strerror}", path=self.root
-            ) from None
+            raise os_error(exc, "create the store folder") from None
         lock_path = self.root / ".lock"
         lock = filelock.FileLock(str(lock_path), timeout=0)
         try:
@@ -121,10 +189,12 @@ class Store:
             raise StoreLockedError(
                 f"the store {self.root} is locked by another writer ({lock_path})", path=lock_path
             ) from None
+        _HELD[key] = 1
         try:
-            shutil.rmtree(self.root / ".tmp", ignore_errors=True)  # leftovers of a crash
+            remove_tree(self.root / ".tmp")  # leftovers of a crash
             yield
         finally:
+            del _HELD[key]
             lock.release()
 
     def begin(self, version: str) -> VersionWriter:
@@ -133,30 +203,65 @@ class Store:
             raise VersionExistsError(f"version {version} already exists in {self.root}")
         return VersionWriter(self, version)
 
+    def check(
+        self, versions: list[str] | None = None, *, deep: bool = False, record: bool = False
+    ) -> CheckReport:
+        """:func:`corpus.store.integrity.check_store` on this store (``corpus check``)."""
+        from corpus.store.integrity import check_store
+
+        return check_store(self, versions, deep=deep, record=record)
+
+    def damage(self, version: str) -> str | None:
+        """Why a version cannot be read (its manifest is missing or broken), or None."""
+        try:
+            self.manifest(version)
+        except DamagedVersionError as exc:
+            return exc.message
+        return None
+
     def manifest(self, version: str) -> VersionManifest:
-        path = self.version_dir(version) / "manifest.json"
-        if not path.is_file():
+        folder = self.version_dir(version)
+        path = folder / "manifest.json"
+        if not folder.is_dir():
             raise VersionNotFoundError(f"no version {version} in the store {self.root}", path=path)
+        if not path.is_file():
+            raise DamagedVersionError(
+                f"version {version} is damaged: {path} is missing", path=path
+            ) from None
         try:
             return VersionManifest.model_validate_json(path.read_bytes())
         except ValidationError as exc:
             first = exc.errors()[0]
             where = " -> ".join(str(p) for p in first["loc"]) or "(top level)"
-            raise StoreError(
+            raise DamagedVersionError(
                 f"version {version} is damaged: {path} does not parse "
                 f"({exc.error_count()} problem(s), first: [{where}] {first['msg']})",
                 path=path,
-                hint="Restore the version folder from a backup, or run `corpus check` to see "
-                "what else is damaged; a damaged version is never read.",
             ) from None
 
+    def verify_table(self, version: str, table: str) -> None:
+        """Check the size and sha256 of a table's files against the manifest, once per process.
+
+        :class:`DamagedVersionError` names the first file that differs. Versions written
+        before file hashes were recorded are read unverified (``corpus check`` lists them).
+        """
+        manifest = self.manifest(version)
+        if not manifest.files:
+            return
+        folder = self.version_dir(version)
+        for rel, record in manifest.files.items():
+            if rel.split("/", 1)[0] == table:
+                check_file(folder / rel, record, version)
+
     def table_shards(self, version: str, table: str) -> list[Path]:
+        """The table's shard files, after checking them (see :meth:`verify_table`)."""
         manifest = self.manifest(version)
         if table not in manifest.tables:
             raise StoreError(
                 f"version {version} has no table {table!r}",
                 hint=f"Its tables are: {', '.join(sorted(manifest.tables))}.",
             )
+        self.verify_table(version, table)
         folder = self.version_dir(version) / table
         return [folder / f for f in manifest.tables[table].files]
 
@@ -209,10 +314,15 @@ class Store:
         self, parent: str, writer: VersionWriter, *, skip: Collection[str] = ()
     ) -> None:
         """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged."""
-        for name, info in self.manifest(parent).tables.items():
+        manifest = self.manifest(parent)
+        for name, info in manifest.tables.items():
             if name not in skip:
+                records = [manifest.files.get(f"{name}/{f}") for f in info.files]
                 writer.table(name, self.table_schema(parent, name)).link(
-                    self.table_shards(parent, name), info.rows, int(info.content_sha256, 16)
+                    self.table_shards(parent, name),
+                    info.rows,
+                    int(info.content_sha256, 16),
+                    records,
                 )
 
     def load(self, version: str, table: str) -> Any:
@@ -241,6 +351,11 @@ class Version:
     def manifest(self) -> VersionManifest:
         return self.store.manifest(self.name)
 
+    @cached_property
+    def damage(self) -> str | None:
+        """Why the version cannot be read (missing or broken manifest), or None."""
+        return self.store.damage(self.name)
+
     @property
     def parent(self) -> str | None:
         return self.manifest.parent
@@ -256,6 +371,10 @@ class Version:
     def arrow(self, name: str, columns: list[str] | None = None) -> pa.Table:
         """The table as a ``pyarrow.Table``."""
         return self.store.read_table(self.name, name, columns)
+
+
+# Store locks held by this process (re-entrant), by resolved store folder.
+_HELD: dict[Path, int] = {}
 
 
 def as_store(store: Store | str | os.PathLike[str]) -> Store:
@@ -278,12 +397,10 @@ def derive_version(
     Every other table of the parent is linked unchanged; each table in ``tables`` keeps the
     parent's rows of *other* rounds and gets this round's rows. The caller holds the lock.
     """
-    from datetime import UTC, datetime
-
     from corpus.about import __version__
 
     manifest = store.manifest(parent)
-    version = next_minor(store.latest_name())
+    version = store.next_version()
     writer = store.begin(version)
     try:
         store.link_tables(parent, writer, skip=tables.keys())

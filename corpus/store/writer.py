@@ -2,6 +2,13 @@
 
 A table folder has the layout of ``datasets.Dataset.save_to_disk`` (shards, ``state.json``,
 ``dataset_info.json``), so every table loads with ``datasets.load_from_disk``.
+
+A commit is crash-safe: every file is written in ``<store>/.tmp/<version>-<id>/``, its size
+and sha256 are recorded in the manifest, it is made read-only (0444) and fsynced; then the
+manifest is written and fsynced and the folder renamed into ``versions/`` (and the parent
+folder fsynced). A crash before the rename leaves only a temporary folder, which the next
+writer removes; after it, the whole version. Shards shared with the parent are hard links to
+the parent's read-only files, so no code path ever writes into a committed file.
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from corpus.atomic import fsync_dir
 from corpus.errors import VersionExistsError
-from corpus.ids import hash_hex
-from corpus.models import TableInfo, VersionManifest
+from corpus.faults import fault_point
+from corpus.ids import file_sha256, hash_hex
+from corpus.models import FileRecord, TableInfo, VersionManifest
 
 if TYPE_CHECKING:
     from corpus.store.versions import Store
@@ -34,6 +43,7 @@ class TableWriter:
     files: list[str] = field(default_factory=list)
     rows: int = 0
     hash_sum: int = 0
+    known: dict[str, FileRecord] = field(default_factory=dict)  # linked shards: parent's record
     _sink: pa.ipc.RecordBatchStreamWriter | None = None
 
     def _open(self) -> pa.ipc.RecordBatchStreamWriter:
@@ -43,10 +53,20 @@ class TableWriter:
             self._sink = pa.ipc.new_stream(str(self.folder / name), self.schema)
         return self._sink
 
-    def link(self, shards: list[Path], rows: int, hash_sum: int) -> None:
-        """Reuse a parent's immutable shards (hard link, or copy across file systems)."""
+    def link(
+        self,
+        shards: list[Path],
+        rows: int,
+        hash_sum: int,
+        records: list[FileRecord | None] | None = None,
+    ) -> None:
+        """Reuse a parent's immutable shards (hard link, or copy across file systems).
+
+        ``records`` are the shards' size and sha256 as the parent recorded them (None where
+        the parent recorded none: the file is hashed at commit).
+        """
         self.close()
-        for src in shards:
+        for i, src in enumerate(shards):
             name = f"data-{len(self.files):05d}.arrow"
             dst = self.folder / name
             try:
@@ -54,6 +74,8 @@ class TableWriter:
             except OSError:
                 shutil.copy2(src, dst)
             self.files.append(name)
+            if records is not None and (record := records[i]) is not None:
+                self.known[name] = record
         self.rows += rows
         self.hash_sum += hash_sum
 
@@ -73,7 +95,8 @@ class TableWriter:
             self._sink.close()
             self._sink = None
 
-    def finish(self) -> TableInfo:
+    def finish(self) -> tuple[TableInfo, dict[str, FileRecord]]:
+        """Close the table; its info and the size and sha256 of each of its files."""
         self.close()
         if not self.files:  # an empty table still needs one (empty) shard to load
             self._open()
@@ -81,10 +104,12 @@ class TableWriter:
         features = _features_json(self.schema)
         n = len(self.files)
         renamed = []
+        records: dict[str, FileRecord] = {}
         for i, name in enumerate(self.files):
             final = f"data-{i:05d}-of-{n:05d}.arrow"
             (self.folder / name).rename(self.folder / final)
             renamed.append(final)
+            records[final] = self.known.get(name) or _record(self.folder / final)
         self.files = renamed
         state: dict[str, Any] = {
             "_data_files": [{"filename": f} for f in renamed],
@@ -102,9 +127,26 @@ class TableWriter:
             "homepage": "",
             "license": "",
         }
-        write_json(self.folder / "state.json", state)
-        write_json(self.folder / "dataset_info.json", info)
-        return TableInfo(rows=self.rows, content_sha256=hash_hex(self.hash_sum), files=renamed)
+        for name, value in (("state.json", state), ("dataset_info.json", info)):
+            write_json(self.folder / name, value)
+            records[name] = _record(self.folder / name)
+        table = TableInfo(rows=self.rows, content_sha256=hash_hex(self.hash_sum), files=renamed)
+        return table, records
+
+
+def _record(path: Path) -> FileRecord:
+    return FileRecord(bytes=path.stat().st_size, sha256=file_sha256(path))
+
+
+def _seal(path: Path) -> None:
+    """Make a finished file read-only and durable (a no-op for hard links already sealed)."""
+    if path.stat().st_mode & 0o222:
+        path.chmod(0o444)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 _VALUE_DTYPES = {
@@ -164,21 +206,40 @@ class VersionWriter:
         return self.tables[name]
 
     def commit(self, manifest: VersionManifest) -> Path:
-        infos = {name: writer.finish() for name, writer in self.tables.items()}
-        manifest = manifest.model_copy(update={"tables": infos})
-        write_json(self.tmp / "manifest.json", manifest.model_dump(mode="json"))
+        """Seal every file, write the manifest with their checksums, rename into place."""
+        infos: dict[str, TableInfo] = {}
+        files: dict[str, FileRecord] = {}
+        for name, writer in self.tables.items():
+            infos[name], records = writer.finish()
+            for rel, record in records.items():
+                files[f"{name}/{rel}"] = record
+                _seal(writer.folder / rel)
+            fsync_dir(writer.folder)
+        manifest = manifest.model_copy(update={"tables": infos, "files": files})
+        path = self.tmp / "manifest.json"
+        write_json(path, manifest.model_dump(mode="json"))
+        _seal(path)
+        fsync_dir(self.tmp)
         final = self.store.version_dir(self.version)
         final.parent.mkdir(parents=True, exist_ok=True)
+        fault_point("version:before-rename")
         try:
             self.tmp.rename(final)
         except OSError as exc:
             raise VersionExistsError(
                 f"version {self.version} already exists in {self.store.root}", path=final
             ) from exc
+        fsync_dir(final.parent)
+        self.store.record_version(self.version)
         return final
 
     def abort(self) -> None:
         for writer in self.tables.values():
             with contextlib.suppress(Exception):
                 writer.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        remove_tree(self.tmp)
+
+
+def remove_tree(folder: Path) -> None:
+    """Remove a temporary folder (read-only files go too: removal needs a writable folder)."""
+    shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,43 @@
+"""Checking stored files against the sizes and sha256 their manifest recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpus.errors import DamagedVersionError
+from corpus.ids import file_sha256
+from corpus.models import FileRecord
+
+# Files whose checksum was checked in this process: (path, inode, size, mtime) of each.
+_VERIFIED: set[tuple[str, int, int, int]] = set()
+
+
+def check_file(path: Path, record: FileRecord, version: str) -> None:
+    """The file exists with the recorded size and sha256, else :class:`DamagedVersionError`."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise DamagedVersionError(
+            f"version {version} is damaged: {path} is missing", path=path
+        ) from None
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key in _VERIFIED:
+        return
+    if st.st_size != record.bytes:
+        raise DamagedVersionError(
+            f"version {version} is damaged: {path} has {st.st_size} bytes, "
+            f"the manifest recorded {record.bytes}",
+            path=path,
+        )
+    if file_sha256(path) != record.sha256:
+        raise DamagedVersionError(
+            f"version {version} is damaged: {path} does not have the sha256 its manifest "
+            "recorded (the file was changed after it was written)",
+            path=path,
+        )
+    _VERIFIED.add(key)
+
+
+def forget_verified() -> None:
+    """Check every file again on its next read (tests; long-running processes)."""
+    _VERIFIED.clear()
