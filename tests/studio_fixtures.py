@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,14 +113,19 @@ def _set_password(studio: StudioInfo, venv: Path, email: str, password: str) -> 
         "COLLECT_ANALYTICS": "false",
     }
     cmd = [str(label_studio_executable(venv)), "reset_password"]
-    done = subprocess.run(
-        [*cmd, "--username", email, "--password", password],
-        env=env,
-        cwd=studio.data_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    for attempt in range(3):  # the server writes the same SQLite file: it can be locked
+        done = subprocess.run(
+            [*cmd, "--username", email, "--password", password],
+            env=env,
+            cwd=studio.data_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if "Password successfully changed" in done.stdout:
+            return
+        time.sleep(2.0 * (attempt + 1))
+    raise RuntimeError(
+        f"reset_password for {email} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     )
-    if "Password successfully changed" not in done.stdout:
-        raise RuntimeError(f"reset_password for {email} failed:\n{done.stdout[-2000:]}")

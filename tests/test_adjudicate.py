@@ -348,9 +348,10 @@ def test_reviewed_gold_keeps_provenance() -> None:
 
 
 def test_review_title_fits_label_studio() -> None:
-    assert review_title("r1") == "corpus r1 review"
-    long = review_title("x" * 64)
-    assert 3 <= len(long) <= 50 and long != review_title("x" * 63)
+    assert review_title("r1", "0123456789ab") == "corpus r1 review · 012345"
+    long = review_title("x" * 64, "0123456789ab")
+    assert 3 <= len(long) <= 50 and long != review_title("x" * 63, "0123456789ab")
+    assert long.endswith(" review · 012345")
 
 
 # --- the store edge (no server) -------------------------------------------------------------
@@ -626,7 +627,7 @@ def test_majority_and_review_on_the_server(
     assert review.documents == sorted([ids["Split"], ids["Tied"]]) and review.imported == 2
     assert review.accepted == 1 and review.created_project
     project = ls_client.projects.get(id=review.project_id)
-    assert project.title == "corpus adj review"
+    assert project.title == f"corpus adj review · {store.store_id()[:6]}"
     listed = {
         t.data["doc_id"]: t for t in ls_client.tasks.list(project=review.project_id, fields="all")
     }

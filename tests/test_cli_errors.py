@@ -169,7 +169,7 @@ def test_corrupt_manifest_is_a_clear_error(tmp_path: Path) -> None:
     manifest.chmod(0o644)
     manifest.write_text('{"version": "0.1.0", "tables": ')
     error = failure(["show", "0.1.0", "--store", str(store)])
-    assert error["type"] == "StoreError"
+    assert error["type"] == "DamagedVersionError"
     assert "damaged" in error["message"] and str(manifest) in error["message"]
     assert error["path"] == str(manifest)
 
@@ -336,7 +336,8 @@ def failing_invocations(store: Path, damaged: Path, tmp: Path) -> dict[tuple[str
     s = ["--store", str(store)]
     return {
         ("ingest",): ["ingest", str(tmp / "missing"), *s],
-        ("versions",): ["versions", "--store", str(damaged)],
+        ("versions",): ["versions", "--store", str(tmp / "a-file")],
+        ("check",): ["check", "--store", str(damaged)],
         ("show",): ["show", "9.9.9", *s],
         ("diff",): ["diff", "0.1.0", "9.9.9", *s],
         ("studio", "up"): ["studio", "up", "--store", str(damaged)],

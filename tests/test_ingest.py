@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 import unicodedata
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -147,7 +148,8 @@ def test_tabular_inputs_with_field_mapping(
     docs = sorted(rows(store, "0.1.0", "documents"), key=lambda d: d["external_id"])
     assert [d["external_id"] for d in docs] == [f"s{i}" for i in range(6)]
     assert {d["source_record"] for d in docs} == {1, 2}
-    assert docs[0]["url"] == "https://example.org/0" and docs[0]["published_at"] == "2023-08-29"
+    assert docs[0]["url"] == "https://example.org/0"
+    assert docs[0]["published_at"] == datetime(2023, 8, 29, tzinfo=UTC)
     inputs = {Path(i.path).name: i for i in store.manifest("0.1.0").inputs}
     assert {n: i.documents for n, i in inputs.items()} == {"a.jsonl": 2, "b.csv": 2, "c.parquet": 2}
 
@@ -169,7 +171,7 @@ def _bad_inputs(folder: Path) -> dict[str, str]:
         "binary.txt": "binary",
         "big.txt": "over the limit",
         "rows.jsonl": "not valid JSON",
-        "nofield.csv": "missing field",
+        "nofield.csv": "has no column 'title' or 'text'",
     }
 
 
@@ -269,8 +271,24 @@ def test_content_hash_is_independent_of_batching(
 
 
 def test_second_writer_gets_a_clear_error(store: Store, schema: AnnotationSchema) -> None:
-    with store.lock(), pytest.raises(StoreLockedError) as info:
-        ingest([SEEDS], store=store, schema=schema)
+    """Another process holds the lock (the lock is re-entrant only within one process)."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from corpus.store import Store\n"
+         f"with Store({str(store.root)!r}).lock():\n"
+         "    print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(StoreLockedError) as info:
+            ingest([SEEDS], store=store, schema=schema)
+    finally:
+        holder.kill()
+        holder.wait()
     assert "locked" in str(info.value) and info.value.hint
     assert store.version_names() == []
 

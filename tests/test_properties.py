@@ -37,8 +37,9 @@ tricky = st.sampled_from(
         "\t",
     ]
 )
-texts = st.lists(
-    st.one_of(st.text(st.characters(exclude_categories=["Cs"])), tricky), max_size=30
+texts = st.lists(  # NUL is refused in every format (tests/test_records.py): not a text
+    st.one_of(st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00")), tricky),
+    max_size=30,
 ).map("".join)
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,7 +8,6 @@ Review state lives in ``<store>/rounds/<name>/review.json``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -28,8 +27,8 @@ from corpus.labelstudio.config import config_sha256, label_config
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import Reject, StoredDoc, pseudonym, to_task, validate_task
 from corpus.rounds.pull import archive_export, pseudonym_key
-from corpus.rounds.push import find_or_create_project
-from corpus.rounds.state import round_dir
+from corpus.rounds.push import find_or_create_project, owned_project
+from corpus.rounds.state import project_title, round_dir
 from corpus.store import Store, as_store
 
 REVIEW_FILE = "review.json"
@@ -58,13 +57,9 @@ class ReviewState(BaseModel):
     docs: dict[str, ReviewDoc] = Field(default_factory=dict)
 
 
-def review_title(name: str) -> str:
-    """``corpus <name> review``, shortened with a hash so it stays within 3 to 50 characters."""
-    title = f"corpus {name} review"
-    if len(title) <= 50:
-        return title
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"corpus {name[:27]}-{digest} review"
+def review_title(name: str, store_id: str) -> str:
+    """``corpus <name> review · <store id>``, within 3 to 50 characters."""
+    return project_title(name, store_id, "review")
 
 
 def review_path(store_root: Path, name: str) -> Path:
@@ -153,7 +148,7 @@ def _start_review(
     if state is None:
         state = ReviewState(
             round=name,
-            project_title=review_title(name),
+            project_title=review_title(name, store.store_id()),
             source_version=inputs.version,
             span_agreement=span_agreement,
             label_config_sha256=config_sha256(xml),
@@ -172,8 +167,10 @@ def _start_review(
     )
     if not wanted and state.project_id is None:  # nothing to review: no empty project
         return result
-    if state.project_id is None or client.project(state.project_id) is None:
-        state.project_id, result.created_project = _find_or_create_project(client, state, xml)
+    if state.project_id is None or owned_project(client, state.project_id, store) is None:
+        state.project_id, result.created_project = _find_or_create_project(
+            client, store, state, xml
+        )
         save_review(store.root, state)
     pid = result.project_id = state.project_id
     existing = client.task_keys(pid)
@@ -209,9 +206,12 @@ def _start_review(
     return result
 
 
-def _find_or_create_project(client: StudioClient, state: ReviewState, xml: str) -> tuple[int, bool]:
+def _find_or_create_project(
+    client: StudioClient, store: Store, state: ReviewState, xml: str
+) -> tuple[int, bool]:
     return find_or_create_project(
         client,
+        store,
         state.project_title,
         description=(
             f"corpus review of round {state.round}: documents whose annotators disagree; "

@@ -146,6 +146,10 @@ def decode(data: bytes, encoding: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
+        if b"\x00" in data[:8192]:
+            raise RecordProblem(
+                "looks like a binary file (NUL bytes, not valid text)", "Ingest only text."
+            ) from None
         raise RecordProblem(
             f"not valid {encoding} at byte offset {exc.start}",
             "Convert the file to UTF-8, or pass --encoding (for example cp1252 or latin-1) "

@@ -31,6 +31,7 @@ from corpus.rounds.convert import (
     task_fingerprint,
     validate_task,
 )
+from corpus.rounds.push import owned_project
 from corpus.rounds.state import RoundState, load_round, round_dir, save_round
 from corpus.store import Store, as_store, derive_version
 
@@ -195,6 +196,12 @@ def _pull(
     if state.project_id is None:
         raise RoundError(
             f"round {name!r} has no project yet", hint=f"Run `corpus round start {name}`."
+        )
+    if owned_project(client, state.project_id, store) is None:
+        raise RoundError(
+            f"the project {state.project_id} of round {name!r} is gone from {client.url}",
+            hint=f"Run `corpus round push {name}` to make it again (annotations made in the "
+            "deleted project are lost unless an earlier pull archived them).",
         )
     yield Progress("pull", "exporting from Label Studio", 0, 1)
     raw = client.export(state.project_id)

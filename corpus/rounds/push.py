@@ -14,7 +14,7 @@ from typing import Any
 
 from corpus.errors import RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
-from corpus.labelstudio import StudioClient
+from corpus.labelstudio import ProjectInfo, StudioClient
 from corpus.labelstudio.config import config_sha256, label_config
 from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -29,6 +29,7 @@ from corpus.rounds.state import (
 from corpus.store import Store, as_store
 
 ANCHOR_OVERLAP = 1000  # "everyone": the task stays open to every annotator
+OWNER_KEY = "corpus-store:"
 
 
 @dataclass
@@ -143,7 +144,7 @@ def _start(
         state = RoundState(
             name=name,
             version=version,
-            project_title=project_title(name),
+            project_title=project_title(name, store.store_id()),
             settings=settings,
             doc_ids=doc_ids,
             anchor_ids=anchor_ids,
@@ -155,24 +156,66 @@ def _start(
         )
         save_round(store.root, state)
     created = False
-    if state.project_id is None or client.project(state.project_id) is None:
-        state.project_id, created = _find_or_create_project(client, state, xml)
+    if state.project_id is None or owned_project(client, state.project_id, store) is None:
+        state.project_id, created = _find_or_create_project(client, store, state, xml)
         save_round(store.root, state)
     result = yield from _push(client, store, name, preannotator=preannotator)
     result.created_project = created
     return result
 
 
-def find_or_create_project(client: StudioClient, title: str, **settings: Any) -> tuple[int, bool]:
-    """The project with this title (found again after a lost state), or a new one."""
+def owner_mark(store: Store) -> str:
+    """The line a project's description carries to say which store it belongs to."""
+    return f"{OWNER_KEY} {store.store_id()}"
+
+
+def owned_project(client: StudioClient, project_id: int, store: Store) -> ProjectInfo | None:
+    """The project if the server still has it (None when deleted); a project of another
+    store is refused. A project made before projects were marked is ours (its id came from
+    this store's state) and is marked now."""
+    project = client.project(project_id)
+    if project is None:
+        return None
+    mark = owner_mark(store)
+    if mark in project.description:
+        return project
+    other = next(
+        (line for line in project.description.splitlines() if line.startswith(OWNER_KEY)), None
+    )
+    if other is not None:
+        raise RoundError(
+            f"project {project_id} ({project.title!r}) at {client.url} belongs to another store "
+            f"({other.removeprefix(OWNER_KEY).strip()}), not to {store.root} "
+            f"({store.store_id()})",
+            hint="Two stores never share a project. Check --store (or CORPUS_STORE), or start "
+            "the round under another name to make a project of this store.",
+        )
+    client.update_project(project_id, description=f"{project.description}\n\n{mark}".strip())
+    return project
+
+
+def find_or_create_project(
+    client: StudioClient, store: Store, title: str, *, description: str, **settings: Any
+) -> tuple[int, bool]:
+    """This store's project with this title (found again after a lost state), or a new one.
+
+    Titles are not identities: a project is adopted only when its description carries this
+    store's mark (:func:`owner_mark`), so two stores on one server never share a project.
+    """
+    mark = owner_mark(store)
     for project in client.projects_titled(title):
-        return project.id, False
-    return client.create_project(title=title, **settings).id, True
+        if mark in project.description:
+            return project.id, False
+    made = client.create_project(title=title, description=f"{description}\n\n{mark}", **settings)
+    return made.id, True
 
 
-def _find_or_create_project(client: StudioClient, state: RoundState, xml: str) -> tuple[int, bool]:
+def _find_or_create_project(
+    client: StudioClient, store: Store, state: RoundState, xml: str
+) -> tuple[int, bool]:
     return find_or_create_project(
         client,
+        store,
         state.project_title,
         description=f"corpus round {state.name} on dataset version {state.version}",
         label_config=xml,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -55,9 +56,18 @@ def check_name(name: str) -> str:
     return name
 
 
-def project_title(name: str) -> str:
-    """Label Studio wants 3 to 50 characters."""
-    return f"corpus {name}"[:50]
+def project_title(name: str, store_id: str, kind: str = "") -> str:
+    """``corpus <name> [<kind>] · <store id>``, within Label Studio's 3 to 50 characters.
+
+    The store's id in the title tells projects of two stores apart on a shared server (the
+    id in the description decides, see :func:`corpus.rounds.push.owned_project`).
+    """
+    tail = f"{' ' + kind if kind else ''} · {store_id[:6]}"
+    room = 50 - len("corpus ") - len(tail)
+    if len(name) > room:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+        name = f"{name[: room - 7]}-{digest}"
+    return f"corpus {name}{tail}"
 
 
 def round_dir(store_root: Path, name: str) -> Path:

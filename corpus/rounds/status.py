@@ -9,6 +9,7 @@ from typing import Any
 
 from corpus.errors import translate_os_errors
 from corpus.labelstudio import StudioClient
+from corpus.rounds.push import owned_project
 from corpus.rounds.state import load_round
 from corpus.store import Store, as_store
 
@@ -36,11 +37,12 @@ def round_status(
 
     E-mails are shown to the coordinator here and never stored.
     """
-    state = load_round(as_store(store).root, name)
+    store = as_store(store)
+    state = load_round(store.root, name)
     status = RoundStatus(
         name=name, project_id=state.project_id, version=state.version, documents=len(state.doc_ids)
     )
-    if state.project_id is None:
+    if state.project_id is None or owned_project(client, state.project_id, store) is None:
         return status
     tasks = json.loads(client.export(state.project_id))
     emails = {u.id: u.email for u in client.users()}
