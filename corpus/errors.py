@@ -18,6 +18,10 @@ the builtin ``TypeError`` / ``ValueError`` instead.
     - StudioAuthError        the server answers but rejects the token
   + RoundError             annotation rounds: unknown round, bad settings, drift
   + ReleaseError           building, verifying or publishing a release
+    - ReleaseGateError     the release gates failed (``.gates``: each failure, and whether
+                           only more data could pass it)
+    - RehydrateError       the user's copies do not give back the release's text
+                           (``.missing``, ``.changed``, ``.ambiguous``)
   + FileSystemError        the operating system refused a read or write (``.path``, ``.errno``):
                            read-only or full disk, no permission, a missing file
 
@@ -179,6 +183,39 @@ class RoundError(CorpusError):
 
 class ReleaseError(CorpusError):
     default_hint = "See the reason above; `--force REASON` overrides a release gate."
+
+
+class ReleaseGateError(ReleaseError):
+    """The build's gates failed; ``gates``: ``{"gate", "message", "unavoidable"}`` each."""
+
+    def __init__(
+        self, message: str, *, gates: Sequence[dict[str, object]] = (), hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.gates = list(gates)
+
+
+class RehydrateError(ReleaseError):
+    """Documents of an offsets-only release that the given sources do not give back."""
+
+    default_hint = (
+        "Add the missing articles to the sources (the same files you ingested: .txt/.md, "
+        ".jsonl, .csv or .parquet), or restore the edited ones; nothing was written."
+    )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing: Sequence[dict[str, object]] = (),
+        changed: Sequence[dict[str, object]] = (),
+        ambiguous: Sequence[dict[str, object]] = (),
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.missing = list(missing)
+        self.changed = list(changed)
+        self.ambiguous = list(ambiguous)
 
 
 class FileSystemError(CorpusError):

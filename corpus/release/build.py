@@ -4,8 +4,12 @@ The folder is what ``datasets.load_dataset(folder, config)`` reads: one Parquet 
 config and split (``<config>/<split>-00000-of-00001.parquet``, the Hub's names) and a
 ``README.md`` card whose YAML declares the configs, features (ClassLabel names) and split
 sizes. Beside them: ``manifest.json`` (checksums, lineage, split seed and assignment),
-``SHA256SUMS`` and ``CHANGELOG.md``. It is built in a temporary folder and renamed into
-place; an existing release is never overwritten.
+``croissant.json`` (Croissant 1.1 + RAI), ``SHA256SUMS`` and ``CHANGELOG.md``. It is built in
+a temporary folder and renamed into place; an existing release is never overwritten.
+
+The stages are separate: reading the version, the split (:mod:`corpus.release.links`,
+:mod:`corpus.release.splits`), the rows (:mod:`corpus.release.rows`), the gates
+(:mod:`corpus.release.gates`) and the writing (:mod:`corpus.release.writer`).
 """
 
 from __future__ import annotations
@@ -13,29 +17,26 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
-from collections import Counter, defaultdict
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from corpus.about import __version__
-from corpus.atomic import fsync_dir
-from corpus.errors import ReleaseError, translate_os_errors
-from corpus.faults import fault_point
-from corpus.ids import canonical_json, file_sha256, hash_hex, sha256_int
+from corpus.errors import ReleaseError, ReleaseGateError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.progress import Progress, ProgressCallback, Steps, drive
-from corpus.release import tables
-from corpus.release.gates import check_gates, lineage
-from corpus.release.splits import DEFAULT_RATIOS, SPLITS, Group, assign_splits, check_ratios
+from corpus.release import gates, links, tables
+from corpus.release.rows import labels_by_document, release_rows
+from corpus.release.splits import DEFAULT_RATIOS, SPLITS, check_ratios, stratify
+from corpus.release.tables import TEXT_MODES, TextMode
+from corpus.release.writer import ReleaseWriter, remove_leftovers, shard_path
 from corpus.store import Store, as_store, parse_version
 
-TMP_PREFIX = ".tmp-release-"
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+REHYDRATE_CARD = ".rehydrate/README.md"  # the card of the full release, for rehydration
 
 
 @dataclass
@@ -47,13 +48,17 @@ class ReleaseResult:
     forced: list[str] = field(default_factory=list)
     alignment: dict[str, Any] = field(default_factory=dict)
     changelog: str = ""
+    text: str = "full"
+    splits: dict[str, Any] = field(default_factory=dict)  # units, links, gaps, conflicts
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "release": self.release,
             "path": str(self.path),
             "version": self.version,
+            "text": self.text,
             "rows": self.rows,
+            "splits": self.splits,
             "forced": self.forced,
             "alignment": self.alignment,
         }
@@ -80,12 +85,25 @@ def previous_release(store: Store, release: str, explicit: Path | None) -> Path 
     return max(older, key=lambda p: parse_version(p.name)) if older else None
 
 
-def remove_leftovers(folder: Path) -> list[Path]:
-    """Temporary release folders of killed builds (the caller holds the store lock)."""
-    found = sorted(folder.glob(f"{TMP_PREFIX}*")) if folder.is_dir() else []
-    for path in found:
-        shutil.rmtree(path, ignore_errors=True)
-    return found
+def _previous_groups(prev_dir: Path | None) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    if prev_dir is None:
+        return None, {}
+    path = prev_dir / "manifest.json"
+    try:
+        prev = json.loads(path.read_text(encoding="utf-8"))
+        groups = prev["split"]["groups"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ReleaseError(
+            f"cannot read the split of the previous release from {path}: {exc}",
+            hint="Pass --previous DIR with an intact release folder (its splits are kept).",
+        ) from None
+    bad = sorted(g for g, s in groups.items() if s not in SPLITS)
+    if bad:
+        raise ReleaseError(
+            f"{path} places group {bad[0]} in unknown split {groups[bad[0]]!r}",
+            hint="Restore that release folder from its published copy.",
+        )
+    return prev, groups
 
 
 def _rows(store: Store, version: str, table: str) -> list[dict[str, Any]]:
@@ -106,28 +124,31 @@ def build_release(
     seed: int = 0,
     force: str | None = None,
     previous: Path | None = None,
+    text: TextMode = "full",
+    keep_titles: bool = False,
     license: str = "cc-by-4.0",
     pretty_name: str = "US–China economic cooperation stance corpus",
+    url: str | None = None,
+    creators: Sequence[str] = (),
+    citation: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> ReleaseResult:
     """Build release ``release`` (X.Y.Z) of dataset ``version``; see the module doc.
 
     ``force`` (a reason) overrides failed gates and is recorded in the manifest and card.
+    ``text="none"`` leaves every article text out (and the titles, unless ``keep_titles``):
+    offsets, labels, ``text_sha256`` and sources only; :func:`rehydrate_release` puts the
+    text back from the user's own copies. ``url``, ``creators`` and ``citation`` go into
+    the card and ``croissant.json`` (a BibTeX entry is made up when no citation is given).
     """
+    if text not in TEXT_MODES:
+        raise ValueError(f"text must be one of {', '.join(TEXT_MODES)}, not {text!r}")
     store = as_store(store)
-    steps = _build(
-        store,
-        schema or load_schema(),
-        version,
-        release,
-        out=out,
-        ratios=check_ratios(ratios),
-        seed=seed,
-        force=force,
-        previous=previous,
-        license=license,
-        pretty_name=pretty_name,
-    )
+    settings = {"ratios": check_ratios(ratios), "seed": seed, "force": force, "text": text,
+                "titles": keep_titles or text == "full", "license": license,
+                "pretty_name": pretty_name, "url": url, "creators": list(creators),
+                "citation": citation}  # fmt: skip
+    steps = _build(store, schema or load_schema(), version, release, out, previous, settings)
     with store.lock():  # one writer at a time: leftovers of killed builds go safely
         return drive(steps, progress)
 
@@ -137,17 +158,10 @@ def _build(
     schema: AnnotationSchema,
     version: str,
     release: str,
-    *,
     out: Path | None,
-    ratios: tuple[float, float, float],
-    seed: int,
-    force: str | None,
     previous: Path | None,
-    license: str,
-    pretty_name: str,
+    settings: dict[str, Any],
 ) -> Steps[ReleaseResult]:
-    from corpus.release.card import render_card, render_changelog
-
     parse_version(release)
     target = out or releases_dir(store) / release
     if target.exists():
@@ -155,205 +169,175 @@ def _build(
             f"{target} already exists; a release is never overwritten",
             hint="Pick a new release number (releases are immutable).",
         )
-    manifest = store.manifest(version)
-    if "gold_annotations" not in manifest.tables:
+    if "gold_annotations" not in store.manifest(version).tables:
         raise ReleaseError(
             f"version {version} has no gold annotations",
             hint="Run `corpus adjudicate ROUND` and release the version it writes.",
         )
     yield Progress("read", f"reading version {version}")
-    gold = _rows(store, version, "gold_annotations")
-    gold_spans = _rows(store, version, "gold_spans")
-    stance_of = {g["doc_id"]: g["stance"] for g in gold}
+    stance_of = {g["doc_id"]: g["stance"] for g in _rows(store, version, "gold_annotations")}
     docs = {d["doc_id"]: d for d in _rows(store, version, "documents") if d["doc_id"] in stance_of}
     sentences: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for s in store.iter_rows(version, "sentences"):
         if s["doc_id"] in docs:
             sentences[s["doc_id"]].append(s)
     spans_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for s in gold_spans:
+    for s in _rows(store, version, "gold_spans"):
         spans_of[s["doc_id"]].append(s)
     raw_annotations = [a for a in _rows(store, version, "annotations") if a["doc_id"] in docs]
     raw_spans = [s for s in _rows(store, version, "spans") if s["doc_id"] in docs]
 
-    # splits -------------------------------------------------------------------------------
-    prev_dir = previous_release(store, release, previous)
-    prev = json.loads((prev_dir / "manifest.json").read_text()) if prev_dir else None
-    prev_groups: dict[str, str] = prev["split"]["groups"] if prev else {}
-    members: dict[str, list[str]] = defaultdict(list)
-    for doc_id, d in docs.items():
-        members[d["dup_group"]].append(doc_id)
-    groups = [
-        Group(g, Counter(str(stance_of[d]) for d in ds).most_common(1)[0][0], len(ds))
-        for g, ds in sorted(members.items())
-    ]
-    group_split = assign_splits(groups, ratios=ratios, seed=seed, previous=prev_groups)
-    empty = [s for i, s in enumerate(SPLITS) if ratios[i] > 0 and s not in group_split.values()]
+    yield Progress("split", f"placing {len(docs)} documents in splits")
+    prev, prev_groups = _previous_groups(previous_release(store, release, previous))
+    pairs = links.near_duplicate_pairs(store, version, docs)
+    labels = {d: links.document_labels(stance_of[d], spans_of.get(d, [])) for d in docs}
+    units = links.release_units({d: docs[d]["dup_group"] for d in docs}, labels, pairs)
+    assignment = stratify(units, ratios=settings["ratios"], seed=settings["seed"],
+                          previous=prev_groups)  # fmt: skip
+    group_split = assignment.group_splits(units)
+    empty = [s for s in SPLITS if s not in assignment.splits.values()]
     if empty:
         raise ReleaseError(
-            f"{len(groups)} document group(s) cannot fill {', '.join(SPLITS)}: "
+            f"{len(units)} document group(s) cannot fill {', '.join(SPLITS)}: "
             f"{', '.join(empty)} would be empty, and datasets cannot load an empty split",
             hint="Adjudicate more documents (each split needs at least one group).",
         )
     split_of = {d: group_split[docs[d]["dup_group"]] for d in docs}
 
-    # rows -----------------------------------------------------------------------------------
     yield Progress("rows", f"building rows for {len(docs)} documents")
-    report = tables.AlignmentReport()
-    by_split: dict[str, dict[str, list[dict[str, Any]]]] = {
-        c: {s: [] for s in SPLITS} for c in tables.CONFIGS
-    }
-    for doc_id in sorted(docs):
-        doc, split = docs[doc_id], split_of[doc_id]
-        spans = spans_of.get(doc_id, [])
-        by_split["documents"][split].append(
-            tables.document_row(doc, stance_of[doc_id], spans, schema)
-        )
-        sents = sorted(sentences[doc_id], key=lambda s: s["index"])
-        srows = tables.sentence_rows(doc, sents, stance_of[doc_id], spans, schema, report)
-        by_split["sentences"][split].extend(srows)
-        by_split["tokens"][split].extend(
-            tables.token_row(sent, row, schema, report)
-            for sent, row in zip(sents, srows, strict=True)
-        )
-    for row in tables.raw_rows(raw_annotations, raw_spans, schema):
-        by_split["raw_annotations"][split_of[row["doc_id"]]].append(row)
+    rows = release_rows(
+        docs, split_of, stance_of, spans_of, sentences, raw_annotations, raw_spans, schema,
+        text=settings["text"], titles=settings["titles"],
+    )  # fmt: skip
+    del sentences
 
-    # content hashes (and the privacy check, on the same canonical JSON) ----------------------
-    table_info: dict[str, dict[str, Any]] = {}
-    leaks: list[str] = []
-    for config, splits in by_split.items():
-        for split, rows in splits.items():
-            total = 0
-            for row in rows:
-                text = canonical_json(row)
-                total += sha256_int(text)
-                if "@" in text and EMAIL.search(text):
-                    leaks.append(f"{config}/{split}")
-            table_info[f"{config}/{split}"] = {"rows": len(rows), "content_sha256": hash_hex(total)}
-
-    # gates ----------------------------------------------------------------------------------
-    failures = check_gates(store, version, docs, split_of, spans_of, raw_spans, by_split, schema)
-    failures += [f"privacy: an e-mail address appears in {where}" for where in sorted(set(leaks))]
-    if failures and not force:
-        raise ReleaseError(
+    all_spans = [*(s for v in spans_of.values() for s in v), *raw_spans]
+    failures = [
+        *gates.data_gates(store, version, docs, split_of, all_spans, pairs),
+        *gates.stability_gate(assignment, release, prev["release"] if prev else None),
+        *gates.label_gates(units, assignment, schema),
+        *gates.privacy_gate(rows.leaks),
+    ]
+    if failures and not settings["force"]:
+        raise ReleaseGateError(
             "the release gates failed:\n" + "\n".join(f"  - {f}" for f in failures),
+            gates=[f.to_dict() for f in failures],
             hint="Fix the data, or pass --force REASON to override "
             "(the reason is recorded in the manifest and the card).",
         )
-
-    # write ----------------------------------------------------------------------------------
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(target.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{release}-", dir=target.parent))
-    try:
-        yield Progress("write", "writing Parquet")
-        feats = tables.features(schema)
-        files: dict[str, dict[str, Any]] = {}
-        sizes: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-        for config in tables.CONFIGS:
-            (tmp / config).mkdir()
-            for split in SPLITS:
-                rows = by_split[config][split]
-                rel = f"{config}/{split}-00000-of-00001.parquet"
-                n_bytes = _write_parquet(rows, feats[config], tmp / rel)
-                sizes[config][split] = (len(rows), n_bytes)
-                files[rel] = {"rows": len(rows)}
-                fault_point("release:writing")
-        chain = lineage(store, version)
-        rounds = sorted(
-            {str(r) for v in chain if isinstance(r := store.manifest(v).extra.get("round"), str)}
-        )
-        simulated = any(store.manifest(v).extra.get("simulated") for v in chain)
-        meta = {
-            "release": release,
-            "version": version,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "tool_version": __version__,
-            "schema_hash": schema.hash(),
-            "lineage": chain,
-            "rounds": rounds,
-            "simulated": bool(simulated),
-            "split": {
-                "seed": seed,
-                "ratios": list(ratios),
-                "previous_release": prev["release"] if prev else None,
-                "groups": group_split,
-                "documents": split_of,
-            },
-            "forced": {"reason": force, "gates": failures} if failures else None,
-            "alignment": {
-                "spans": report.spans,
-                "across_sentences": report.across_sentences,
-                "unaligned": report.unaligned,
-            },
-            "tables": table_info,
-        }
-        meta["labels"] = {
-            r["doc_id"]: [r["stance"], len(r["spans"])]
-            for rows in by_split["documents"].values()
-            for r in rows
-        }
-        changes = render_changelog(meta, prev)
-        (tmp / "CHANGELOG.md").write_text(changes, encoding="utf-8")
-        yield Progress("card", "rendering the dataset card")
-        card = render_card(
-            store, schema, meta, sizes, feats, pretty_name=pretty_name, license=license, out=tmp
-        )
-        (tmp / "README.md").write_text(card, encoding="utf-8")
-        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
-            rel = path.relative_to(tmp).as_posix()
-            files.setdefault(rel, {})["sha256"] = file_sha256(path)
-            files[rel]["bytes"] = path.stat().st_size
-        meta["files"] = files
-        (tmp / "manifest.json").write_text(
-            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8"
-        )
-        sums = [f"{file_sha256(p)}  {p.relative_to(tmp).as_posix()}"
-                for p in sorted(tmp.rglob("*")) if p.is_file()]  # fmt: skip
-        (tmp / "SHA256SUMS").write_text("\n".join(sums) + "\n", encoding="utf-8")
-        for path in tmp.rglob("*"):
-            if path.is_file():
-                path.chmod(0o444)
-                _fsync(path)
-        for path in [*(p for p in tmp.rglob("*") if p.is_dir()), tmp]:
-            fsync_dir(path)
-        fault_point("release:before-rename")
-        tmp.rename(target)
-        fsync_dir(target.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    cross_links = {
+        (docs[a]["dup_group"], docs[b]["dup_group"])
+        for a, b in pairs
+        if docs[a]["dup_group"] != docs[b]["dup_group"]
+    }
+    split_meta = {
+        "seed": settings["seed"], "ratios": list(settings["ratios"]),
+        "method": "iterative stratification (Sechidis et al. 2011) of near-duplicate "
+        "components on stance, issue and span-stance labels",
+        "previous_release": prev["release"] if prev else None,
+        "units": len(units), "links": len(cross_links),
+        "labels": len({x for u in units for x in u.labels}),
+        "uncovered": [f"{links.describe(x)} in {s}" for x, s in assignment.uncovered],
+        "scarce": {links.describe(x): n for x, n in assignment.scarce.items()},
+        "conflicts": assignment.conflicts,
+        "groups": group_split,
+        "documents": split_of,
+    }  # fmt: skip
+    path = yield from _write(store, schema, version, release, target, rows, split_meta,
+                             failures, settings, prev)  # fmt: skip
+    report = rows.report
     return ReleaseResult(
         release=release,
-        path=target,
+        path=path,
         version=version,
-        rows={c: {s: n for s, (n, _) in v.items()} for c, v in sizes.items()},
-        forced=failures if force else [],
+        rows={k: {s: info["rows"] for s, info in v.items()} for k, v in _by_config(rows.tables)},
+        forced=[str(f) for f in failures] if settings["force"] else [],
         alignment={
             "spans": report.spans,
             "across_sentences": report.across_sentences,
             "unaligned": len(report.unaligned),
         },
-        changelog=changes,
+        changelog=(path / "CHANGELOG.md").read_text(encoding="utf-8"),
+        text=settings["text"],
+        splits={k: split_meta[k] for k in ("units", "links", "uncovered", "scarce", "conflicts")},
     )
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _by_config(info: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for key, value in info.items():
+        config, split = key.split("/")
+        out[config][split] = value
+    return list(out.items())
 
 
-def _write_parquet(rows: list[dict[str, Any]], features: Any, path: Path) -> int:
-    """Rows in the Arrow schema of ``features``, whose metadata carries the ClassLabel names
-    (what ``Dataset.to_parquet`` writes, without its per-value encoding and progress bar).
-    Label ids are already integers here: the row builders map names to ids."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _write(
+    store: Store,
+    schema: AnnotationSchema,
+    version: str,
+    release: str,
+    target: Path,
+    rows: Any,
+    split_meta: dict[str, Any],
+    failures: list[gates.GateFailure],
+    settings: dict[str, Any],
+    prev: dict[str, Any] | None,
+) -> Steps[Path]:
+    from corpus.release.card import label_distribution, render_card, render_changelog
+    from corpus.release.croissant import release_croissant
+    from corpus.release.facts import describe, store_facts
 
-    table = pa.Table.from_pylist(rows, schema=features.arrow_schema)
-    pq.write_table(table, str(path))
-    return int(table.nbytes)
+    text, titles = settings["text"], settings["titles"]
+    feats = tables.features(schema, text=text, titles=titles)
+    chain = gates.lineage(store, version)
+    extras = [store.manifest(v).extra for v in chain]
+    meta: dict[str, Any] = {
+        "release": release,
+        "version": version,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tool_version": __version__,
+        "schema_hash": schema.hash(),
+        "lineage": chain,
+        "rounds": sorted({str(r) for e in extras if isinstance(r := e.get("round"), str)}),
+        "simulated": any(bool(e.get("simulated")) for e in extras),
+        "text": {"mode": text, "titles": titles},
+        "split": split_meta,
+        "forced": {"reason": settings["force"], "gates": [str(f) for f in failures]}
+        if failures
+        else None,
+        "alignment": {
+            "spans": rows.report.spans,
+            "across_sentences": rows.report.across_sentences,
+            "unaligned": rows.report.unaligned,
+        },
+        "tables": rows.tables,
+        "labels": labels_by_document(rows.rows),
+    }
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(target.parent)
+    with ReleaseWriter(target, name=release) as writer:
+        yield Progress("write", "writing Parquet")
+        for config in tables.CONFIGS:
+            for split in SPLITS:
+                writer.parquet(config, split, rows.rows[config][split], feats[config])
+        yield Progress("card", "rendering the dataset card and croissant.json")
+        facts = store_facts(store, schema, meta["rounds"], writer.tmp)
+        info = {k: settings[k] for k in ("pretty_name", "license", "url", "creators", "citation")}
+        meta["metadata"], meta["rai"] = describe(meta, schema, facts, **info)
+        meta["card"] = facts
+        writer.text("CHANGELOG.md", render_changelog(meta, prev))
+        distribution = label_distribution(rows.rows["documents"], schema)
+        card = render_card(schema, meta, writer.sizes, feats, distribution=distribution,
+                           facts=facts)  # fmt: skip
+        writer.text("README.md", card)
+        if text == "none":
+            full = {**meta, "text": {"mode": "full", "titles": True, "rehydrated_from": release}}
+            full["metadata"] = describe(full, schema, facts, **info)[0]
+            meta["text"]["full_metadata"] = full["metadata"]
+            meta["text"]["full_tables"] = rows.full_tables
+            sizes = {c: {s: (n, 0) for s, (n, _) in v.items()} for c, v in writer.sizes.items()}
+            full_card = render_card(schema, full, sizes, tables.features(schema),
+                                    distribution=distribution, facts=facts)  # fmt: skip
+            writer.text(REHYDRATE_CARD, full_card)
+        paths = {c: {s: shard_path(c, s) for s in SPLITS} for c in tables.CONFIGS}
+        return writer.seal(meta, lambda files: release_croissant(meta, feats, files, paths))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import CorpusError, ReleaseError
+from corpus.errors import ReleaseError
 from corpus.label_schema import AnnotationSchema
 from corpus.release.splits import SPLITS
-from corpus.release.tables import CONFIGS
-from corpus.store import Store
 
 TEMPLATE_NAME = "DATASET_CARD.md"
 
@@ -56,11 +55,11 @@ def front_matter(
                 "data_files": [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in SPLITS],
                 **({"default": True} if config == "documents" else {}),
             }
-            for config in CONFIGS
+            for config in feats
         }
     ).to_dataset_card_data(card)
     infos = {}
-    for config in CONFIGS:
+    for config in feats:
         splits = SplitDict()
         for s in SPLITS:
             rows, n_bytes = sizes[config][s]
@@ -70,46 +69,31 @@ def front_matter(
     return str(card.to_yaml())
 
 
-def _agreement(
-    store: Store, schema: AnnotationSchema, rounds: list[str], out: Path
-) -> list[dict[str, Any]]:
-    """Agreement summaries and plots of each round (copied into ``images/``)."""
-    from corpus.iaa import agreement, fmt, write_report
-
-    found = []
-    for name in rounds:
-        try:
-            report = agreement(store, name, schema=schema, bootstrap=500)
-        except CorpusError:
-            continue
-        folder = out / "images" / f"agreement-{name}"
-        files = write_report(report, folder)
-        found.append(
-            {
-                "round": name,
-                "annotators": len(report.annotators),
-                "documents": report.documents,
-                "multi": report.multi_annotated,
-                "alpha": fmt(report.stance_alpha),
-                "fleiss": fmt(report.stance_fleiss),
-                "spans": [(x.label, fmt(x.overlap_f1), fmt(x.alpha)) for x in report.span_labels],
-                "span_stance": fmt(report.span_stance_kappa),
-                "plots": [f.relative_to(out).as_posix() for f in files if f.suffix == ".png"],
-            }
-        )
-    return found
+def label_distribution(
+    rows: Mapping[str, Sequence[Mapping[str, Any]]], schema: AnnotationSchema
+) -> dict[str, dict[str, Counter[str]]]:
+    """split -> {"stance": counts, "issues": counts} over the ``documents`` rows."""
+    out = {}
+    for s in SPLITS:
+        stance_counts: Counter[str] = Counter()
+        issue_counts: Counter[str] = Counter()
+        for row in rows.get(s, []):
+            stance = row["stance"]
+            stance_counts[schema.stance_names[stance] if stance >= 0 else "(unresolved)"] += 1
+            for span in row["spans"]:
+                issue_counts[schema.issue_names[span["label"]]] += 1
+        out[s] = {"stance": stance_counts, "issues": issue_counts}
+    return out
 
 
 def render_card(
-    store: Store,
     schema: AnnotationSchema,
     meta: dict[str, Any],
     sizes: dict[str, dict[str, tuple[int, int]]],
     feats: dict[str, Any],
     *,
-    pretty_name: str,
-    license: str,
-    out: Path,
+    distribution: dict[str, dict[str, Counter[str]]],
+    facts: dict[str, Any],
 ) -> str:
     """README.md of the release, from the DATASET_CARD.md template (Jinja2)."""
     import jinja2
@@ -121,48 +105,24 @@ def render_card(
         )
     except (OSError, jinja2.TemplateError) as exc:
         raise ReleaseError(f"cannot read the card template {path}: {exc}") from None
-    docs = feats["documents"]
-    distribution = {}
-    for s in SPLITS:
-        stance_counts: Counter[str] = Counter()
-        issue_counts: Counter[str] = Counter()
-        for row in _documents(out, s):
-            stance_counts[
-                docs["stance"].int2str(row["stance"]) if row["stance"] >= 0 else "(unresolved)"
-            ] += 1
-            for span in row["spans"]:
-                issue_counts[schema.issue_names[span["label"]]] += 1
-        distribution[s] = {"stance": stance_counts, "issues": issue_counts}
-    rounds = []
-    for name in meta["rounds"]:
-        try:
-            from corpus.rounds import load_round
-
-            state = load_round(store.root, name)
-            rounds.append(
-                {
-                    "name": name,
-                    "documents": len(state.doc_ids),
-                    "overlap": state.settings.overlap,
-                    "version": state.version,
-                }
-            )
-        except CorpusError:
-            rounds.append({"name": name, "documents": None, "overlap": None, "version": None})
+    info = meta["metadata"]
     context = {
         "front_matter": front_matter(
-            meta, sizes, feats, pretty_name=pretty_name, license=license
+            meta, sizes, feats, pretty_name=info["name"], license=info["license"]
         ).strip(),
-        "pretty_name": pretty_name,
+        "pretty_name": info["name"],
         "meta": meta,
         "schema": schema,
         "sizes": sizes,
         "splits": SPLITS,
-        "configs": CONFIGS,
+        "configs": list(feats),
+        "columns": {c: list(f) for c, f in feats.items()},
         "distribution": distribution,
-        "rounds": rounds,
-        "agreement": _agreement(store, schema, meta["rounds"], out),
-        "license": license,
+        "rounds": facts["rounds"],
+        "agreement": facts["agreement"],
+        # Issue 11 fills this: one entry per schema version the rounds used, oldest first.
+        "schema_history": facts.get("schema_history", []),
+        "license": info["license"],
     }
     try:
         return str(template.render(**context))
@@ -170,13 +130,12 @@ def render_card(
         raise ReleaseError(f"the card template {path} does not render: {exc}") from None
 
 
-def _documents(out: Path, split: str) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
-
-    rows: list[dict[str, Any]] = pq.read_table(
-        out / "documents" / f"{split}-00000-of-00001.parquet", columns=["stance", "spans"]
-    ).to_pylist()
-    return rows
+def replace_front_matter(card: str, yaml: str) -> str:
+    """The card with its YAML front matter replaced (a rehydrated release's sizes)."""
+    if not card.startswith("---\n") or "\n---\n" not in card[4:]:
+        raise ReleaseError("the card has no YAML front matter", hint="Rebuild the release.")
+    body = card[4:].split("\n---\n", 1)[1]
+    return f"---\n{yaml.strip()}\n---\n{body}"
 
 
 def _listed(ids: list[str], limit: int = 20) -> str:
@@ -187,13 +146,27 @@ def _listed(ids: list[str], limit: int = 20) -> str:
 
 
 def render_changelog(meta: dict[str, Any], prev: dict[str, Any] | None) -> str:
-    """What changed since the previous release: documents, labels, split moves."""
+    """What this release is and what changed since the previous one: documents, labels,
+    split moves, label coverage of the splits."""
     current: dict[str, str] = meta["split"]["documents"]
     labels: dict[str, list[Any]] = meta["labels"]
+    split = meta["split"]
     lines = ["# Changelog", "", f"## {meta['release']} ({meta['created'][:10]})", ""]
     lines.append(
         f"Built from dataset version {meta['version']} (schema {meta['schema_hash'][:12]})."
     )
+    text = meta["text"]
+    if text["mode"] == "none":
+        titles = "titles kept" if text["titles"] else "titles left out"
+        lines.append(f"Offsets only: no article text ({titles}); `corpus release rehydrate` "
+                     "restores it from your own copies.")  # fmt: skip
+    lines.append(
+        f"Splits: {split['units']} units (near-duplicate components; {split['links']} "
+        f"near-duplicate link(s) joined ingest groups), stratified on {split['labels']} labels."
+    )
+    gaps = split["uncovered"] + [f"{x} (only {n} group(s))" for x, n in split["scarce"].items()]
+    lines.append(f"Labels missing from a split: {', '.join(gaps)}." if gaps else
+                 "Every label is in every split.")  # fmt: skip
     if prev is None:
         counts = Counter(current.values())
         per_split = ", ".join(f"{s} {counts[s]}" for s in SPLITS)
@@ -212,6 +185,7 @@ def render_changelog(meta: dict[str, Any], prev: dict[str, Any] | None) -> str:
         f"- documents added: {len(added)}{_listed(added)}",
         f"- documents removed: {len(removed)}{_listed(removed)}",
         f"- documents that moved split: {len(moved)}{_listed(moved) or ' (none, as intended)'}",
+        *(f"  - {c}" for c in split["conflicts"]),
         f"- documents whose gold labels changed: {len(changed)}{_listed(changed)}",
     ]
     return "\n".join(lines) + "\n"

@@ -1,18 +1,36 @@
 """Release gates: the checks a release must pass before it is written.
 
 Offsets that do not match the text, drift left by a round, the same or a near-duplicate text
-in two splits, a label without an example in a split, an e-mail address anywhere. The build
-refuses on any, unless forced with a reason.
+in two splits, documents that would move split within one major release, a label without an
+example in a split, an e-mail address anywhere. The build refuses on any, unless forced with
+a reason. A failure is ``unavoidable`` when no split assignment could pass it (a label on
+fewer document groups than there are splits): only the data can fix it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from corpus.label_schema import AnnotationSchema
-from corpus.release.splits import SPLITS
-from corpus.store import Store
+from corpus.release.links import ISSUE, SPAN_STANCE, STANCE, describe, label
+from corpus.release.splits import SPLITS, Assignment, Unit
+from corpus.store import Store, parse_version
+
+
+@dataclass(frozen=True)
+class GateFailure:
+    gate: str  # offsets, drift, duplicates, near-duplicates, stability, labels, privacy
+    message: str
+    unavoidable: bool = False  # no split assignment could pass it: only more data can
+
+    def __str__(self) -> str:
+        return f"{self.gate}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gate": self.gate, "message": self.message, "unavoidable": self.unavoidable}
 
 
 def lineage(store: Store, version: str) -> list[str]:
@@ -25,22 +43,21 @@ def lineage(store: Store, version: str) -> list[str]:
     return chain
 
 
-def check_gates(
+def data_gates(
     store: Store,
     version: str,
-    docs: dict[str, dict[str, Any]],
-    split_of: dict[str, str],
-    spans_of: dict[str, list[dict[str, Any]]],
-    raw_spans: list[dict[str, Any]],
-    by_split: dict[str, dict[str, list[dict[str, Any]]]],
-    schema: AnnotationSchema,
-) -> list[str]:
-    """Reasons the release must not be built (empty when it may)."""
+    docs: Mapping[str, Mapping[str, Any]],
+    split_of: Mapping[str, str],
+    spans: Sequence[Mapping[str, Any]],
+    pairs: Sequence[tuple[str, str]],
+) -> list[GateFailure]:
+    """Offsets, drift, exact and near duplicates across splits."""
     failures = []
-    bad = [s for s in [*(x for v in spans_of.values() for x in v), *raw_spans]
-           if docs[s["doc_id"]]["text"][s["start"]:s["end"]] != s["text"]]  # fmt: skip
+    bad = [s for s in spans if docs[s["doc_id"]]["text"][s["start"] : s["end"]] != s["text"]]
     if bad:
-        failures.append(f"offsets: {len(bad)} span(s) whose text does not match the document text")
+        failures.append(GateFailure(
+            "offsets", f"{len(bad)} span(s) whose text does not match the document text"
+        ))  # fmt: skip
     for v in lineage(store, version):
         rejects = store.manifest(v).extra.get("rejects") or []
         drift = [
@@ -49,56 +66,86 @@ def check_gates(
             if str(r.get("reason", "")).startswith("drift")
         ]
         if drift:
-            failures.append(f"drift: {len(drift)} task(s) of version {v} changed in Label Studio")
+            failures.append(GateFailure(
+                "drift", f"{len(drift)} task(s) of version {v} changed in Label Studio"
+            ))  # fmt: skip
     by_text: dict[str, set[str]] = defaultdict(set)
     for doc_id, d in docs.items():
         by_text[d["text_sha256"]].add(split_of[doc_id])
     if any(len(s) > 1 for s in by_text.values()):
-        failures.append("duplicates: the same text sits in two splits")
-    near = _near_duplicates_across_splits(store, version, split_of)
+        failures.append(GateFailure("duplicates", "the same text sits in two splits"))
+    near = [f"{a}~{b}" for a, b in pairs if split_of[a] != split_of[b]]
     if near:
-        failures.append(f"near-duplicates across splits: {', '.join(near[:5])}")
-    for split in SPLITS:
-        rows = by_split["documents"][split]
-        stances = {r["stance"] for r in rows}
-        issues = {s["label"] for r in rows for s in r["spans"]}
-        missing = [n for i, n in enumerate(schema.stance_names) if i not in stances]
-        missing += [n for i, n in enumerate(schema.issue_names) if i not in issues]
-        if missing:
-            failures.append(f"labels: no example of {', '.join(missing)} in {split}")
+        failures.append(GateFailure("near-duplicates", f"across splits: {', '.join(near[:5])}"))
     return failures
 
 
-def _minhash(sig: Any) -> Any:
-    from datasketch import LeanMinHash
+def stability_gate(assignment: Assignment, release: str, previous: str | None) -> list[GateFailure]:
+    """Groups an earlier release placed apart, now linked: one side moves split, which
+    Croissant 1.1 counts as a MAJOR change (records moved across splits)."""
+    if not assignment.conflicts or previous is None:
+        return []
+    if parse_version(release)[0] > parse_version(previous)[0]:
+        return []
+    major = parse_version(previous)[0] + 1
+    return [
+        GateFailure(
+            "stability",
+            f"{conflict}; documents would move split after release {previous}, a major change: "
+            f"build it as {major}.0.0",
+        )
+        for conflict in assignment.conflicts
+    ]
 
-    from corpus.ingestion import minhash
 
-    return LeanMinHash(seed=1, hashvalues=sig, scheme=minhash.SCHEME)
+def schema_labels(schema: AnnotationSchema) -> list[str]:
+    """Every label the split units can carry, in schema order."""
+    return [
+        *(label(STANCE, n) for n in schema.stance_names),
+        *(label(ISSUE, n) for n in schema.issue_names),
+        *(label(SPAN_STANCE, n) for n in schema.span_stance_names),
+    ]
 
 
-def _near_duplicates_across_splits(
-    store: Store, version: str, split_of: dict[str, str]
-) -> list[str]:
-    import numpy as np
-    from datasketch import MinHashLSH
+def label_gates(
+    units: Sequence[Unit], assignment: Assignment, schema: AnnotationSchema
+) -> list[GateFailure]:
+    """Every label of the schema in every split, as the stratifier reports it: ``uncovered``
+    labels it could not spread (avoidable in principle), ``scarce`` labels on fewer units
+    than splits and labels with no example at all (unavoidable)."""
+    where: dict[str, set[str]] = defaultdict(set)
+    for u in units:
+        for x, n in u.labels.items():
+            if n:
+                where[x].add(assignment.splits[u.id])
+    uncovered: dict[str, list[str]] = defaultdict(list)
+    for x, s in assignment.uncovered:
+        uncovered[x].append(s)
+    failures = []
+    for x in schema_labels(schema):
+        missing = [s for s in SPLITS if s not in where[x]]
+        if not missing:
+            continue
+        name = describe(x)
+        if not where[x]:
+            failures.append(GateFailure("labels", f"no example of {name} in any split", True))
+        elif x in assignment.scarce:
+            n = assignment.scarce[x]
+            failures.append(GateFailure(
+                "labels",
+                f"no example of {name} in {', '.join(missing)}: it is in only {n} document "
+                f"group(s), fewer than the {len(SPLITS)} splits",
+                True,
+            ))  # fmt: skip
+        else:
+            failures.append(GateFailure(
+                "labels",
+                f"no example of {name} in {', '.join(uncovered.get(x) or missing)} (no move "
+                "fills it without taking another label's last example from a split, or earlier "
+                "releases keep its groups elsewhere)",
+            ))  # fmt: skip
+    return failures
 
-    from corpus.ingestion import minhash
 
-    lsh = MinHashLSH(threshold=minhash.DEDUP_THRESHOLD, num_perm=minhash.NUM_PERM)
-    sigs: dict[str, Any] = {}
-    for batch in store.iter_batches(version, "minhashes"):
-        for doc_id, sig in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-            if doc_id in split_of:
-                sigs[doc_id] = np.asarray(sig, dtype=np.uint64)
-                lsh.insert(doc_id, _minhash(sigs[doc_id]))
-    found = []
-    for doc_id, sig in sigs.items():
-        for other in lsh.query(_minhash(sig)):
-            if (
-                other > doc_id
-                and split_of[other] != split_of[doc_id]
-                and float(np.mean(sigs[other] == sig)) >= minhash.DEDUP_THRESHOLD
-            ):
-                found.append(f"{doc_id}~{other}")
-    return found
+def privacy_gate(leaks: Sequence[str]) -> list[GateFailure]:
+    return [GateFailure("privacy", f"an e-mail address appears in {where}") for where in leaks]

@@ -25,13 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from corpus.errors import ReleaseError, translate_os_errors
 from corpus.ids import file_sha256, stream_sha256
-from corpus.release.verify import (
-    SUMS,
-    VerifyReport,
-    read_manifest,
-    read_sums,
-    verify_release,
-)
+from corpus.release.verify import VerifyReport, read_manifest, read_sums, verify_release
+from corpus.release.writer import SUMS
 
 if TYPE_CHECKING:
     from huggingface_hub import CommitOperationAdd

@@ -4,6 +4,14 @@ Configs: ``documents`` (text, document stance, gold issue spans), ``sentences`` 
 inside each sentence, offsets relative to the sentence), ``tokens`` (word tokens with BIO
 tags) and ``raw_annotations`` (every annotator's labels under their pseudonym). Label
 columns are ``ClassLabel`` with the schema's names; a missing label is -1.
+
+A release without the text (``text="none"``) has the same configs and rows without any
+column that carries article text: ``documents`` keeps ``text_sha256`` and where the article
+came from (``source_path``, ``source_record``, ``external_id``, ``url``) instead of ``text``
+(and of ``title``, unless titles are kept), ``sentences`` their ``start``/``end`` in the
+document instead of ``text``, ``tokens`` each token's ``token_start``/``token_end`` in its
+sentence instead of ``tokens``. :func:`offsets_row` turns a full row (built with
+``offsets=True``) into that form; rehydration does the reverse.
 """
 
 from __future__ import annotations
@@ -14,18 +22,28 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from corpus.label_schema import AnnotationSchema
 
 CONFIGS = ("documents", "sentences", "tokens", "raw_annotations")
+TextMode = Literal["full", "none"]
+TEXT_MODES: tuple[TextMode, ...] = ("full", "none")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+# the columns an offsets-only release has instead of the text (see the module docstring)
+SOURCE_COLUMNS = ("text_sha256", "source_path", "source_record", "external_id")
 
 
-def features(schema: AnnotationSchema) -> dict[str, Any]:
-    """``datasets.Features`` of every config, from the annotation schema."""
+def features(
+    schema: AnnotationSchema, *, text: TextMode = "full", titles: bool = True
+) -> dict[str, Any]:
+    """``datasets.Features`` of every config, from the annotation schema.
+
+    ``text="none"``: the offsets-only configs (``titles``: keep the ``title`` column)."""
     from datasets import ClassLabel, Features, List, Value
 
+    if text not in TEXT_MODES:
+        raise ValueError(f"text must be one of {', '.join(TEXT_MODES)}, not {text!r}")
     stance = ClassLabel(names=schema.stance_names)
     span = {
         "start": Value("int32"),
@@ -34,26 +52,49 @@ def features(schema: AnnotationSchema) -> dict[str, Any]:
         "stance": ClassLabel(names=schema.span_stance_names),
     }
     tags = ["O"] + [f"{p}-{name}" for name in schema.issue_names for p in ("B", "I")]
-    return {
-        "documents": Features({
-            "doc_id": Value("string"), "title": Value("string"), "text": Value("string"),
-            "stance": stance, "spans": List(span), "dup_group": Value("string"),
-            "source": Value("string"), "url": Value("string"),
-            "published_at": Value("timestamp[us, tz=UTC]"), "language": Value("string"),
-        }),
-        "sentences": Features({
-            "doc_id": Value("string"), "sentence_index": Value("int32"), "text": Value("string"),
-            "doc_stance": stance, "spans": List(span),
-        }),
-        "tokens": Features({
-            "doc_id": Value("string"), "sentence_index": Value("int32"),
-            "tokens": List(Value("string")), "tags": List(ClassLabel(names=tags)),
-        }),
-        "raw_annotations": Features({
-            "doc_id": Value("string"), "round": Value("string"), "annotator": Value("string"),
-            "stance": stance, "cancelled": Value("bool"), "spans": List(span),
-        }),
+    raw = Features({
+        "doc_id": Value("string"), "round": Value("string"), "annotator": Value("string"),
+        "stance": stance, "cancelled": Value("bool"), "spans": List(span),
+    })  # fmt: skip
+    labels = {
+        "stance": stance, "spans": List(span), "dup_group": Value("string"),
+        "source": Value("string"), "url": Value("string"),
+        "published_at": Value("timestamp[us, tz=UTC]"), "language": Value("string"),
     }  # fmt: skip
+    if text == "full":
+        documents = {"doc_id": Value("string"), "title": Value("string"),
+                     "text": Value("string"), **labels}  # fmt: skip
+        sentences = {
+            "doc_id": Value("string"),
+            "sentence_index": Value("int32"),
+            "text": Value("string"),
+            "doc_stance": stance,
+            "spans": List(span),
+        }
+        tokens = {
+            "doc_id": Value("string"),
+            "sentence_index": Value("int32"),
+            "tokens": List(Value("string")),
+            "tags": List(ClassLabel(names=tags)),
+        }
+    else:
+        title = {"title": Value("string")} if titles else {}
+        documents = {"doc_id": Value("string"), **title, "text_sha256": Value("string"),
+                     **labels, "source_path": Value("string"), "source_record": Value("int64"),
+                     "external_id": Value("string")}  # fmt: skip
+        sentences = {"doc_id": Value("string"), "sentence_index": Value("int32"),
+                     "start": Value("int32"), "end": Value("int32"), "doc_stance": stance,
+                     "spans": List(span)}  # fmt: skip
+        tokens = {"doc_id": Value("string"), "sentence_index": Value("int32"),
+                  "token_start": List(Value("int32")), "token_end": List(Value("int32")),
+                  "tags": List(ClassLabel(names=tags))}  # fmt: skip
+    return {"documents": Features(documents), "sentences": Features(sentences),
+            "tokens": Features(tokens), "raw_annotations": raw}  # fmt: skip
+
+
+def project(row: Mapping[str, Any], columns: Iterable[str]) -> dict[str, Any]:
+    """The row with only ``columns`` (a config's features), in that order."""
+    return {c: row[c] for c in columns}
 
 
 @dataclass
@@ -87,13 +128,19 @@ def document_row(
     gold_stance: str | None,
     spans: Sequence[Mapping[str, Any]],
     schema: AnnotationSchema,
+    *,
+    offsets: bool = False,
 ) -> dict[str, Any]:
-    return {
+    """The ``documents`` row; ``offsets``: with the source columns of an offsets-only one."""
+    row = {
         "doc_id": doc["doc_id"], "title": doc["title"], "text": doc["text"],
         "stance": _index(schema.stance_names, gold_stance), "spans": span_dicts(spans, schema),
         "dup_group": doc["dup_group"], "source": doc.get("source"), "url": doc.get("url"),
         "published_at": _when(doc.get("published_at")), "language": doc.get("language") or "und",
     }  # fmt: skip
+    if offsets:
+        row.update({c: doc.get(c) for c in SOURCE_COLUMNS})
+    return row
 
 
 def _when(value: object) -> datetime | None:
@@ -116,8 +163,11 @@ def sentence_rows(
     spans: Sequence[Mapping[str, Any]],
     schema: AnnotationSchema,
     report: AlignmentReport,
+    *,
+    offsets: bool = False,
 ) -> list[dict[str, Any]]:
-    """One row per sentence; a span crossing sentences is cut into pieces (and counted)."""
+    """One row per sentence; a span crossing sentences is cut into pieces (and counted).
+    ``offsets``: with the sentence's ``start``/``end`` in the document too."""
     starts = [sent["start"] for sent in sentences]
     pieces: list[list[dict[str, Any]]] = [[] for _ in sentences]
     for s in spans:
@@ -135,11 +185,15 @@ def sentence_rows(
         report.across_sentences += touched > 1
     report.spans += len(spans)
     doc_stance = _index(schema.stance_names, gold_stance)
-    return [
+    rows = [
         {"doc_id": doc["doc_id"], "sentence_index": sent["index"], "text": sent["text"],
          "doc_stance": doc_stance, "spans": span_dicts(inside, schema, offset=sent["start"])}
         for sent, inside in zip(sentences, pieces, strict=True)
     ]  # fmt: skip
+    if offsets:
+        for row, sent in zip(rows, sentences, strict=True):
+            row["start"], row["end"] = sent["start"], sent["end"]
+    return rows
 
 
 def tokenize(text: str, cuts: Iterable[int]) -> list[tuple[int, int]]:
@@ -164,11 +218,14 @@ def token_row(
     row: Mapping[str, Any],
     schema: AnnotationSchema,
     report: AlignmentReport,
+    *,
+    offsets: bool = False,
 ) -> dict[str, Any]:
-    """BIO tags over the tokens of one sentence row; overlapping spans cannot all be tagged."""
+    """BIO tags over the tokens of one sentence row; overlapping spans cannot all be tagged.
+    ``offsets``: with each token's ``token_start``/``token_end`` in the sentence too."""
     text = sentence["text"]
     spans = row["spans"]
-    if not spans:  # most sentences: plain tokens, all "O"
+    if not spans and not offsets:  # most sentences: plain tokens, all "O"
         words = _TOKEN.findall(text)
         return {
             "doc_id": row["doc_id"], "sentence_index": row["sentence_index"],
@@ -195,10 +252,14 @@ def token_row(
         for k, i in enumerate(inside):
             tags[i] = 1 + 2 * schema.issue_names.index(label) + (0 if k == 0 else 1)
             taken[i] = True
-    return {
+    out = {
         "doc_id": row["doc_id"], "sentence_index": row["sentence_index"],
         "tokens": [text[a:b] for a, b in tokens], "tags": tags,
     }  # fmt: skip
+    if offsets:
+        out["token_start"] = [a for a, _ in tokens]
+        out["token_end"] = [b for _, b in tokens]
+    return out
 
 
 def _first_char(text: str, start: int, end: int) -> int:

@@ -4,8 +4,9 @@ In this order, stopping at the FIRST difference (a :class:`ReleaseError` naming 
 or config and what differs):
 
 1. checksums: every file on disk, in ``SHA256SUMS`` and in ``manifest.json`` ``files``
-   exists, is listed in both (``manifest.json`` itself only in ``SHA256SUMS``; nothing lists
-   ``SHA256SUMS``) and has the recorded sha256 and size; an unlisted file is an error;
+   exists, is listed in both (``manifest.json`` and ``croissant.json``, written after it, only
+   in ``SHA256SUMS``; nothing lists ``SHA256SUMS``) and has the recorded sha256 and size; an
+   unlisted file is an error;
 2. the card (``README.md`` YAML, read the way ``datasets`` reads it): its configs, their
    ``dataset_info`` and the manifest's ``tables`` name the same config/splits;
 3. per config and split: the Parquet row count equals the card's ``num_examples``, the
@@ -13,7 +14,10 @@ or config and what differs):
    metadata) equal the card's; the content hash of the rows equals the manifest's
    ``content_sha256``; every ClassLabel value is in range (-1 = missing);
 4. ``datasets.load_dataset(DIR, config)`` of every config into a fresh, temporary cache,
-   with the card's split sizes checked, and the loaded features equal to the card's.
+   with the card's split sizes checked, and the loaded features equal to the card's;
+5. ``croissant.json`` with ``mlcroissant`` (:mod:`corpus.release.verify_croissant`): its
+   files and checksums, validation, a record set per config with the card's columns, and
+   the records of every config read through it and counted per split.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ from typing import Any
 
 from corpus.errors import ReleaseError, translate_os_errors
 from corpus.ids import file_sha256, hash_hex, row_hash
+from corpus.release.verify_croissant import DEFAULT_RECORDS, check_croissant
+from corpus.release.writer import CROISSANT, MANIFEST, SUMS, UNLISTED
 
-SUMS = "SHA256SUMS"
-MANIFEST = "manifest.json"
 CARD = "README.md"
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 _HINT = (
@@ -50,13 +54,17 @@ class VerifyReport:
     release: str
     files: list[str] = field(default_factory=list)  # relative paths, sorted
     configs: dict[str, dict[str, int]] = field(default_factory=dict)  # config -> split -> rows
+    text: str = "full"  # "none": an offsets-only release
+    croissant: dict[str, Any] = field(default_factory=dict)  # records read, warnings, note
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": str(self.path),
             "release": self.release,
+            "text": self.text,
             "files": self.files,
             "configs": self.configs,
+            "croissant": self.croissant,
         }
 
 
@@ -94,14 +102,15 @@ def read_manifest(root: Path) -> dict[str, Any]:
     return manifest
 
 
-def check_files(root: Path, manifest: dict[str, Any]) -> list[str]:
-    """Step 1: every file listed, present and with its recorded sha256; returns them."""
+def check_files(root: Path, manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Step 1: every file listed, present and with its recorded sha256; returns them with
+    their sha256 and size."""
     sums = read_sums(root / SUMS)
     listed: dict[str, dict[str, Any]] = {
         _safe_rel(rel, MANIFEST): info for rel, info in manifest["files"].items()
     }
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
-    checked = []
+    checked: dict[str, dict[str, Any]] = {}
     for rel in sorted(on_disk | sums.keys() | listed.keys()):
         if rel == SUMS:
             continue
@@ -112,9 +121,10 @@ def check_files(root: Path, manifest: dict[str, Any]) -> list[str]:
             raise _fail(f"missing file {rel} (listed in {where})")
         if rel not in sums:
             raise _fail(f"extra file {rel}: not listed in {SUMS}")
-        if rel != MANIFEST and rel not in listed:
+        if rel not in UNLISTED and rel not in listed:
             raise _fail(f"{rel} is listed in {SUMS} but not in {MANIFEST} files")
         digest = file_sha256(root / rel)
+        size = (root / rel).stat().st_size
         if digest != sums[rel]:
             raise _fail(f"sha256 mismatch for {rel}: {SUMS} has {sums[rel]}, the file {digest}")
         info = listed.get(rel)
@@ -124,11 +134,10 @@ def check_files(root: Path, manifest: dict[str, Any]) -> list[str]:
                     f"sha256 mismatch for {rel}: {MANIFEST} has {info.get('sha256')}, "
                     f"the file {digest}"
                 )
-            size = (root / rel).stat().st_size
             if info.get("bytes") != size:
                 raise _fail(f"size mismatch for {rel}: {MANIFEST} has {info.get('bytes')}, "
                             f"the file {size} bytes")  # fmt: skip
-        checked.append(rel)
+        checked[rel] = {"sha256": digest, "bytes": size}
     return checked
 
 
@@ -313,17 +322,24 @@ def check_loads(root: Path, card: list[CardConfig], cache: Path) -> dict[str, di
 
 
 @translate_os_errors
-def verify_release(path: str | os.PathLike[str], *, cache_dir: Path | None = None) -> VerifyReport:
-    """Check every checksum, the card against the files, and load every config.
+def verify_release(
+    path: str | os.PathLike[str],
+    *,
+    cache_dir: Path | None = None,
+    croissant_records: int | None = DEFAULT_RECORDS,
+) -> VerifyReport:
+    """Check every checksum, the card against the files, load every config, and check
+    ``croissant.json`` with mlcroissant.
 
     ``load_dataset`` reads into a fresh temporary cache (created inside ``cache_dir`` when
-    given) that is deleted afterwards, so a stale cache never hides a problem.
-    Raises :class:`ReleaseError` at the first difference.
+    given) that is deleted afterwards, so a stale cache never hides a problem. mlcroissant
+    reads every record when the release holds at most ``croissant_records`` rows (``None``:
+    always), else that many per config. Raises :class:`ReleaseError` at the first difference.
     """
     root = Path(path).expanduser().resolve()
     if not root.is_dir():
         raise ReleaseError(f"{root} is not a release folder", hint="Pass the release's folder.")
-    for name in (CARD, MANIFEST, SUMS):
+    for name in (CARD, MANIFEST, CROISSANT, SUMS):
         if not (root / name).is_file():
             raise _fail(f"missing file {name} in {root}")
     manifest = read_manifest(root)
@@ -337,8 +353,16 @@ def verify_release(path: str | os.PathLike[str], *, cache_dir: Path | None = Non
         loaded = check_loads(root, card, cache)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    return VerifyReport(path=root, release=str(manifest.get("release", root.name)), files=files,
-                        configs=loaded)  # fmt: skip
+    croissant = check_croissant(root, files, card, records=croissant_records)
+    text = manifest.get("text") or {}
+    return VerifyReport(
+        path=root,
+        release=str(manifest.get("release", root.name)),
+        files=sorted(files),
+        configs=loaded,
+        text=str(text.get("mode", "full")) if isinstance(text, dict) else "full",
+        croissant=croissant,
+    )
 
 
 __all__ = ["VerifyReport", "verify_release"]

@@ -1,0 +1,182 @@
+"""What a release says about itself: the annotation facts from the store, and the dataset
+metadata and Responsible-AI fields that the card and ``croissant.json`` print.
+
+:func:`store_facts` is the I/O part (rounds and their agreement reports, with plots written
+into the release's ``images/``); :func:`describe` is pure and fills the manifest's
+``metadata`` and ``rai`` entries, from which :mod:`corpus.release.croissant` writes
+``croissant.json`` (also when a rehydrated release is written, without the store).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from corpus.errors import CorpusError
+from corpus.label_schema import AnnotationSchema
+from corpus.store import Store
+
+CONFIG_DESCRIPTIONS = {
+    "documents": "An article: text, document stance, gold issue spans (offsets index text).",
+    "sentences": "A sentence with the gold spans inside it (offsets relative to the sentence).",
+    "tokens": "The word tokens of a sentence with BIO issue tags.",
+    "raw_annotations": "One annotator's labels for one document, under a pseudonym.",
+}
+OFFSETS_DESCRIPTIONS = {
+    "documents": "An article without its text: text_sha256, where it came from, document "
+    "stance and gold issue spans (offsets index the text `corpus release rehydrate` restores).",
+    "sentences": "A sentence's start and end in its document, with the gold spans inside it.",
+    "tokens": "Token offsets in their sentence with BIO issue tags.",
+    "raw_annotations": CONFIG_DESCRIPTIONS["raw_annotations"],
+}
+
+
+def store_facts(
+    store: Store, schema: AnnotationSchema, rounds: Sequence[str], out: Path
+) -> dict[str, Any]:
+    """Each round's size and overlap, and its agreement summary (plots into ``out/images``)."""
+    from corpus.iaa import agreement, fmt, write_report
+    from corpus.rounds import load_round
+
+    found: dict[str, Any] = {"rounds": [], "agreement": []}
+    for name in rounds:
+        try:
+            state = load_round(store.root, name)
+            size: dict[str, Any] = {
+                "documents": len(state.doc_ids),
+                "overlap": state.settings.overlap,
+                "version": state.version,
+            }
+        except CorpusError:
+            size = {"documents": None, "overlap": None, "version": None}
+        found["rounds"].append({"name": name, **size})
+        try:
+            report = agreement(store, name, schema=schema, bootstrap=500)
+        except CorpusError:
+            continue
+        files = write_report(report, out / "images" / f"agreement-{name}")
+        found["agreement"].append({
+            "round": name, "annotators": len(report.annotators), "documents": report.documents,
+            "multi": report.multi_annotated, "alpha": fmt(report.stance_alpha),
+            "fleiss": fmt(report.stance_fleiss),
+            "spans": [(x.label, fmt(x.overlap_f1), fmt(x.alpha)) for x in report.span_labels],
+            "span_stance": fmt(report.span_stance_kappa),
+            "plots": [f.relative_to(out).as_posix() for f in files if f.suffix == ".png"],
+        })  # fmt: skip
+    return found
+
+
+def default_citation(pretty_name: str, release: str, created: str, creators: Sequence[str]) -> str:
+    """A BibTeX entry for the release (used when no citation is given)."""
+    key = re.sub(r"[^a-z0-9]+", "_", pretty_name.lower()).strip("_") or "corpus"
+    author = f"author = {{{' and '.join(creators)}}}, " if creators else ""
+    return (
+        f"@misc{{{key}_{release.replace('.', '_')}, {author}title = {{{pretty_name}}}, "
+        f"note = {{Release {release}}}, year = {{{created[:4]}}}}}"
+    )
+
+
+def describe(
+    meta: dict[str, Any],
+    schema: AnnotationSchema,
+    facts: dict[str, Any],
+    *,
+    pretty_name: str,
+    license: str,
+    url: str | None,
+    creators: Sequence[str],
+    citation: str | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The manifest's ``metadata`` (name, description, license, ...) and ``rai`` entries."""
+    from corpus.labelstudio import LABEL_STUDIO_VERSION
+
+    offsets = meta["text"]["mode"] == "none"
+    what = (
+        f"News articles annotated for their stance towards {schema.stance.target} and for "
+        f"the issues they discuss, as character spans with a stance of their own (release "
+        f"{meta['release']}, built with corpus from dataset version {meta['version']})."
+    )
+    if offsets:
+        what += (
+            " This release carries no article text: every offset, label, the sha256 of each "
+            "text and where it came from; `corpus release rehydrate` rebuilds the text from "
+            "your own copies."
+        )
+    if meta["simulated"]:
+        what += " The labels are simulated (a demo): never train or evaluate a model on them."
+    metadata = {
+        "name": pretty_name,
+        "description": what,
+        "license": license,
+        "url": url,
+        "creators": list(creators),
+        "citation": citation
+        or default_citation(pretty_name, meta["release"], meta["created"], creators),
+        "keywords": ["stance detection", "span annotation", "news", "Label Studio"],
+        "configs": OFFSETS_DESCRIPTIONS if offsets else CONFIG_DESCRIPTIONS,
+    }
+    overlap = sorted({r["overlap"] for r in facts["rounds"] if r["overlap"]})
+    analysis = [
+        "Gold labels were adjudicated from the annotators' labels (majority vote, or a "
+        "curator's review of disagreements); each gold row records how it was decided."
+    ]
+    for a in facts["agreement"]:
+        analysis.append(
+            f"Round {a['round']}: {a['multi']} of {a['documents']} documents labelled by two "
+            f"or more of {a['annotators']} annotators; document stance Krippendorff's alpha "
+            f"{a['alpha']}, Fleiss' kappa {a['fleiss']}; span stance Cohen's kappa "
+            f"{a['span_stance']} (bootstrap 95% intervals over documents)."
+        )
+        analysis += [f"Round {a['round']}, issue {x}: overlap F1 {f1}, character alpha {al}."
+                     for x, f1, al in a["spans"]]  # fmt: skip
+    if not facts["agreement"]:
+        analysis.append("No round had two or more annotators on the same documents.")
+    issues = ", ".join(schema.issue_names)
+    rai = {
+        "annotation_protocol": (
+            f"Annotators answer '{schema.stance.question}' for each document "
+            f"({', '.join(schema.stance_names)}) and mark character spans for the issues "
+            f"{issues}, each with a stance ({', '.join(schema.span_stance_names)}), starting "
+            f"from keyword pre-annotations marked as suggestions. Schema hash "
+            f"{meta['schema_hash']}; the guidelines are in the dataset card."
+        ),
+        "annotation_platform": [
+            f"Label Studio {LABEL_STUDIO_VERSION}",
+            f"corpus {meta['tool_version']}",
+        ],
+        "annotations_per_item": (
+            f"{', '.join(map(str, overlap))} annotator(s) per document (rounds "
+            f"{', '.join(meta['rounds']) or 'none'}); the raw_annotations config holds each."
+            if overlap
+            else "Not recorded for these rounds; the raw_annotations config holds each."
+        ),
+        "annotation_analysis": analysis,
+        "pseudonymisation": (
+            "Annotators appear only under pseudonyms (a keyed hash of their Label Studio user); "
+            "no name or e-mail address is released, and the build refuses a release in which "
+            "an e-mail address appears."
+        ),
+        "personal_sensitive_information": [
+            "News articles name public figures and may mention private persons."
+        ],
+        "limitations": [
+            "The corpus covers the news sources that were ingested; it is not a sample of "
+            "all news.",
+            f"Stance is judged towards one target ({schema.stance.target}); other readings "
+            "of the same text are possible.",
+            *(["The labels are simulated by the corpus demo."] if meta["simulated"] else []),
+        ],
+        "biases": [
+            "Keyword pre-annotations may lead annotators to accept suggested spans; the "
+            "agreement report measures the share of spans accepted unchanged."
+        ],
+        "maintenance_plan": (
+            "Releases are immutable and numbered MAJOR.MINOR.PATCH: documents keep their split "
+            "in every later release (moving one needs a new major number), additions make a "
+            "new minor release, and each release's CHANGELOG.md lists what changed."
+        ),
+        "machine_annotation_tools": ["keyword pre-annotator (suggestions, never gold)"],
+    }
+    return metadata, rai
