@@ -8,13 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from corpus.demo import DemoResult, run_demo
+from corpus.demo import DemoResult, demo_force_reason, run_demo
 from corpus.label_schema import AnnotationSchema
 from corpus.labelstudio import StudioClient
 from corpus.progress import Progress
 from corpus.store import Store
-
-pytestmark = pytest.mark.studio
 
 
 def demo(
@@ -28,6 +26,7 @@ def demo(
     return events, result
 
 
+@pytest.mark.studio
 def test_demo_runs_every_stage_and_marks_the_release_simulated(
     studio_client: StudioClient, tmp_path: Path, schema: AnnotationSchema
 ) -> None:
@@ -47,6 +46,13 @@ def test_demo_runs_every_stage_and_marks_the_release_simulated(
     manifest = json.loads((result.release / "manifest.json").read_text())
     assert manifest["simulated"] is True and manifest["version"] == result.gold
     assert "Simulated annotations" in (result.release / "README.md").read_text()
+    # 14 documents are too few for every label in every split: the demo forces only the
+    # gaps no split assignment could fill, and says so
+    assert result.forced and all(g.startswith("labels: no example of") for g in result.forced)
+    assert manifest["forced"]["reason"].startswith("demo: too few simulated documents")
+    assert "no split assignment can fill" in next(
+        e.message for e in events if "forced" in e.message
+    )
     assert result.verified["configs"]["documents"] and result.agreement.is_file()
     annotations = store.read_table(result.pulled, "annotations").to_pylist()
     assert len(annotations) == 28 and len({a["annotator"] for a in annotations}) == 2
@@ -59,3 +65,16 @@ def test_demo_runs_every_stage_and_marks_the_release_simulated(
         e.message for e in again_events if e.stage == "annotate"
     )
     assert store.version_names() == versions and again.release == result.release
+
+
+def test_the_demo_forces_only_gaps_no_split_could_fill() -> None:
+    rare = {"gate": "labels", "message": "no example of issue climate in test: ...",
+            "unavoidable": True}  # fmt: skip
+    avoidable = {"gate": "labels", "message": "no example of issue trade in test",
+                 "unavoidable": False}  # fmt: skip
+    leak = {"gate": "near-duplicates", "message": "across splits: a~b", "unavoidable": False}
+    reason = demo_force_reason([rare])
+    assert reason is not None and "issue climate" in reason and "more --docs" in reason
+    assert demo_force_reason([rare, avoidable]) is None
+    assert demo_force_reason([rare, leak]) is None
+    assert demo_force_reason([]) is None
