@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import build_newsroom_version
 
+from corpus.errors import ReleaseGateError
 from corpus.ingestion.minhash import DEDUP_THRESHOLD, signature_similarity
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.release import ReleaseResult, build_release, verify_release
@@ -99,3 +100,35 @@ def test_a_document_close_to_two_others_joins_them_in_one_split(
     manifest = json.loads((release.path / "manifest.json").read_text())
     assert len({manifest["split"]["documents"][i] for i in ids.values()}) == 1
     assert manifest["split"]["links"] == 1 and manifest["split"]["units"] == 148
+
+
+def test_linking_groups_an_earlier_release_placed_apart_needs_a_major_release(
+    newsroom: tuple[Store, str], release: ReleaseResult, tmp_path: Path
+) -> None:
+    """As if release 1.0.0 had been built before C existed, with A and B in two splits: C now
+    links them, so one side must move. That is a major change (Croissant 1.1 versioning): a
+    minor release is refused, a major one moves the smaller side and says so."""
+    store, gold = newsroom
+    found = trio(store, gold)
+    manifest = json.loads((release.path / "manifest.json").read_text())
+    placed = manifest["split"]
+    a, b = str(found["A"]["dup_group"]), str(found["B"]["dup_group"])
+    other = next(s for s in ("train", "validation", "test") if s != placed["groups"][a])
+    placed["groups"][b] = other
+    for k in "ABC":
+        if found[k]["dup_group"] == b:
+            placed["documents"][str(found[k]["doc_id"])] = other
+    earlier = tmp_path / "1.0.0"
+    earlier.mkdir()
+    (earlier / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ReleaseGateError) as info:
+        build_release(store, gold, release="1.1.0", previous=earlier, out=tmp_path / "1.1.0")
+    assert [g["gate"] for g in info.value.gates] == ["stability"]
+    assert "build it as 2.0.0" in str(info.value)
+    major = build_release(store, gold, release="2.0.0", previous=earlier, out=tmp_path / "2.0.0")
+    after = json.loads((major.path / "manifest.json").read_text())["split"]
+    assert len(after["conflicts"]) == 1 and major.splits["conflicts"] == after["conflicts"]
+    kept = placed["groups"][str(found["C"]["dup_group"])]  # the larger group: C joined it
+    assert {after["documents"][str(found[k]["doc_id"])] for k in "ABC"} == {kept}
+    assert "documents that moved split: 1" in major.changelog  # the one-document group
+    assert "merges groups placed in different splits" in major.changelog
