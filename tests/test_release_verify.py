@@ -7,7 +7,9 @@ import json
 import re
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -200,3 +202,71 @@ def test_not_a_release_folder(tmp_path: Path) -> None:
         verify_release(tmp_path)
     with pytest.raises(ReleaseError, match="is not a release folder"):
         verify_release(tmp_path / "absent")
+
+
+def _edit_croissant(folder: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    doc = json.loads((folder / "croissant.json").read_text(encoding="utf-8"))
+    change(doc)
+    (folder / "croissant.json").write_text(json.dumps(doc), encoding="utf-8")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "SHA256SUMS")
+    sums = [f"{_sha(p)}  {p.relative_to(folder).as_posix()}" for p in files]
+    (folder / "SHA256SUMS").write_text("\n".join(sums) + "\n", encoding="utf-8")
+
+
+def _record_set(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(r for r in doc["recordSet"] if r["@id"] == name)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: next(f for f in d["distribution"] if f["@id"] == PARQUET).update(
+                sha256="0" * 64
+            ),
+            f"croissant.json has sha256 {'0' * 64} for {PARQUET}",
+        ),
+        (
+            lambda d: d.update(distribution=[f for f in d["distribution"] if f["@id"] != PARQUET]),
+            f"croissant.json does not list the file {PARQUET}",
+        ),
+        (
+            lambda d: _record_set(d, "documents")["field"][1].update(dataType="sc:Bogus"),
+            "mlcroissant does not validate croissant.json",
+        ),
+        (
+            lambda d: _record_set(d, "tokens")["field"].pop(),
+            "croissant.json record set tokens has the fields",
+        ),
+        (
+            lambda d: d.update(recordSet=[r for r in d["recordSet"] if r["@id"] != "sentences"]),
+            "croissant.json has no record set for config sentences",
+        ),
+        (
+            lambda d: next(f for f in d["distribution"] if f["@id"] == "sentences-parquet").update(
+                includes=["sentences/train-00000-of-00001.parquet"]
+            ),
+            "mlcroissant reads {'train': ",
+        ),
+    ],
+    ids=["sha256", "file-missing", "invalid", "column-missing", "config-missing", "records"],
+)
+def test_a_croissant_json_that_does_not_describe_the_release_is_caught(
+    copy: Path, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    _edit_croissant(copy, change)
+    with pytest.raises(ReleaseError) as info:
+        verify_release(copy)
+    assert message in str(info.value)
+    assert "croissant.json" in info.value.hint
+
+
+def test_verify_reads_a_bounded_number_of_croissant_records_and_says_so(
+    release: ReleaseResult, tmp_path: Path
+) -> None:
+    report = verify_release(release.path, cache_dir=tmp_path, croissant_records=5)
+    assert report.croissant["all_records"] is False
+    assert all(sum(n.values()) == 5 for n in report.croissant["records"].values())
+    assert "first 5 records of each config" in report.croissant["note"]
+    full = verify_release(release.path, cache_dir=tmp_path, croissant_records=None)
+    assert full.croissant["records"] == release.rows and full.croissant["note"] is None
