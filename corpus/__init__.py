@@ -12,7 +12,7 @@ Everything the ``corpus`` command line does, Python can do with the same names::
     report = corpus.agreement(store, "round-1")
     gold = corpus.adjudicate(store, "round-1")
     release = corpus.build_release(store, gold.version, release="1.0.0")
-    corpus.verify_release(release.path)
+    corpus.verify_release(release.path)         # checksums, card, load_dataset, croissant.json
 
 Long-running functions take ``progress=`` (a callable receiving :class:`Progress` events);
 every failure a user can act on is a :class:`CorpusError` with a ``hint``. Names are
@@ -42,7 +42,9 @@ if TYPE_CHECKING:
         IngestError,
         LabelStudioError,
         Problem,
+        RehydrateError,
         ReleaseError,
+        ReleaseGateError,
         RoundError,
         SchemaError,
         StoreError,
@@ -68,10 +70,12 @@ if TYPE_CHECKING:
     from corpus.progress import Progress
     from corpus.release import (
         PublishResult,
+        RehydrateResult,
         ReleaseResult,
         VerifyReport,
         build_release,
         publish,
+        rehydrate_release,
         verify_release,
     )
     from corpus.rounds import (
@@ -103,7 +107,9 @@ _EXPORTS: dict[str, str] = {
             "IngestError",
             "LabelStudioError",
             "Problem",
+            "RehydrateError",
             "ReleaseError",
+            "ReleaseGateError",
             "RoundError",
             "SchemaError",
             "StoreError",
@@ -136,10 +142,12 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(
         [
             "PublishResult",
+            "RehydrateResult",
             "ReleaseResult",
             "VerifyReport",
             "build_release",
             "publish",
+            "rehydrate_release",
             "verify_release",
         ],
         "corpus.release",
@@ -184,7 +192,10 @@ __all__ = [
     "PublishResult",
     "PullResult",
     "PushResult",
+    "RehydrateError",
+    "RehydrateResult",
     "ReleaseError",
+    "ReleaseGateError",
     "ReleaseResult",
     "ReviewResult",
     "RoundError",
@@ -219,6 +230,7 @@ __all__ = [
     "pull_review",
     "pull_round",
     "push_round",
+    "rehydrate_release",
     "round_status",
     "run_demo",
     "start_review",

@@ -21,7 +21,7 @@ the builtin ``TypeError`` / ``ValueError`` instead.
     - ReleaseGateError     the release gates failed (``.gates``: each failure, and whether
                            only more data could pass it)
     - RehydrateError       the user's copies do not give back the release's text
-                           (``.missing``, ``.changed``, ``.ambiguous``)
+                           (``.missing``, ``.changed``, ``.skipped``)
   + FileSystemError        the operating system refused a read or write (``.path``, ``.errno``):
                            read-only or full disk, no permission, a missing file
 
@@ -209,13 +209,13 @@ class RehydrateError(ReleaseError):
         *,
         missing: Sequence[dict[str, object]] = (),
         changed: Sequence[dict[str, object]] = (),
-        ambiguous: Sequence[dict[str, object]] = (),
+        skipped: Sequence[dict[str, object]] = (),
         hint: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
-        self.missing = list(missing)
-        self.changed = list(changed)
-        self.ambiguous = list(ambiguous)
+        self.missing = list(missing)  # doc_id and where it was ingested from
+        self.changed = list(changed)  # doc_id, the source record, what differs
+        self.skipped = list(skipped)  # source files or records that could not be read
 
 
 class FileSystemError(CorpusError):

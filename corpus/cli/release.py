@@ -1,4 +1,4 @@
-"""`corpus release build|verify` and `corpus publish`: immutable dataset releases."""
+"""`corpus release build|verify|rehydrate` and `corpus publish`: immutable dataset releases."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from corpus.cli.options import (
     SchemaOpt,
     StoreOpt,
     not_blank,
+    positive,
     schema_of,
 )
 
@@ -46,14 +47,40 @@ def release_build_cli(
     previous: Annotated[
         Path | None, typer.Option(help="Previous release whose splits are kept.")
     ] = None,
+    text: Annotated[
+        str,
+        typer.Option(
+            help="full, or none: offsets, labels and text_sha256 without any article text "
+            "(`corpus release rehydrate` puts it back)."
+        ),
+    ] = "full",
+    keep_titles: Annotated[
+        bool, typer.Option(help="With --text none, keep the titles (left out by default).")
+    ] = False,
+    url: Annotated[
+        str | None, typer.Option(help="The dataset's home page (card and croissant.json).")
+    ] = None,
+    creator: Annotated[
+        list[str] | None,
+        typer.Option(help="A creator (person or organisation); repeat for several."),
+    ] = None,
+    citation: Annotated[
+        str | None, typer.Option(help="BibTeX to cite the release (default: made up from it).")
+    ] = None,
     store: StoreOpt = DEFAULT_STORE,
     schema: SchemaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build an immutable release folder: Parquet splits, card, manifest, checksums."""
+    """Build an immutable release folder: Parquet splits, card, croissant.json, checksums."""
     parsed = _ratios(ratios)
     if force is not None and not force.strip():
         raise typer.BadParameter("give the reason for overriding the gates", param_hint="--force")
+    if text not in ("full", "none"):
+        raise typer.BadParameter(f"must be full or none, not {text!r}", param_hint="--text")
+    if keep_titles and text != "none":
+        raise typer.BadParameter(
+            "only means something with --text none", param_hint="--keep-titles"
+        )
     from corpus.release import build_release
 
     out = Output(as_json)
@@ -68,11 +95,26 @@ def release_build_cli(
             seed=seed,
             force=force,
             previous=previous,
+            text="none" if text == "none" else "full",
+            keep_titles=keep_titles,
+            url=url,
+            creators=creator or [],
+            citation=citation,
             progress=progress,
         )
 
     def draw() -> None:
-        out.say("[green]Release {r}[/green] at {path}", r=result.release, path=result.path)
+        kind = "" if result.text == "full" else " (offsets only, no article text)"
+        out.say("[green]Release {r}[/green]{kind} at {path}", r=result.release, kind=kind,
+                path=result.path)  # fmt: skip
+        sp = result.splits
+        gaps = [*sp["uncovered"], *(f"{x} (only {n} groups)" for x, n in sp["scarce"].items())]
+        out.say(
+            "  splits: {units} units ({links} near-duplicate links joined groups); {gaps}",
+            units=sp["units"],
+            links=sp["links"],
+            gaps=f"labels missing: {', '.join(gaps)}" if gaps else "every label in every split",
+        )
         for config, splits in result.rows.items():
             out.say(
                 "  {config}: {splits}",
@@ -92,15 +134,38 @@ def release_build_cli(
     out.done(result.to_dict(), draw)
 
 
+def _records(text: str) -> int | None:
+    if text == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise typer.BadParameter(f"must be all or a count of at least 1, not {text!r}",
+                                 param_hint="--croissant-records")  # fmt: skip
+    return value
+
+
 @release_app.command("verify")
 def release_verify_cli(
-    path: Annotated[Path, typer.Argument(help="Release folder.")], as_json: JsonOpt = False
+    path: Annotated[Path, typer.Argument(help="Release folder.")],
+    croissant_records: Annotated[
+        str,
+        typer.Option(
+            help="Read every croissant.json record through mlcroissant when the release has "
+            "at most this many rows (else this many per config), or 'all'."
+        ),
+    ] = "100000",
+    as_json: JsonOpt = False,
 ) -> None:
-    """Recompute checksums, check the card against the files, load every config."""
+    """Recompute checksums, check the card against the files, load every config, check
+    croissant.json with mlcroissant."""
+    records = _records(croissant_records)
     from corpus.release import verify_release
 
     out = Output(as_json)
-    report = verify_release(path.absolute())
+    report = verify_release(path.absolute(), croissant_records=records)
 
     def draw() -> None:
         out.say(
@@ -114,8 +179,72 @@ def release_verify_cli(
                 config=repr(config),
                 splits=", ".join(f"{s} {n}" for s, n in splits.items()),
             )
+        c = report.croissant
+        out.say(
+            "  croissant.json: valid for mlcroissant, {n} records read{how}",
+            n=sum(sum(v.values()) for v in c["records"].values()),
+            how="" if c["all_records"] else f" ({c['note']})",
+        )
+        for warning in c["warnings"]:
+            out.say("  [yellow]croissant warning[/yellow]: {w}", w=warning)
 
     out.done(report.to_dict(), draw)
+
+
+@release_app.command("rehydrate")
+def release_rehydrate_cli(
+    path: Annotated[Path, typer.Argument(help="An offsets-only release folder (--text none).")],
+    sources: Annotated[
+        list[Path],
+        typer.Option(
+            "--from", help="Your copies of the articles: files or folders, as for ingest."
+        ),
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the full release.")],
+    field: Annotated[
+        list[str] | None, typer.Option(help="FIELD=COLUMN for tabular input, as for ingest.")
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="Encoding of the source files.")] = "utf-8",
+    max_bytes: Annotated[
+        int,
+        typer.Option(
+            help="Largest file (or record text) read, in bytes.", callback=positive("--max-bytes")
+        ),
+    ] = 50 * 1024 * 1024,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rebuild the text of an offsets-only release from your own copies of the articles."""
+    from corpus.ingestion import parse_field_mapping
+    from corpus.release import rehydrate_release
+
+    out = Output(as_json)
+    with out.progress("rehydrate") as progress:
+        result = rehydrate_release(
+            path.absolute(),
+            [p.absolute() for p in sources],
+            out=out_dir.absolute(),
+            fields=parse_field_mapping(field or []),
+            encoding=encoding,
+            max_bytes=max_bytes,
+            progress=progress,
+        )
+
+    def draw() -> None:
+        out.say(
+            "[green]rehydrated[/green] release {r}: {n} documents -> {path}",
+            r=result.release,
+            n=result.documents,
+            path=result.path,
+        )
+        out.say(
+            "  {records} source records read, {unused} not in the release, {skipped} unreadable",
+            records=result.records,
+            unused=result.unused,
+            skipped=len(result.skipped),
+        )
+        out.say("  check it: corpus release verify {path}", path=result.path)
+
+    out.done(result.to_dict(), draw)
 
 
 def publish_cli(

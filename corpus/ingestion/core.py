@@ -177,8 +177,9 @@ def sentence_spans(text: str, start: int, end: int, language: str) -> list[tuple
 # --- documents ---------------------------------------------------------------------------
 
 
-def segment_record(raw: RawRecord) -> ProcessedDoc:
-    """Normalise one record, give it its id and split it into paragraphs and sentences."""
+def clean_fields(raw: RawRecord) -> tuple[str, str]:
+    """The stored title and text of a record: normalised, whitespace of the title collapsed,
+    the text stripped (what the content id is computed over; release rehydration uses it)."""
     for name, value in (("title", raw.title), ("text", raw.text)):
         if "\x00" in value:
             raise RecordProblem(
@@ -191,6 +192,12 @@ def segment_record(raw: RawRecord) -> ProcessedDoc:
         raise RecordProblem("the record has no title", "Give every record a non-empty title.")
     if not text:
         raise RecordProblem("the record has no body text", "Give every record a non-empty text.")
+    return title, text
+
+
+def segment_record(raw: RawRecord) -> ProcessedDoc:
+    """Normalise one record, give it its id and split it into paragraphs and sentences."""
+    title, text = clean_fields(raw)
     paragraphs = paragraph_spans(text)
     text_json = json_string(text)
     return ProcessedDoc(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from corpus.release.build import ReleaseResult, build_release, releases_dir
 from corpus.release.publish import HubPlan, PublishResult, hub_plan, publish
+from corpus.release.rehydrate import RehydrateResult, rehydrate_release
 from corpus.release.splits import (
     DEFAULT_RATIOS,
     SPLITS,
@@ -38,6 +39,7 @@ __all__ = [
     "Assignment",
     "HubPlan",
     "PublishResult",
+    "RehydrateResult",
     "ReleaseResult",
     "Unit",
     "VerifyReport",
@@ -48,6 +50,7 @@ __all__ = [
     "merge_groups",
     "parse_ratios",
     "publish",
+    "rehydrate_release",
     "releases_dir",
     "stratify",
     "verify_release",

@@ -149,48 +149,49 @@ class CardConfig:
     files: dict[str, list[str]]  # split -> relative Parquet paths
 
 
-def read_card(root: Path) -> list[CardConfig]:
-    """Step 2: the card's configs as ``datasets`` reads them (configs + dataset_info)."""
+def read_card(root: Path, card: str = CARD) -> list[CardConfig]:
+    """Step 2: the card's configs as ``datasets`` reads them (configs + dataset_info);
+    ``card``: another card of the release (data files are found relative to ``root``)."""
     from datasets.info import DatasetInfosDict
     from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCard
 
     try:
-        data = DatasetCard.load(root / CARD).data
+        data = DatasetCard.load(root / card).data
         configs = MetadataConfigs.from_dataset_card_data(data)
         infos = DatasetInfosDict.from_dataset_card_data(data)
     except Exception as exc:  # YAML or datasets parser errors: any failure is a bad card
-        raise _fail(f"{CARD}: the card's YAML does not parse: {exc}") from None
+        raise _fail(f"{card}: the card's YAML does not parse: {exc}") from None
     if not configs:
-        raise _fail(f"{CARD}: the card declares no configs")
+        raise _fail(f"{card}: the card declares no configs")
     out = []
     for name, params in configs.items():
         info = infos.get(name)
         if info is None or info.features is None or not info.splits:
-            raise _fail(f"{CARD}: config {name} has no dataset_info with features and splits")
+            raise _fail(f"{card}: config {name} has no dataset_info with features and splits")
         files: dict[str, list[str]] = {}
         data_files = params.get("data_files")
         if not isinstance(data_files, list) or not all(isinstance(d, dict) for d in data_files):
-            raise _fail(f"{CARD}: config {name} must list data_files as {{split, path}} entries")
+            raise _fail(f"{card}: config {name} must list data_files as {{split, path}} entries")
         for entry in data_files:
             patterns = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
             found = sorted(
                 {p.relative_to(root).as_posix() for pat in patterns for p in root.glob(pat)}
             )
             if not found:
-                raise _fail(f"{CARD}: config {name} split {entry['split']}: no file matches "
+                raise _fail(f"{card}: config {name} split {entry['split']}: no file matches "
                             f"{', '.join(patterns)}")  # fmt: skip
             files[str(entry["split"])] = found
         splits = {s: int(info.splits[s].num_examples) for s in info.splits}
         if set(splits) != set(files):
             raise _fail(
-                f"{CARD}: config {name} has data_files for {sorted(files)} "
+                f"{card}: config {name} has data_files for {sorted(files)} "
                 f"but dataset_info splits {sorted(splits)}"
             )
         out.append(CardConfig(name, info.features, splits, files))
     extra = sorted(set(infos) - set(configs))
     if extra:
-        raise _fail(f"{CARD}: dataset_info describes config {extra[0]}, which configs lacks")
+        raise _fail(f"{card}: dataset_info describes config {extra[0]}, which configs lacks")
     return out
 
 
