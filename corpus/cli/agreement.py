@@ -32,6 +32,10 @@ def agreement_cli(
         ),
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    interval: Annotated[
+        str,
+        typer.Option(help="bca (bias-corrected and accelerated, where defined) or percentile."),
+    ] = "bca",
     schema: SchemaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -40,14 +44,22 @@ def agreement_cli(
 
     from corpus.iaa import agreement, fmt, write_report
 
+    if interval not in ("bca", "percentile"):
+        raise typer.BadParameter(
+            f"must be bca or percentile, not {interval!r}", param_hint="--interval"
+        )
     out = Output(as_json)
-    report = agreement(store, name, schema=schema_of(schema), bootstrap=bootstrap, seed=seed)
+    report = agreement(
+        store, name, schema=schema_of(schema), bootstrap=bootstrap, seed=seed, interval=interval
+    )
     files = write_report(report, out_dir or store / "rounds" / name / "agreement")
 
     def draw() -> None:
         for message in report.messages:
             out.say("[yellow]{m}[/yellow]", m=message)
-        table = Table("figure", "value [95% CI] (items)", title=f"Round {name}: document stance")
+        table = Table(
+            "figure", "value [95% CI] (items; method)", title=f"Round {name}: document stance"
+        )
         table.add_row("Krippendorff's alpha", fmt(report.stance_alpha))
         table.add_row("Fleiss' kappa", fmt(report.stance_fleiss))
         for pair in report.stance_pairs:

@@ -8,16 +8,18 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from corpus.iaa.intervals import Items, bootstrap_metric
 from corpus.iaa.stats import (
     ANY,
     AgreementReport,
     AnnotatorSummary,
+    Float,
     LabelAgreement,
     Metric,
     PairMetric,
@@ -28,12 +30,14 @@ from corpus.iaa.stats import (
     f1_overlap,
     fleiss_replicates,
     kappa_replicates,
-    make_metric,
     match_counts,
+    nominal_alpha,
     nominal_coincidence,
     overlaps,
     weighted_nominal_alpha,
 )
+
+ONE_STANCE = "a resample in which every annotation has the same stance"
 
 
 def _latest(annotations: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -60,8 +64,11 @@ def compute_agreement(
     version: str = "",
     bootstrap: int = 1000,
     seed: int = 0,
+    interval: str = "bca",
 ) -> AgreementReport:
-    """All agreement figures of one round, from its annotations and spans rows."""
+    """All agreement figures of one round, from its annotations and spans rows; intervals
+    from ``bootstrap`` resamples over documents, BCa where defined (``interval="bca"``) or
+    percentile (see :mod:`corpus.iaa.intervals`)."""
     from krippendorff import alpha as kripp_alpha
     from sklearn.metrics import cohen_kappa_score
     from statsmodels.stats.inter_rater import fleiss_kappa
@@ -97,10 +104,16 @@ def compute_agreement(
     one_class = "every annotation has the same stance: chance-corrected agreement is undefined"
     if used >= 2:
         value = kripp_alpha(value_counts=counts, level_of_measurement="nominal")
-        patterns, weights = bootstrap_pattern_weights(rng, counts, bootstrap)
-        boot = np.einsum("bd,dij->bij", weights, nominal_coincidence(patterns))
-        reps = [weighted_nominal_alpha(c) or np.nan for c in boot]
-        stance_alpha = make_metric(value, reps, len(stance_docs))
+        patterns, ids, weights = bootstrap_pattern_weights(rng, counts, bootstrap)
+        coincidence = nominal_coincidence(patterns)
+
+        def alpha_of(w: Float) -> Float:
+            return nominal_alpha(np.einsum("bd,dij->bij", w, coincidence))
+
+        stance_alpha = bootstrap_metric(
+            value, alpha_of(weights), len(stance_docs), method=interval, undefined=ONE_STANCE,
+            items=Items(ids, len(patterns), alpha_of),
+        )  # fmt: skip
     else:
         stance_alpha = Metric(
             None, n=len(stance_docs), note=one_class if stance_docs else "no overlap"
@@ -110,11 +123,16 @@ def compute_agreement(
     same = counts[raters == modal] if modal >= 2 else np.zeros((0, k))
     if len(same) and (same.sum(axis=0) > 0).sum() >= 2:
         value = fleiss_kappa(same)
-        patterns, weights = bootstrap_pattern_weights(rng, same, bootstrap)
-        reps = fleiss_replicates(patterns, weights).tolist()
-        stance_fleiss = make_metric(
-            value, reps, len(same), f"documents with exactly {modal} annotators"
-        )
+        table, ids, weights = bootstrap_pattern_weights(rng, same, bootstrap)
+
+        def fleiss_of(w: Float) -> Float:
+            return fleiss_replicates(table, w)
+
+        stance_fleiss = bootstrap_metric(
+            value, fleiss_of(weights), len(same), method=interval, undefined=ONE_STANCE,
+            items=Items(ids, len(table), fleiss_of),
+            note=f"documents with exactly {modal} annotators",
+        )  # fmt: skip
     else:
         stance_fleiss = Metric(None, n=len(same), note=one_class if len(same) else "no overlap")
 
@@ -141,8 +159,7 @@ def compute_agreement(
             pairs.append(PairMetric(a, b, Metric(None, n=len(common), note=one_class)))
             continue
         value = cohen_kappa_score(y1, y2, labels=list(range(k)))
-        reps = _kappa_boot(rng, y1, y2, k, bootstrap)
-        metric = make_metric(value, reps, len(common))
+        metric = _kappa_metric(rng, value, y1, y2, k, bootstrap, interval, None)
         pairs.append(PairMetric(a, b, metric))
         if metric.value is not None:
             kappas_of[a].append(metric.value)
@@ -175,37 +192,44 @@ def compute_agreement(
         stance_pairs.extend(_stance_pairs(who, spans_of_doc[d]))
     totals = stats.sum(axis=0)
     w_docs = bootstrap_weights(rng, len(multi), bootstrap)
-    boot_stats = np.einsum("bd,dlk->blk", w_docs, stats)
-    boot_coinc = np.einsum("bd,dlij->blij", w_docs, coinc)
+    doc_ids = np.arange(len(multi), dtype=np.int64)
     n_spans = Counter(s["issue"] for s in spans)
     span_labels = []
     for li, label in enumerate(labels):
         count = sum(n_spans.values()) if label == ANY else n_spans.get(label, 0)
         note = None if count else "nobody used this label"
-        ex = float(f1_exact(totals[li]))
-        ov = float(f1_overlap(totals[li]))
-        al = weighted_nominal_alpha(coinc[:, li].sum(axis=0)) if count else None
+        fns = _span_statistics(stats[:, li], coinc[:, li].reshape(len(multi), 4))
+        values = {
+            "exact": float(f1_exact(totals[li])),
+            "overlap": float(f1_overlap(totals[li])),
+            "alpha": weighted_nominal_alpha(coinc[:, li].sum(axis=0)) if count else None,
+        }
+        notes = {
+            "exact": note,
+            "overlap": note,
+            "alpha": note
+            or ("character-level" if values["alpha"] is not None
+                else "character-level; undefined when no character is marked"),
+        }  # fmt: skip
+        why = {
+            "exact": "a resample without spans of this label",
+            "overlap": "a resample without spans of this label",
+            "alpha": "a resample in which no character of this label is marked",
+        }
+        metrics = {
+            kind: bootstrap_metric(
+                values[kind], fn(w_docs), len(multi), method=interval, undefined=why[kind],
+                items=Items(doc_ids, len(multi), fn), note=notes[kind],
+            )
+            for kind, fn in fns.items()
+        }  # fmt: skip
         span_labels.append(
             LabelAgreement(
                 label=label,
                 spans=int(count),
-                exact_f1=make_metric(ex, f1_exact(boot_stats[:, li]).tolist(), len(multi), note),
-                overlap_f1=make_metric(
-                    ov, f1_overlap(boot_stats[:, li]).tolist(), len(multi), note
-                ),
-                alpha=make_metric(
-                    al,
-                    [weighted_nominal_alpha(c) or np.nan for c in boot_coinc[:, li]]
-                    if al is not None
-                    else [],
-                    len(multi),
-                    note
-                    or (
-                        "character-level; undefined when no character is marked"
-                        if al is None
-                        else "character-level"
-                    ),
-                ),
+                exact_f1=metrics["exact"],
+                overlap_f1=metrics["overlap"],
+                alpha=metrics["alpha"],
             )
         )
 
@@ -217,9 +241,8 @@ def compute_agreement(
         s2 = np.array([pos[p[1]] for p in stance_pairs])
         ks = len(span_labels_stance)
         value = cohen_kappa_score(s1, s2, labels=list(range(ks)))
-        reps = _kappa_boot(rng, s1, s2, ks, bootstrap)
-        span_stance = make_metric(
-            value, reps, len(stance_pairs), "Cohen's kappa over matched span pairs"
+        span_stance = _kappa_metric(
+            rng, value, s1, s2, ks, bootstrap, interval, "Cohen's kappa over matched span pairs"
         )
     else:
         note = "fewer than two matched spans with a stance" if len(stance_pairs) < 2 else one_class
@@ -244,12 +267,41 @@ def compute_agreement(
     )
 
 
-def _kappa_boot(
-    rng: np.random.Generator, y1: NDArray[np.int64], y2: NDArray[np.int64], k: int, b: int
-) -> list[float]:
-    pairs, weights = bootstrap_pattern_weights(rng, np.stack([y1, y2], axis=1), b)
-    reps: list[float] = kappa_replicates(pairs[:, 0], pairs[:, 1], k, weights).tolist()
-    return reps
+def _span_statistics(label_stats: Float, label_chars: Float) -> dict[str, Callable[[Float], Float]]:
+    """Exact F1, overlap F1 and character alpha of one label for weights over documents."""
+
+    def exact(w: Float) -> Float:
+        return f1_exact(w @ label_stats)
+
+    def overlap(w: Float) -> Float:
+        return f1_overlap(w @ label_stats)
+
+    def alpha(w: Float) -> Float:
+        return nominal_alpha((w @ label_chars).reshape(-1, 2, 2))
+
+    return {"exact": exact, "overlap": overlap, "alpha": alpha}
+
+
+def _kappa_metric(
+    rng: np.random.Generator,
+    value: float,
+    y1: NDArray[np.int64],
+    y2: NDArray[np.int64],
+    k: int,
+    b: int,
+    interval: str,
+    note: str | None,
+) -> Metric:
+    pairs, ids, weights = bootstrap_pattern_weights(rng, np.stack([y1, y2], axis=1), b)
+
+    def kappa_of(w: Float) -> Float:
+        return kappa_replicates(pairs[:, 0], pairs[:, 1], k, w)
+
+    return bootstrap_metric(
+        value, kappa_of(weights), len(y1), method=interval, note=note,
+        undefined="a resample in which both sides use one and the same label",
+        items=Items(ids, len(pairs), kappa_of),
+    )  # fmt: skip
 
 
 def _merge(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

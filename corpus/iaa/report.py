@@ -43,10 +43,13 @@ def agreement(
     schema: AnnotationSchema | None = None,
     bootstrap: int = 1000,
     seed: int = 0,
+    interval: str = "bca",
 ) -> AgreementReport:
     """Every agreement figure of a round's latest pull, with bootstrap 95% intervals.
 
-    ``bootstrap`` replicates (0: no intervals) are drawn over documents with ``seed``.
+    ``bootstrap`` replicates (0: no intervals) are drawn over documents with ``seed``;
+    ``interval``: ``"bca"`` (BCa where defined, else percentile, each figure says which) or
+    ``"percentile"`` (see :mod:`corpus.iaa.intervals`).
     Write the report folder (JSON, Markdown, plots) with :func:`write_report`.
     """
     if bootstrap < 0:
@@ -63,15 +66,19 @@ def agreement(
         version=version,
         bootstrap=bootstrap,
         seed=seed,
+        interval=interval,
     )
 
 
 def fmt(m: Metric) -> str:
-    """A figure with its interval and support, or why there is none."""
+    """A figure with its interval, support and method, or why there is none; notes about
+    the interval (undefined resamples, a bound equal to the estimate) follow."""
     if m.value is None:
         return f"n/a ({m.note}; n={m.n})"
     ci = f" [{m.low:.2f}, {m.high:.2f}]" if m.low is not None and m.high is not None else ""
-    return f"{m.value:.3f}{ci} (n={m.n})"
+    details = [f"n={m.n}", *([m.method] if m.method and ci else []),
+               *([m.interval_note] if m.interval_note else [])]  # fmt: skip
+    return f"{m.value:.3f}{ci} ({'; '.join(details)})"
 
 
 @translate_os_errors
@@ -94,7 +101,8 @@ def summary_markdown(report: AgreementReport) -> str:
         f"# Agreement: round {report.round} (version {report.version})",
         "",
         f"{report.documents} documents annotated, {report.multi_annotated} by two or more of "
-        f"{len(report.annotators)} annotators. Intervals are bootstrap 95% over documents.",
+        f"{len(report.annotators)} annotators. Intervals are bootstrap 95% over documents "
+        "(BCa where it is defined, else percentile; each figure says which).",
         "",
         *(f"> {m}" for m in report.messages),
         "",

@@ -5,15 +5,16 @@ Fleiss' kappa from ``statsmodels``, Cohen's kappa from scikit-learn. Two things 
 does are written here: span matching (exact and overlap F1) and character-level alpha over
 run-length segments (a document's characters between span boundaries share one pattern,
 so each segment is a weighted unit; :func:`weighted_nominal_alpha` equals the library's
-alpha on the expanded data, which the tests check). Every figure carries a bootstrap 95%
-interval over documents and the number of items it rests on; a figure that cannot be
-computed is ``None`` with a ``note`` saying why, never NaN.
+alpha on the expanded data, which the tests check), and the bootstrap replicates of every
+figure, vectorised over all resamples at once. Every figure carries a bootstrap 95% interval
+over documents (:mod:`corpus.iaa.intervals`) and the number of items it rests on; a figure
+that cannot be computed is ``None`` with a ``note`` saying why, never NaN.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,11 +27,17 @@ Float = NDArray[np.float64]
 
 @dataclass
 class Metric:
+    """A figure, its bootstrap interval and what they rest on (see corpus.iaa.intervals)."""
+
     value: float | None
     low: float | None = None
     high: float | None = None
-    n: int = 0
-    note: str | None = None
+    n: int = 0  # items (documents, pairs) the figure rests on
+    note: str | None = None  # about the figure (why it is undefined, what it is over)
+    method: str | None = None  # "BCa" or "percentile"; None without an interval
+    replicates: int = 0  # bootstrap resamples drawn
+    undefined: int = 0  # of them, where the statistic has no value
+    interval_note: str | None = None  # why there is no interval, undefined resamples, bounds
 
 
 @dataclass
@@ -87,17 +94,23 @@ class AgreementReport:
 # --- the pieces no library does ---------------------------------------------------------------
 
 
+def nominal_alpha(coincidence: Float) -> Float:
+    """Krippendorff's nominal alpha of each (weighted) coincidence matrix ``(..., k, k)``;
+    NaN where it is undefined (one value only, or a single pairable value)."""
+    n_c = coincidence.sum(axis=-1)
+    n = n_c.sum(axis=-1)
+    observed = coincidence.sum(axis=(-2, -1)) - np.trace(coincidence, axis1=-2, axis2=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = (n**2 - (n_c**2).sum(axis=-1)) / (n - 1)
+        alpha: Float = np.where((n > 1) & (expected > 0), 1.0 - observed / expected, np.nan)
+    return alpha
+
+
 def weighted_nominal_alpha(coincidence: Float) -> float | None:
-    """Krippendorff's nominal alpha from a (weighted) coincidence matrix; None if undefined."""
-    n_c = coincidence.sum(axis=1)
-    n = n_c.sum()
-    if n <= 1:
-        return None
-    observed = coincidence.sum() - np.trace(coincidence)
-    expected = (n_c.sum() ** 2 - (n_c**2).sum()) / (n - 1)
-    if expected <= 0:
-        return None
-    return float(1.0 - observed / expected)
+    """Krippendorff's nominal alpha from one (weighted) coincidence matrix; None if undefined
+    (0.0 is a value: observed disagreement equal to the expected one)."""
+    value = float(nominal_alpha(coincidence))
+    return value if np.isfinite(value) else None
 
 
 def binary_coincidence(
@@ -212,18 +225,6 @@ def nominal_coincidence(counts: Float) -> Float:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def make_metric(
-    value: float | None, replicates: Iterable[float], n: int, note: str | None = None
-) -> Metric:
-    if value is None or not np.isfinite(value):
-        return Metric(None, n=n, note=note or "undefined for these data")
-    reps = np.asarray([r for r in replicates if r is not None and np.isfinite(r)], dtype=float)
-    if len(reps) < 10:
-        return Metric(round(float(value), 4), n=n, note=note)
-    low, high = np.percentile(reps, [2.5, 97.5])
-    return Metric(round(float(value), 4), round(float(low), 4), round(float(high), 4), n, note)
-
-
 def bootstrap_weights(rng: np.random.Generator, n: int, b: int) -> Float:
     """Bootstrap weights: how often each of n items is drawn, for b replicates."""
     if n == 0 or b == 0:
@@ -235,15 +236,15 @@ def bootstrap_weights(rng: np.random.Generator, n: int, b: int) -> Float:
 
 def bootstrap_pattern_weights(
     rng: np.random.Generator, rows: NDArray[Any], b: int
-) -> tuple[NDArray[Any], Float]:
-    """Distinct rows and bootstrap weights over them.
+) -> tuple[NDArray[Any], NDArray[np.int64], Float]:
+    """Distinct rows, each row's index among them, and bootstrap weights over them.
 
     Drawing n items with replacement only matters through how often each distinct row
     is drawn, which is multinomial with the rows' frequencies: the same distribution as
     resampling items, at the cost of the distinct rows only.
     """
-    if len(rows) == 0 or b == 0:
-        return rows[:0], np.zeros((b, 0))
-    unique, counts = np.unique(rows, axis=0, return_inverse=False, return_counts=True)
+    if len(rows) == 0:
+        return rows[:0], np.zeros(0, dtype=np.int64), np.zeros((b, 0))
+    unique, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
     weights: Float = rng.multinomial(len(rows), counts / counts.sum(), size=b).astype(float)
-    return unique, weights
+    return unique, inverse.reshape(-1).astype(np.int64), weights
