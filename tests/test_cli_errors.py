@@ -383,3 +383,32 @@ def test_every_command_fails_with_one_json_object(seeded: Path, tmp_path: Path) 
     assert kinds[("round", "status")] == "StudioNotRunningError"
     assert kinds[("show",)] == "VersionNotFoundError"
     assert kinds[("schema", "generate")] == "FileSystemError"
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "words"),
+    [
+        (["--text", "some"], "--text", "must be full or none, not 'some'"),
+        (["--keep-titles"], "--keep-titles", "only means something with --text none"),
+    ],
+)
+def test_release_build_refuses_bad_text_options(
+    seeded: Path, tmp_path: Path, args: list[str], option: str, words: str
+) -> None:
+    out = tmp_path / "release"
+    base = ["release", "build", "0.1.0", "--release", "1.0.0", "--store", str(seeded)]
+    error = usage([*base, "--out", str(out), *args], option)
+    assert words in error["message"]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_release_verify_refuses_bad_croissant_records(tmp_path: Path, value: str) -> None:
+    error = usage(["release", "verify", str(tmp_path), "--croissant-records", value],
+                  "--croissant-records")  # fmt: skip
+    assert "must be all or a count of at least 1" in error["message"]
+
+
+def test_agreement_refuses_an_unknown_interval(seeded: Path) -> None:
+    error = usage(["agreement", "r1", "--store", str(seeded), "--interval", "t"], "--interval")
+    assert "must be bca or percentile" in error["message"]
