@@ -33,7 +33,7 @@ from typing import Any
 from corpus.errors import RehydrateError, ReleaseError, translate_os_errors
 from corpus.ids import content_id, text_sha256
 from corpus.progress import Progress, ProgressCallback, Steps, drive
-from corpus.release.build import REHYDRATE_CARD
+from corpus.release.build import REHYDRATE_CARD, no_cycle_collection
 from corpus.release.rows import table_hash
 from corpus.release.splits import SPLITS
 from corpus.release.verify import check_files, read_card, read_manifest
@@ -156,7 +156,8 @@ def rehydrate_release(
 
     options = ReadOptions(encoding=encoding, max_bytes=max_bytes, fields=fields)
     steps = _rehydrate(root, [Path(s) for s in sources], target, options)
-    return drive(steps, progress)
+    with no_cycle_collection():
+        return drive(steps, progress)
 
 
 def _rehydrate(

@@ -12,7 +12,6 @@ the full-text tables are kept too (``full_tables``): rehydration must rebuild ex
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,18 +20,18 @@ from typing import Any
 from corpus.ids import canonical_json, hash_hex, sha256_int
 from corpus.label_schema import AnnotationSchema
 from corpus.release import tables
+from corpus.release.columns import big_tables
 from corpus.release.splits import SPLITS
-from corpus.release.tables import AlignmentReport, TextMode
+from corpus.release.tables import EMAIL, AlignmentReport, TextMode
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-Rows = dict[str, dict[str, list[dict[str, Any]]]]  # config -> split -> rows
+Rows = dict[str, dict[str, Any]]  # config -> split -> rows (a list of dicts or a table)
 
 
 @dataclass
 class ReleaseRows:
     """Released rows per config and split, and what the manifest records about them."""
 
-    rows: Rows
+    rows: Rows  # lists of dicts, or Arrow tables (sentences and tokens of a full-text release)
     tables: dict[str, dict[str, Any]]  # "config/split" -> {"rows", "content_sha256"}
     full_tables: dict[str, dict[str, Any]] | None = None  # text none: the full-text tables
     leaks: list[str] = field(default_factory=list)  # "config/split" holding an e-mail address
@@ -80,7 +79,7 @@ def release_rows(
     split_of: Mapping[str, str],
     stance_of: Mapping[str, str | None],
     spans_of: Mapping[str, Sequence[Mapping[str, Any]]],
-    sentences_of: Mapping[str, Sequence[Mapping[str, Any]]],
+    sentences: Any,
     raw_annotations: Sequence[Mapping[str, Any]],
     raw_spans: Sequence[Mapping[str, Any]],
     schema: AnnotationSchema,
@@ -88,23 +87,40 @@ def release_rows(
     text: TextMode = "full",
     titles: bool = True,
 ) -> ReleaseRows:
-    """Every config's rows per split (documents in doc_id order), hashed and scanned."""
-    offsets = text == "none"
+    """Every config's rows per split (documents in doc_id order), hashed and scanned;
+    ``sentences``: the stored sentences table (Arrow). A full-text release gets its
+    ``sentences`` and ``tokens`` as Arrow tables (:mod:`corpus.release.columns`)."""
     report = AlignmentReport()
+    if text == "full":
+        rows: Rows = {c: {s: [] for s in SPLITS} for c in ("documents", "raw_annotations")}
+        for doc_id in sorted(docs):
+            doc = tables.document_row(docs[doc_id], stance_of[doc_id], spans_of.get(doc_id, []),
+                                      schema)  # fmt: skip
+            rows["documents"][split_of[doc_id]].append(doc)
+        for row in tables.raw_rows(raw_annotations, raw_spans, schema):
+            rows["raw_annotations"][split_of[row["doc_id"]]].append(row)
+        info, leaks = _hashed(rows)
+        big = big_tables(sentences, docs, split_of, stance_of, spans_of, schema, report)
+        for config, by_split in big.tables.items():
+            rows[config] = by_split
+            for split, table in by_split.items():
+                digest = hash_hex(big.hashes[config][split])
+                info[f"{config}/{split}"] = {"rows": table.num_rows, "content_sha256": digest}
+        order = [f"{c}/{s}" for c in tables.CONFIGS for s in SPLITS]
+        return ReleaseRows({c: rows[c] for c in tables.CONFIGS}, {k: info[k] for k in order},
+                           None, sorted({*leaks, *big.leaks}), report)  # fmt: skip
+    sentences_of = group_rows((r for r in sentences.to_pylist() if r["doc_id"] in docs), "doc_id")
     full: Rows = {c: {s: [] for s in SPLITS} for c in tables.CONFIGS}
     for doc_id in sorted(docs):
         split = split_of[doc_id]
-        rows = document_rows(
+        built = document_rows(
             docs[doc_id], stance_of[doc_id], spans_of.get(doc_id, []),
-            sentences_of.get(doc_id, []), schema, report, offsets=offsets,
+            sentences_of.get(doc_id, []), schema, report, offsets=True,
         )  # fmt: skip
-        for config, config_rows in rows.items():
+        for config, config_rows in built.items():
             full[config][split].extend(config_rows)
     for row in tables.raw_rows(raw_annotations, raw_spans, schema):
         full["raw_annotations"][split_of[row["doc_id"]]].append(row)
-    if not offsets:
-        info, leaks = _hashed(full)
-        return ReleaseRows(full, info, None, leaks, report)
     columns = {c: list(f) for c, f in tables.features(schema).items()}
     kept = {c: list(f) for c, f in tables.features(schema, text="none", titles=titles).items()}
     whole = {
@@ -162,8 +178,8 @@ def labels_by_document(rows: Rows) -> dict[str, list[Any]]:
     return out
 
 
-def group_rows(rows: Iterable[Mapping[str, Any]], key: str) -> dict[str, list[Mapping[str, Any]]]:
-    by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+def group_rows(rows: Iterable[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by[r[key]].append(r)
     return dict(by)

@@ -17,6 +17,7 @@ sentence instead of ``tokens``. :func:`offsets_row` turns a full row (built with
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from corpus.label_schema import AnnotationSchema
 
 CONFIGS = ("documents", "sentences", "tokens", "raw_annotations")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")  # the privacy gate's pattern
 TextMode = Literal["full", "none"]
 TEXT_MODES: tuple[TextMode, ...] = ("full", "none")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -110,15 +112,21 @@ def _index(names: Sequence[str], value: str | None) -> int:
     return names.index(value) if value in names else -1
 
 
+@functools.lru_cache(maxsize=8)
+def _ids(names: tuple[str, ...]) -> dict[str | None, int]:
+    return {name: i for i, name in enumerate(names)}
+
+
 def span_dicts(
     spans: Iterable[Mapping[str, Any]], schema: AnnotationSchema, offset: int = 0
 ) -> list[dict[str, int]]:
     if not spans:
         return []
+    issues = _ids(tuple(schema.issue_names))
+    stances = _ids(tuple(schema.span_stance_names))
     return [
         {"start": s["start"] - offset, "end": s["end"] - offset,
-         "label": _index(schema.issue_names, s["issue"]),
-         "stance": _index(schema.span_stance_names, s.get("stance"))}
+         "label": issues.get(s["issue"], -1), "stance": stances.get(s.get("stance"), -1)}
         for s in sorted(spans, key=lambda s: (s["start"], s["end"], s["issue"]))
     ]  # fmt: skip
 
@@ -156,18 +164,18 @@ def _when(value: object) -> datetime | None:
         return None
 
 
-def sentence_rows(
-    doc: Mapping[str, Any],
+def stance_id(schema: AnnotationSchema, stance: str | None) -> int:
+    """The ClassLabel id of a document stance (-1: missing)."""
+    return _index(schema.stance_names, stance)
+
+
+def cut_spans(
     sentences: Sequence[Mapping[str, Any]],
-    gold_stance: str | None,
     spans: Sequence[Mapping[str, Any]],
-    schema: AnnotationSchema,
     report: AlignmentReport,
-    *,
-    offsets: bool = False,
-) -> list[dict[str, Any]]:
-    """One row per sentence; a span crossing sentences is cut into pieces (and counted).
-    ``offsets``: with the sentence's ``start``/``end`` in the document too."""
+) -> list[list[dict[str, Any]]]:
+    """The pieces of ``spans`` inside each sentence (document offsets); a span crossing
+    sentences is cut into pieces, and counted."""
     starts = [sent["start"] for sent in sentences]
     pieces: list[list[dict[str, Any]]] = [[] for _ in sentences]
     for s in spans:
@@ -184,7 +192,23 @@ def sentence_rows(
                 touched += 1
         report.across_sentences += touched > 1
     report.spans += len(spans)
-    doc_stance = _index(schema.stance_names, gold_stance)
+    return pieces
+
+
+def sentence_rows(
+    doc: Mapping[str, Any],
+    sentences: Sequence[Mapping[str, Any]],
+    gold_stance: str | None,
+    spans: Sequence[Mapping[str, Any]],
+    schema: AnnotationSchema,
+    report: AlignmentReport,
+    *,
+    offsets: bool = False,
+) -> list[dict[str, Any]]:
+    """One row per sentence; a span crossing sentences is cut into pieces (and counted).
+    ``offsets``: with the sentence's ``start``/``end`` in the document too."""
+    pieces = cut_spans(sentences, spans, report) if spans else [[] for _ in sentences]
+    doc_stance = stance_id(schema, gold_stance)
     rows = [
         {"doc_id": doc["doc_id"], "sentence_index": sent["index"], "text": sent["text"],
          "doc_stance": doc_stance, "spans": span_dicts(inside, schema, offset=sent["start"])}
@@ -232,9 +256,29 @@ def token_row(
             "tokens": words, "tags": [0] * len(words),
         }  # fmt: skip
     tokens = tokenize(text, [x for s in spans for x in (s["start"], s["end"])])
+    tags = tag_tokens(text, tokens, row, report)
+    out = {
+        "doc_id": row["doc_id"], "sentence_index": row["sentence_index"],
+        "tokens": [text[a:b] for a, b in tokens], "tags": tags,
+    }  # fmt: skip
+    if offsets:
+        out["token_start"] = [a for a, _ in tokens]
+        out["token_end"] = [b for _, b in tokens]
+    return out
+
+
+def tag_tokens(
+    text: str,
+    tokens: Sequence[tuple[int, int]],
+    row: Mapping[str, Any],
+    report: AlignmentReport,
+) -> list[int]:
+    """BIO tag ids of a sentence's tokens (``(start, end)`` in ``text``) for the spans of its
+    row (label ids); a span whose tokens do not cover it exactly, or that overlaps a span
+    tagged before it, is reported as unaligned and left out."""
     tags = [0] * len(tokens)
     taken = [False] * len(tokens)
-    for s in spans:
+    for s in row["spans"]:
         inside = [i for i, (a, b) in enumerate(tokens) if s["start"] <= a and b <= s["end"]]
         covers = (
             bool(inside)
@@ -248,18 +292,10 @@ def token_row(
                 "reason": "overlaps another span" if covers else "no whole token inside",
             })  # fmt: skip
             continue
-        label = schema.issue_names[s["label"]]
         for k, i in enumerate(inside):
-            tags[i] = 1 + 2 * schema.issue_names.index(label) + (0 if k == 0 else 1)
+            tags[i] = 1 + 2 * s["label"] + (0 if k == 0 else 1)
             taken[i] = True
-    out = {
-        "doc_id": row["doc_id"], "sentence_index": row["sentence_index"],
-        "tokens": [text[a:b] for a, b in tokens], "tags": tags,
-    }  # fmt: skip
-    if offsets:
-        out["token_start"] = [a for a, _ in tokens]
-        out["token_end"] = [b for _, b in tokens]
-    return out
+    return tags
 
 
 def _first_char(text: str, start: int, end: int) -> int:

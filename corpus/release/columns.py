@@ -1,0 +1,404 @@
+"""The two big configs, ``sentences`` and ``tokens``, built column by column with Arrow.
+
+A release has a sentences row and a tokens row per sentence: a million each for 20,000
+articles. :mod:`corpus.release.tables` builds one Python dict per row (the reference, also
+used for offsets-only releases); this module builds the same tables from the stored
+``sentences`` table with Arrow compute, and their content hashes (the sum of the sha256 of
+each row's canonical JSON) from JSON text assembled by Arrow, so that Python touches only the
+rows that need it:
+
+* sentences with gold spans (their spans are cut at the sentence, their tokens cut at span
+  boundaries and tagged): the reference functions, row by row;
+* sentences holding a character that the fast path cannot treat exactly like Python: one
+  outside the Basic Multilingual Plane (RE2's Unicode tables, newer than Python's, call some
+  of them word characters) or a control character that JSON escapes other than ``\\n``,
+  ``\\r``, ``\\t``.
+
+Tokens elsewhere are ``\\w+|[^\\w\\s]`` (the reference's pattern) done by RE2: every character
+that is neither a word character nor a space gets spaces around it, then the text is split
+at spaces. ``WORD`` and ``SPACE`` are Python's ``\\w`` and ``\\s`` as RE2 classes, equal on
+every BMP code point (a test checks all of them). Tests check that the tables and hashes
+equal the reference's.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from corpus.ids import canonical_json, sha256_int
+from corpus.label_schema import AnnotationSchema
+from corpus.release import tables
+from corpus.release.splits import SPLITS
+from corpus.release.tables import EMAIL, AlignmentReport
+
+WORD = r"\pL\pN_"  # Python's \w on the BMP, as an RE2 class (for the e-mail scan)
+SPECIAL = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{10000}-\x{10ffff}]"
+EMAIL_RE2 = rf"[{WORD}.+-]+@[{WORD}-]+\.[{WORD}.-]+"
+_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+
+
+@dataclass
+class BigTables:
+    """config -> split -> table, and per table its content hash and whether it leaks."""
+
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hashes: dict[str, dict[str, int]] = field(default_factory=dict)
+    leaks: list[str] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=1)
+def _kinds() -> Any:
+    """0 (space), 1 (word character) or 2 (anything else) for every BMP code point, as
+    Python's ``\\s`` and ``\\w`` see them (surrogates never occur in text)."""
+    import numpy as np
+
+    table = np.full(0x10000, 2, np.uint8)
+    chars = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF)
+    for match in re.finditer(r"\w+", chars):
+        for ch in match.group():
+            table[ord(ch)] = 1
+    for match in re.finditer(r"\s+", chars):
+        for ch in match.group():
+            table[ord(ch)] = 0
+    return table
+
+
+CHUNK_ROWS = 100_000  # rows tokenized at once (bounds the memory of the byte arrays)
+
+
+def tokenize_many(texts: Any, cuts: Mapping[int, Sequence[int]]) -> tuple[Any, dict[int, Any]]:
+    """``tokenize(text, cuts[i])`` of every text (BMP only) at once: a list array of the
+    tokens, and for the rows in ``cuts`` their tokens' (start, end) code point offsets.
+
+    Done with numpy over the UTF-8 bytes, a chunk of rows at a time: every byte gets the kind
+    of its character (space, word, other; only non-ASCII characters are decoded), a token
+    starts at a non-space character that does not continue a run of word characters, or
+    begins its text, or sits at a cut; the tokens' bytes are the non-space bytes, in order.
+    """
+    import pyarrow as pa
+
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    parts, offsets = [], {}
+    for lo in range(0, max(len(texts), 1), CHUNK_ROWS):
+        hi = min(lo + CHUNK_ROWS, len(texts))
+        mine = {i - lo: c for i, c in cuts.items() if lo <= i < hi}
+        tokens, found = _tokenize_chunk(texts.slice(lo, hi - lo), mine)
+        parts.append(tokens)
+        offsets.update({i + lo: v for i, v in found.items()})
+    return pa.concat_arrays(parts) if len(parts) > 1 else parts[0], offsets
+
+
+def _tokenize_chunk(texts: Any, cuts: Mapping[int, Sequence[int]]) -> tuple[Any, dict[int, Any]]:
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(texts)
+    raw = np.frombuffer(texts.buffers()[1], np.int32)[texts.offset : texts.offset + n + 1]
+    first_byte = int(raw[0]) if n else 0
+    data = np.frombuffer(texts.buffers()[2] or b"", np.uint8)[first_byte : int(raw[-1]) if n
+                                                              else 0]  # fmt: skip
+    bounds = raw.astype(np.int64) - first_byte
+    table = _kinds()
+    kind = table[:128][np.minimum(data, 127)]  # ASCII; every byte >= 0x80 fixed below
+    wide = np.flatnonzero(data >= 0xC0)  # lead bytes of non-ASCII characters
+    if len(wide):
+        pad = np.concatenate([data, np.zeros(2, np.uint8)])
+        b0 = pad[wide].astype(np.int64)
+        b1, b2 = pad[wide + 1].astype(np.int64) & 0x3F, pad[wide + 2].astype(np.int64) & 0x3F
+        three = b0 >= 0xE0
+        code = np.where(three, ((b0 & 0x0F) << 12) | (b1 << 6) | b2, ((b0 & 0x1F) << 6) | b1)
+        kinds = table[code]
+        kind[wide] = kinds
+        kind[wide + 1] = kinds  # continuation bytes take their character's kind
+        kind[(wide + 2)[three]] = kinds[three]
+    cont = (data & 0xC0) == 0x80
+    starts = (kind != 0) & ~cont
+    starts[1:] &= ~((kind[1:] == 1) & (kind[:-1] == 1))
+    firsts = bounds[:-1][bounds[:-1] < bounds[1:]]  # first byte of each non-empty row
+    starts[firsts] = kind[firsts] != 0
+    lead_pos = np.flatnonzero(~cont)  # byte offset of every character
+    row_char = np.searchsorted(lead_pos, bounds)  # character index where each row starts
+    if cuts:
+        rows = np.concatenate([np.full(len(c), i, np.int64) for i, c in cuts.items()])
+        chars = row_char[rows] + np.concatenate([np.asarray(c, np.int64) for c in cuts.values()])
+        inside = chars < row_char[rows + 1]
+        at = lead_pos[chars[inside]]
+        starts[at] = kind[at] != 0
+    token_first = np.flatnonzero(starts)
+    keep = kind != 0
+    compact = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+    value_offsets = np.concatenate([compact[token_first], [compact[-1]]])
+    values = pa.StringArray.from_buffers(
+        len(token_first), pa.py_buffer(value_offsets.astype(np.int32)),
+        pa.py_buffer(data[keep].tobytes()),
+    )  # fmt: skip
+    row_tokens = np.searchsorted(token_first, bounds)
+    list_offsets = pa.array(row_tokens - row_tokens[0], pa.int32())
+    found: dict[int, Any] = {}
+    if cuts:  # (start, end) of the tokens of the rows with cuts, as character offsets
+        stops = np.flatnonzero((starts | (kind == 0))[lead_pos])  # characters ending a token
+        stops = np.concatenate([stops, [len(lead_pos)]])
+        rows = np.array(sorted(cuts), np.int64)
+        counts = row_tokens[rows + 1] - row_tokens[rows]
+        picked = np.repeat(row_tokens[rows] - np.cumsum(np.concatenate([[0], counts[:-1]])),
+                           counts) + np.arange(int(counts.sum()))  # fmt: skip
+        first = np.searchsorted(lead_pos, token_first[picked])
+        ends = stops[np.searchsorted(stops, first, side="right")]
+        base = np.repeat(row_char[rows], counts)
+        pairs = list(zip((first - base).tolist(), (ends - base).tolist(), strict=True))
+        at = 0
+        for i, k in zip(rows.tolist(), counts.tolist(), strict=True):
+            found[i] = pairs[at : at + k]
+            at += k
+    return pa.ListArray.from_arrays(list_offsets, values), found
+
+
+def _escaped(strings: Any) -> Any:
+    """JSON string bodies (orjson's escaping, for text without other control characters):
+    only the strings holding something to escape are rewritten."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    mask = pc.match_substring_regex(strings, r'[\\"\n\r\t]')
+    if not len(strings) or not pc.any(mask).as_py():
+        return strings
+    some = strings.filter(mask)
+    for old, new in _ESCAPES:
+        some = pc.replace_substring(some, old, new)
+    return pc.replace_with_mask(strings, mask, some.cast(strings.type))
+
+
+def _join(*parts: Any) -> Any:
+    """Element-wise concatenation of string arrays and literals (as large strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    cast = []
+    for part in parts:
+        if isinstance(part, str):
+            cast.append(pa.scalar(part, text))
+        else:
+            if isinstance(part, pa.ChunkedArray):
+                part = part.combine_chunks()
+            cast.append(part.cast(text))
+    return pc.binary_join_element_wise(*cast, pa.scalar("", text))
+
+
+def _json_lists(lists: Any, *, quoted: bool) -> Any:
+    """Each list as JSON text: ``[1,2]``, or ``["a","b"]`` with ``quoted`` (its strings hold
+    no control character other than \\n, \\r, \\t)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    lengths = pc.list_value_length(lists)
+    if not quoted:  # tags: all zeros but in the sentences with spans
+        flat = pc.list_flatten(lists)
+        nonzero = np.flatnonzero(flat.to_numpy(zero_copy_only=False))
+        zeros = _join("[", pc.binary_repeat(pa.scalar("0,", text), lengths), "]")
+        zeros = pc.replace_substring(zeros, ",]", "]")
+        if not len(nonzero):
+            return zeros
+        bounds = np.concatenate([[0], np.cumsum(lengths.to_numpy(zero_copy_only=False))])
+        rows = np.unique(np.searchsorted(bounds, nonzero, side="right") - 1)
+        mask = np.zeros(len(lists), bool)
+        mask[rows] = True
+        tagged = pa.array([canonical_json(v) for v in lists.take(pa.array(rows)).to_pylist()],
+                          text)  # fmt: skip
+        return pc.replace_with_mask(zeros, pa.array(mask), tagged)
+    values = pc.list_flatten(lists).cast(text)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths.to_numpy(zero_copy_only=False))]))
+    rebuilt = pa.LargeListArray.from_arrays(offsets, _escaped(values))
+    joined = _join('["', pc.binary_join(rebuilt, pa.scalar('","', text)), '"]')
+    return pc.if_else(pc.equal(lengths, 0), pa.scalar("[]", text), joined)
+
+
+def _add_hashes(json: Any, codes: Any, into: list[int]) -> None:
+    """Add the sha256 (as integers) of each JSON text to the total of its split."""
+    import numpy as np
+    import pyarrow as pa
+
+    json = json.cast(pa.large_string())
+    if isinstance(json, pa.ChunkedArray):
+        json = json.combine_chunks()
+    offsets = np.frombuffer(json.buffers()[1], dtype=np.int64)[json.offset :][: len(json) + 1]
+    data = memoryview(json.buffers()[2] or b"")
+    bounds = offsets.tolist()
+    sha, big = hashlib.sha256, int.from_bytes
+    for i, code in enumerate(codes.tolist()):
+        into[code] += big(sha(data[bounds[i] : bounds[i + 1]]).digest(), "big")
+
+
+def big_tables(
+    sentences: Any,
+    docs: Mapping[str, Mapping[str, Any]],
+    split_of: Mapping[str, str],
+    stance_of: Mapping[str, str | None],
+    spans_of: Mapping[str, Sequence[Mapping[str, Any]]],
+    schema: AnnotationSchema,
+    report: AlignmentReport,
+) -> BigTables:
+    """``sentences`` and ``tokens`` of a full-text release, per split, from the stored
+    sentences table (``doc_id``, ``index``, ``start``, ``end``, ``text``)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    feats = tables.features(schema)
+    names = sorted(docs)
+    wanted = pc.is_in(sentences["doc_id"], value_set=pa.array(names, pa.string()))
+    t = sentences if pc.all(wanted).as_py() else sentences.filter(wanted)
+    t = t.sort_by([("doc_id", "ascending"), ("index", "ascending")]).combine_chunks()
+    n = t.num_rows
+    doc_no = pc.index_in(t["doc_id"], value_set=pa.array(names, pa.string())).to_numpy()
+    starts, ends = t["start"].to_numpy(), t["end"].to_numpy()
+    bounds = np.searchsorted(doc_no, np.arange(len(names) + 1))
+    stance = np.array([tables.stance_id(schema, stance_of[d]) for d in names], np.int64)
+    codes = np.array([SPLITS.index(split_of[d]) for d in names], np.int64)[doc_no]
+
+    # gold spans cut at sentences (the reference's rules), for the rows that have some
+    span_lists: dict[int, list[dict[str, int]]] = {}
+    for k, doc_id in enumerate(names):
+        spans = spans_of.get(doc_id) or []
+        if not spans:
+            continue
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        sents = [{"start": int(a), "end": int(b)} for a, b in zip(starts[lo:hi], ends[lo:hi],
+                                                                   strict=True)]  # fmt: skip
+        for j, piece in enumerate(tables.cut_spans(sents, spans, report)):
+            if piece:
+                span_lists[lo + j] = tables.span_dicts(piece, schema, offset=sents[j]["start"])
+    span_rows = np.array(sorted(span_lists), np.int64)
+    counts = np.zeros(n, np.int64)
+    counts[span_rows] = [len(span_lists[i]) for i in span_rows.tolist()]
+    span_type = feats["sentences"].arrow_schema.field("spans").type
+    spans_col = pa.ListArray.from_arrays(
+        pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32()),
+        pa.array([s for i in span_rows.tolist() for s in span_lists[i]], span_type.value_type),
+    ).cast(span_type)
+    index = t["index"].cast(pa.int32())
+    sentence_table = pa.Table.from_arrays(
+        [t["doc_id"], index, t["text"], pa.array(stance[doc_no], pa.int64()), spans_col],
+        schema=feats["sentences"].arrow_schema,
+    )
+
+    # tokens: numpy where it can (cut at span boundaries), the reference where it must
+    special = pc.match_substring_regex(t["text"], SPECIAL).to_numpy(zero_copy_only=False)
+    fast_rows, slow_rows = np.flatnonzero(~special), np.flatnonzero(special)
+    position = np.full(n, -1, np.int64)
+    position[fast_rows] = np.arange(len(fast_rows))
+    cuts = {int(position[i]): [x for sp in span_lists[i] for x in (sp["start"], sp["end"])]
+            for i in span_rows.tolist() if position[i] >= 0}  # fmt: skip
+    fast_text = t["text"] if len(fast_rows) == n else t["text"].take(pa.array(fast_rows))
+    tokens_fast, offsets_of = tokenize_many(fast_text, cuts)
+    tags_fast = np.zeros(len(tokens_fast.values), np.int64)
+    token_offsets = tokens_fast.offsets.to_numpy()
+    slow: dict[int, dict[str, Any]] = {}
+    texts = dict(zip((spans_or_slow := sorted({*span_rows.tolist(), *slow_rows.tolist()})),
+                     t["text"].take(pa.array(spans_or_slow, pa.int64())).to_pylist(),
+                     strict=True))  # fmt: skip
+    picked = t.select(["doc_id", "index"]).take(pa.array(spans_or_slow, pa.int64()))
+    ids = dict(zip(spans_or_slow, zip(picked["doc_id"].to_pylist(), picked["index"].to_pylist(),
+                                      strict=True), strict=True))  # fmt: skip
+    for i in spans_or_slow:  # row order: the unaligned spans are reported in the reference's
+        doc_id, sentence_index = ids[i]
+        row = {"doc_id": doc_id, "sentence_index": sentence_index, "spans": span_lists.get(i, [])}
+        if special[i]:
+            slow[i] = tables.token_row({"text": texts[i]}, row, schema, report)
+        else:
+            k = int(position[i])
+            tags = tables.tag_tokens(texts[i], offsets_of[k], row, report)
+            tags_fast[token_offsets[k] : token_offsets[k + 1]] = tags
+    order = np.empty(n, np.int64)
+    order[fast_rows] = np.arange(len(fast_rows))
+    order[slow_rows] = len(fast_rows) + np.arange(len(slow_rows))
+    token_schema = feats["tokens"].arrow_schema
+    fast_columns = {
+        "tokens": tokens_fast,
+        "tags": pa.ListArray.from_arrays(tokens_fast.offsets, pa.array(tags_fast)),
+    }
+    columns = []
+    for name in ("tokens", "tags"):
+        kind = token_schema.field(name).type
+        rest = pa.array([slow[i][name] for i in slow_rows.tolist()], kind)
+        both = pa.concat_arrays([fast_columns[name].cast(kind), rest])
+        columns.append(both.take(pa.array(order)))
+    token_table = pa.Table.from_arrays([t["doc_id"], index, *columns], schema=token_schema)
+
+    out = BigTables()
+    for config, table in (("sentences", sentence_table), ("tokens", token_table)):
+        if config == "sentences":
+            ok, others = np.flatnonzero(~special), np.flatnonzero(special)
+            json = _sentence_json(table, ok, span_lists)
+        else:
+            ok, others = fast_rows, slow_rows
+            json = _token_json(table, ok)
+        sums = [0] * len(SPLITS)
+        _add_hashes(json, codes[ok], sums)
+        leaks: set[int] = set()
+        at = np.flatnonzero(pc.match_substring(json, "@").to_numpy(zero_copy_only=False))
+        if len(at):  # the pattern only where an @ is
+            hit = pc.match_substring_regex(json.take(pa.array(at)), EMAIL_RE2)
+            leaks |= {int(c) for c in codes[ok][at][hit.to_numpy(zero_copy_only=False)]}
+        for i, row in zip(others.tolist(), table.take(pa.array(others)).to_pylist(), strict=True):
+            text = canonical_json(row)
+            sums[codes[i]] += sha256_int(text)
+            if "@" in text and EMAIL.search(text):
+                leaks.add(int(codes[i]))
+        out.hashes[config] = dict(zip(SPLITS, sums, strict=True))
+        out.leaks += [f"{config}/{SPLITS[c]}" for c in sorted(leaks)]
+        out.tables[config] = {s: table.filter(pa.array(codes == c)) for c, s in enumerate(SPLITS)}
+    return out
+
+
+def _sentence_json(table: Any, rows: Any, span_lists: Mapping[int, Any]) -> Any:
+    """The canonical JSON of the sentences rows ``rows`` (their text holds no special
+    character): keys doc_id, doc_stance, sentence_index, spans, text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = table if len(rows) == table.num_rows else table.take(pa.array(rows))
+    spans = pa.array([canonical_json(span_lists.get(i) or []) for i in rows.tolist()]
+                     if len(span_lists) * 4 > len(rows) else
+                     _sparse_json(rows, span_lists), pa.large_string())  # fmt: skip
+    return _join(
+        '{"doc_id":"', t["doc_id"], '","doc_stance":', pc.cast(t["doc_stance"], pa.string()),
+        ',"sentence_index":', pc.cast(t["sentence_index"], pa.string()), ',"spans":', spans,
+        ',"text":"', _escaped(t["text"]), '"}',
+    )  # fmt: skip
+
+
+def _sparse_json(rows: Any, lists: Mapping[int, Any]) -> list[str]:
+    """``canonical_json(lists.get(i, []))`` for each row, "[]" without a dict look-up each."""
+    out = ["[]"] * len(rows)
+    where = {int(i): k for k, i in enumerate(rows.tolist())} if lists else {}
+    for i, value in lists.items():
+        if i in where:
+            out[where[i]] = canonical_json(value)
+    return out
+
+
+def _token_json(table: Any, rows: Any) -> Any:
+    """The canonical JSON of the tokens rows ``rows``: doc_id, sentence_index, tags, tokens."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = table if len(rows) == table.num_rows else table.take(pa.array(rows))
+    return _join(
+        '{"doc_id":"', t["doc_id"],
+        '","sentence_index":', pc.cast(t["sentence_index"], pa.string()),
+        ',"tags":', _json_lists(t["tags"], quoted=False),
+        ',"tokens":', _json_lists(t["tokens"], quoted=True), "}",
+    )  # fmt: skip
