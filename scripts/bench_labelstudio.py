@@ -66,7 +66,8 @@ from corpus.labelstudio import StudioClient, connect, studio_down, studio_up
 from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT, label_config
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds import PullResult, PushResult, pull_round, start_round
-from corpus.rounds.convert import sample_documents, to_task
+from corpus.rounds.convert import to_task
+from corpus.rounds.sample import sample_documents
 from corpus.rounds.state import load_round, project_title
 from corpus.store import Store
 

@@ -17,16 +17,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from corpus.adjudication.core import DocumentVotes, decide, predictions, reviewed
+from corpus.adjudication.core import decide, predictions, reviewed
 from corpus.adjudication.gold import AdjudicationResult, load_inputs, write_gold
+from corpus.adjudication.votes import DocumentVotes
 from corpus.atomic import write_json_atomic
 from corpus.errors import LabelStudioError, RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import config_sha256, label_config
 from corpus.progress import Progress, ProgressCallback, Steps, drive
-from corpus.rounds.convert import Reject, StoredDoc, pseudonym, to_task, validate_task
-from corpus.rounds.pull import archive_export, pseudonym_key
+from corpus.rounds.convert import Reject, StoredDoc, to_task, validate_task
+from corpus.rounds.pull import annotator_keys, archive_export, pseudonym_key
 from corpus.rounds.push import find_or_create_project, owned_project
 from corpus.rounds.state import project_title, round_dir
 from corpus.store import Store, as_store
@@ -256,7 +257,7 @@ def _pull_review(
             f"round {name!r} has no review project",
             hint=f"Create it with `corpus adjudicate {name} --strategy review`.",
         )
-    server_url = client.url  # after the store's checks: they need no server
+    annotators = annotator_keys(client, store)  # after the store's checks: no server needed
     inputs = load_inputs(store, name)
     yield Progress("review", "exporting the review project", 0, 1)
     try:
@@ -283,7 +284,7 @@ def _pull_review(
             docs=stored,
             schema=schema,
             round_name=name,
-            who=lambda user: pseudonym(key, server_url, user),
+            who=lambda user: annotators.pseudonym(key, user),
             predicted={},
         )
         rejects.extend(checked.rejects)
@@ -342,7 +343,7 @@ def _pull_review(
     return AdjudicationResult(
         name,
         "review",
-        inputs.version,
+        store.manifest(version).parent or inputs.version,
         version,
         written,
         gold,
@@ -350,6 +351,7 @@ def _pull_review(
         pending=pending,
         rejects=rejects,
         archive=archive,
+        pull=inputs.version,
     )
 
 

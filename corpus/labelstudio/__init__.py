@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from corpus.labelstudio.calls import retrying
 from corpus.labelstudio.client import (
     Connection,
     ProjectInfo,
@@ -17,7 +18,6 @@ from corpus.labelstudio.client import (
     TaskRef,
     UserInfo,
     connect,
-    retrying,
 )
 from corpus.labelstudio.server import (
     StudioInfo,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.about import __version__
+from corpus.adjudication.precedence import effective_gold
 from corpus.atomic import fsync_dir
 from corpus.errors import ReleaseError, translate_os_errors
 from corpus.faults import fault_point
@@ -31,6 +32,7 @@ from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.release import tables
 from corpus.release.gates import check_gates, lineage
 from corpus.release.splits import DEFAULT_RATIOS, SPLITS, Group, assign_splits, check_ratios
+from corpus.rounds.state import round_order
 from corpus.store import Store, as_store, parse_version
 
 TMP_PREFIX = ".tmp-release-"
@@ -162,8 +164,11 @@ def _build(
             hint="Run `corpus adjudicate ROUND` and release the version it writes.",
         )
     yield Progress("read", f"reading version {version}")
-    gold = _rows(store, version, "gold_annotations")
-    gold_spans = _rows(store, version, "gold_spans")
+    gold, gold_spans = effective_gold(  # one decision per document, across rounds
+        _rows(store, version, "gold_annotations"),
+        _rows(store, version, "gold_spans"),
+        round_order(store.root),
+    )
     stance_of = {g["doc_id"]: g["stance"] for g in gold}
     docs = {d["doc_id"]: d for d in _rows(store, version, "documents") if d["doc_id"] in stance_of}
     sentences: dict[str, list[dict[str, Any]]] = defaultdict(list)

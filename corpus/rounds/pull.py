@@ -191,7 +191,6 @@ def _pull(
     name: str,
     preannotator: PreAnnotator,
 ) -> Steps[PullResult]:
-    server_url = client.url
     state = load_round(store.root, name)
     if state.project_id is None:
         raise RoundError(
@@ -205,9 +204,29 @@ def _pull(
         )
     yield Progress("pull", "exporting from Label Studio", 0, 1)
     raw = client.export(state.project_id)
+    annotators = annotator_keys(client, store)
     with store.lock():
-        result = yield from _commit_pull(store, schema, name, preannotator, server_url, raw)
+        result = yield from _commit_pull(store, schema, name, preannotator, annotators, raw)
     return result
+
+
+@dataclass(frozen=True)
+class AnnotatorKeys:
+    """What pseudonyms are keyed on: the server's identity and users' join times."""
+
+    server: str
+    joined: dict[int, str]
+
+    def pseudonym(self, key: bytes, user: object) -> str:
+        return pseudonym(key, self.server, user, self.joined)
+
+
+def annotator_keys(client: StudioClient, store: Store) -> AnnotatorKeys:
+    """The server's identity (recorded in the store the first time it is seen) and users'
+    ``date_joined``; neither depends on the server's URL or port."""
+    identity = client.server_identity()
+    store.record_server(identity, client.url)
+    return AnnotatorKeys(identity, {u.id: u.joined for u in client.users()})
 
 
 def _commit_pull(
@@ -215,7 +234,7 @@ def _commit_pull(
     schema: AnnotationSchema,
     name: str,
     preannotator: PreAnnotator,
-    server_url: str,
+    annotators: AnnotatorKeys,
     raw: bytes,
 ) -> Steps[PullResult]:
     """Archive, validate and store one export, under the store lock.
@@ -291,7 +310,7 @@ def _commit_pull(
             docs=docs,
             schema=schema,
             round_name=name,
-            who=lambda user: pseudonym(key, server_url, user),
+            who=lambda user: annotators.pseudonym(key, user),
             predicted=predicted,
         )
         annotations.extend(checked.annotations)
@@ -408,7 +427,7 @@ def _previous_rows(
 
 def write_pull_version(
     store: Store,
-    parent: str,
+    base: str,
     name: str,
     annotations: list[dict[str, Any]],
     spans: list[dict[str, Any]],
@@ -418,11 +437,14 @@ def write_pull_version(
     *,
     digest: str | None = None,
 ) -> str:
-    """Parent's tables + this round's annotations (other rounds' rows are kept)."""
+    """A new version holding this round's annotations, derived from the store's LATEST
+    version (lineage is a line): every table is carried forward, other rounds' rows and gold
+    included; only this round's rows are replaced. ``base`` is the version the round's
+    documents come from (recorded in the manifest)."""
     with store.lock():
         return derive_version(
             store,
-            parent,
+            _latest(store, base),
             round_name=name,
             tables={
                 "annotations": (ROUND_TABLES["annotations"], annotations),
@@ -435,5 +457,10 @@ def write_pull_version(
                 "rejects": [r.to_dict() for r in rejects],
                 "simulated": simulated,
                 "rows": digest or rows_digest(annotations, spans, rejects),
+                "base": base,
             },
         )
+
+
+def _latest(store: Store, fallback: str) -> str:
+    return store.latest_name() or fallback

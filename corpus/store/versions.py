@@ -152,6 +152,23 @@ class Store:
                     write_json_atomic(self.root / STORE_FILE, meta)
         return str(meta["store_id"])
 
+    def record_server(self, identity: str, url: str) -> None:
+        """Remember a Label Studio server the first time this store talks to it."""
+        meta = self._meta()
+        servers = meta.setdefault("servers", {})
+        if identity in servers:
+            return
+        with self.lock():
+            meta = self._meta()
+            servers = meta.setdefault("servers", {})
+            if identity not in servers:
+                servers[identity] = {
+                    "first_url": url,
+                    "first_seen": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+                meta.setdefault("store_id", uuid.uuid4().hex)
+                write_json_atomic(self.root / STORE_FILE, meta)
+
     def record_version(self, version: str) -> None:
         """Remember the highest version number used (the caller holds the lock)."""
         meta = self._meta()
