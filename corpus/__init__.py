@@ -85,6 +85,7 @@ if TYPE_CHECKING:
         round_status,
         start_round,
     )
+    from corpus.rounds.migrate import MigrationResult, migrate_schema
     from corpus.store import CheckReport, Store, Version, VersionDiff, check_store, diff_versions
 
 # public name -> the module that defines it (imported on first use)
@@ -133,6 +134,7 @@ _EXPORTS: dict[str, str] = {
         ["KeywordPreAnnotator", "PreAnnotator", "SpanSuggestion"], "corpus.preannotate"
     ),
     "Progress": "corpus.progress",
+    **dict.fromkeys(["MigrationResult", "migrate_schema"], "corpus.rounds.migrate"),
     **dict.fromkeys(
         [
             "PublishResult",
@@ -178,6 +180,7 @@ __all__ = [
     "KeywordPreAnnotator",
     "LabelStudioError",
     "Metric",
+    "MigrationResult",
     "PreAnnotator",
     "Problem",
     "Progress",
@@ -214,6 +217,7 @@ __all__ = [
     "ingest",
     "list_rounds",
     "load_schema",
+    "migrate_schema",
     "open_studio",
     "publish",
     "pull_review",

@@ -111,6 +111,11 @@ class SpanAnnotation(BaseModel):
     from_prediction: bool = Field(
         description="True when the span came unchanged from a pre-annotation."
     )
+    schema_version: int | None = Field(
+        default=None,
+        description="Label-schema version the labels were made under (null: stored before "
+        "versions were recorded). Labels are always in the version's current schema.",
+    )
 
 
 class AnnotationRow(BaseModel):
@@ -130,6 +135,11 @@ class AnnotationRow(BaseModel):
     created_at: str | None
     updated_at: str | None
     n_spans: int
+    schema_version: int | None = Field(
+        default=None,
+        description="Label-schema version the labels were made under (null: stored before "
+        "versions were recorded). Labels are always in the version's current schema.",
+    )
 
 
 class GoldAnnotation(BaseModel):
@@ -144,6 +154,11 @@ class GoldAnnotation(BaseModel):
     votes: str = Field(description="Votes for the gold label over valid votes, e.g. '2/3'.")
     annotators: list[str] = Field(description="Pseudonyms whose annotations were used.")
     annotation_ids: list[int] = Field(description="Label Studio annotation ids used.")
+    schema_version: int | None = Field(
+        default=None,
+        description="Label-schema version the labels were made under (null: stored before "
+        "versions were recorded). Labels are always in the version's current schema.",
+    )
 
 
 class GoldSpan(BaseModel):
@@ -162,6 +177,11 @@ class GoldSpan(BaseModel):
     support: str = Field(description="Annotators who marked it over annotators of the document.")
     annotators: list[str]
     annotation_ids: list[int]
+    schema_version: int | None = Field(
+        default=None,
+        description="Label-schema version the labels were made under (null: stored before "
+        "versions were recorded). Labels are always in the version's current schema.",
+    )
 
 
 class NormalizationInfo(BaseModel):

@@ -356,6 +356,8 @@ def failing_invocations(store: Path, damaged: Path, tmp: Path) -> dict[tuple[str
         ("demo",): ["demo", *s, "--seeds", str(SEEDS)],
         ("schema", "check"): ["schema", "check", "--schema", str(tmp / "missing.yaml")],
         ("schema", "generate"): ["schema", "generate", "--out", str(tmp / "a-file")],
+        ("schema", "migrate"): ["schema", "migrate", str(tmp / "missing.yaml"), *s],
+        ("round", "show"): ["round", "show", "r9", *s],
     }
 
 

@@ -167,6 +167,7 @@ def decide_stance(doc: DocumentVotes) -> tuple[GoldAnnotation, list[Unresolved]]
         votes=f"{top}/{len(votes)}",
         annotators=voters,
         annotation_ids=[int(doc.annotations[w]["annotation_id"]) for w in voters],
+        schema_version=doc.schema_version,
     )
     return gold, unresolved
 
@@ -186,6 +187,7 @@ def reviewed(
         votes=f"{votes.count(stance)}/{len(votes)}",
         annotators=[who],
         annotation_ids=[ann_id],
+        schema_version=curator.get("schema_version"),
     )
     every = [m for ms in doc.marks.values() for m in ms]
     seen: dict[tuple[int, int, str], str | None] = {}
@@ -211,6 +213,7 @@ def reviewed(
                 support=f"{len(marked)}/{doc.n}",
                 annotators=[who],
                 annotation_ids=[ann_id],
+                schema_version=curator.get("schema_version"),
             )
         )
     return gold, spans

@@ -103,6 +103,7 @@ def decide_spans(doc: DocumentVotes) -> tuple[list[GoldSpan], list[Unresolved], 
                 support=f"{len(annotators)}/{doc.n}",
                 annotators=annotators,
                 annotation_ids=[int(doc.annotations[w]["annotation_id"]) for w in annotators],
+                schema_version=doc.schema_version,
             )
         )
     return gold, unresolved, reasons

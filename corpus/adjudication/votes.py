@@ -59,3 +59,9 @@ class DocumentVotes:
     @property
     def n(self) -> int:
         return len(self.annotations)
+
+    @property
+    def schema_version(self) -> int | None:
+        """The label-schema version the votes were made under (a round has one)."""
+        made = [r.get("schema_version") for r in self.annotations.values()]
+        return max((v for v in made if v is not None), default=None)

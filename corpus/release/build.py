@@ -30,8 +30,9 @@ from corpus.ids import canonical_json, file_sha256, hash_hex, sha256_int
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.release import tables
-from corpus.release.gates import check_gates, lineage
+from corpus.release.gates import check_gates, lineage, unknown_labels
 from corpus.release.splits import DEFAULT_RATIOS, SPLITS, Group, assign_splits, check_ratios
+from corpus.rounds.schemas import schema_history
 from corpus.rounds.state import round_order
 from corpus.store import Store, as_store, parse_version
 
@@ -170,6 +171,7 @@ def _build(
         round_order(store.root),
     )
     stance_of = {g["doc_id"]: g["stance"] for g in gold}
+    provenance = {g["doc_id"]: (g["round"], g["decided_by"]) for g in gold}
     docs = {d["doc_id"]: d for d in _rows(store, version, "documents") if d["doc_id"] in stance_of}
     sentences: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for s in store.iter_rows(version, "sentences"):
@@ -212,7 +214,9 @@ def _build(
         doc, split = docs[doc_id], split_of[doc_id]
         spans = spans_of.get(doc_id, [])
         by_split["documents"][split].append(
-            tables.document_row(doc, stance_of[doc_id], spans, schema)
+            tables.document_row(
+                doc, stance_of[doc_id], spans, schema, provenance=provenance[doc_id]
+            )
         )
         sents = sorted(sentences[doc_id], key=lambda s: s["index"])
         srows = tables.sentence_rows(doc, sents, stance_of[doc_id], spans, schema, report)
@@ -238,7 +242,8 @@ def _build(
             table_info[f"{config}/{split}"] = {"rows": len(rows), "content_sha256": hash_hex(total)}
 
     # gates ----------------------------------------------------------------------------------
-    failures = check_gates(store, version, docs, split_of, spans_of, raw_spans, by_split, schema)
+    failures = unknown_labels(schema, gold, gold_spans, raw_annotations, raw_spans)
+    failures += check_gates(store, version, docs, split_of, spans_of, raw_spans, by_split, schema)
     failures += [f"privacy: an e-mail address appears in {where}" for where in sorted(set(leaks))]
     if failures and not force:
         raise ReleaseError(
@@ -276,6 +281,7 @@ def _build(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "tool_version": __version__,
             "schema_hash": schema.hash(),
+            "schema_history": schema_history(store),
             "lineage": chain,
             "rounds": rounds,
             "simulated": bool(simulated),

@@ -8,6 +8,7 @@ refuses on any, unless forced with a reason.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from corpus.label_schema import AnnotationSchema
@@ -102,3 +103,28 @@ def _near_duplicates_across_splits(
             ):
                 found.append(f"{doc_id}~{other}")
     return found
+
+
+def unknown_labels(
+    schema: AnnotationSchema,
+    gold: Sequence[Mapping[str, Any]],
+    gold_spans: Sequence[Mapping[str, Any]],
+    annotations: Sequence[Mapping[str, Any]],
+    spans: Sequence[Mapping[str, Any]],
+) -> list[str]:
+    """Labels in the rows that the current schema does not have (a migration is missing)."""
+    stances = {r["stance"] for r in [*gold, *annotations]} - {None, *schema.stance_names}
+    issues = {r["issue"] for r in [*gold_spans, *spans]} - set(schema.issue_names)
+    span_stances = {r["stance"] for r in [*gold_spans, *spans]}
+    span_stances -= {None, *schema.span_stance_names}
+    found = [
+        f"{kind} {', '.join(sorted(map(str, labels)))}"
+        for kind, labels in (("stance", stances), ("issue", issues), ("span stance", span_stances))
+        if labels
+    ]
+    if not found:
+        return []
+    return [
+        f"schema: the rows use labels the current schema (version {schema.schema_version}) "
+        f"does not have: {'; '.join(found)}; run `corpus schema migrate`"
+    ]

@@ -40,6 +40,7 @@ def features(schema: AnnotationSchema) -> dict[str, Any]:
             "stance": stance, "spans": List(span), "dup_group": Value("string"),
             "source": Value("string"), "url": Value("string"),
             "published_at": Value("timestamp[us, tz=UTC]"), "language": Value("string"),
+            "gold_round": Value("string"), "decided_by": Value("string"),
         }),
         "sentences": Features({
             "doc_id": Value("string"), "sentence_index": Value("int32"), "text": Value("string"),
@@ -87,12 +88,16 @@ def document_row(
     gold_stance: str | None,
     spans: Sequence[Mapping[str, Any]],
     schema: AnnotationSchema,
+    *,
+    provenance: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
+    """``provenance``: the round whose gold counts for the document, and how it was decided."""
     return {
         "doc_id": doc["doc_id"], "title": doc["title"], "text": doc["text"],
         "stance": _index(schema.stance_names, gold_stance), "spans": span_dicts(spans, schema),
         "dup_group": doc["dup_group"], "source": doc.get("source"), "url": doc.get("url"),
         "published_at": _when(doc.get("published_at")), "language": doc.get("language") or "und",
+        "gold_round": provenance[0], "decided_by": provenance[1],
     }  # fmt: skip
 
 

@@ -217,6 +217,7 @@ def _validate_annotation(
                 **span,
                 "stance": region_stance.get(key),
                 "from_prediction": unchanged,
+                "schema_version": schema.schema_version,
             }
         )
     out.annotations.append(
@@ -233,6 +234,7 @@ def _validate_annotation(
             "created_at": ann.get("created_at"),
             "updated_at": ann.get("updated_at"),
             "n_spans": len(regions),
+            "schema_version": schema.schema_version,
         }
     )
 

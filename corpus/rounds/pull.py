@@ -20,6 +20,7 @@ from corpus.ids import bytes_sha256, canonical_json, hash_hex, row_hash
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import ISSUE
+from corpus.migrations import map_rows
 from corpus.models import AnnotationRow, SpanAnnotation
 from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -32,6 +33,7 @@ from corpus.rounds.convert import (
     validate_task,
 )
 from corpus.rounds.push import owned_project
+from corpus.rounds.schemas import current_version, label_map, round_schema
 from corpus.rounds.state import RoundState, load_round, round_dir, save_round
 from corpus.store import Store, as_store, derive_version
 
@@ -176,12 +178,16 @@ def pull_round(
 ) -> PullResult:
     """Export, archive, validate and store a round's annotations as a new version.
 
-    Only tasks whose data or annotations changed since the last pull are validated
-    again; with no change at all nothing is written (``result.written`` is False).
+    Annotations are validated against the label schema the round was started under (its
+    kept copy; ``schema`` only for rounds made before copies were kept) and then mapped
+    into the store's current schema through its migrations. Only tasks whose data or
+    annotations changed since the last pull are validated again; with no change at all
+    nothing is written (``result.written`` is False).
     """
-    schema = schema or load_schema()
-    pre = preannotator or KeywordPreAnnotator(schema)
-    return drive(_pull(client, as_store(store), schema, name, pre), progress)
+    store = as_store(store)
+    made_under = round_schema(store, load_round(store.root, name), schema or load_schema())
+    pre = preannotator or KeywordPreAnnotator(made_under)
+    return drive(_pull(client, store, made_under, name, pre), progress)
 
 
 def _pull(
@@ -324,6 +330,7 @@ def _commit_pull(
             rejects.append(
                 Reject("task deleted in Label Studio: no task holds this document", doc_id=doc_id)
             )
+    annotations, spans, relabel = _to_current_schema(store, schema, annotations, spans)
     result.rejects = rejects
     result.annotations, result.spans = len(annotations), len(spans)
     result.archive = archived.result()  # the export is kept before anything is stored
@@ -342,6 +349,7 @@ def _commit_pull(
             result.archive,
             state.simulated,
             digest=digest,
+            relabel=relabel,
         )
         result.written = True
         pulled.append(version)
@@ -436,6 +444,7 @@ def write_pull_version(
     simulated: bool = False,
     *,
     digest: str | None = None,
+    relabel: dict[str, list[str]] | None = None,
 ) -> str:
     """A new version holding this round's annotations, derived from the store's LATEST
     version (lineage is a line): every table is carried forward, other rounds' rows and gold
@@ -458,8 +467,23 @@ def write_pull_version(
                 "simulated": simulated,
                 "rows": digest or rows_digest(annotations, spans, rejects),
                 "base": base,
+                **({"needs_relabel": relabel} if relabel else {}),
             },
         )
+
+
+def _to_current_schema(
+    store: Store,
+    schema: AnnotationSchema,
+    annotations: list[dict[str, Any]],
+    spans: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, list[str]]]:
+    """Rows of a round made under an older schema, mapped through the store's migrations."""
+    mapping = label_map(store, schema.schema_version, current_version(store, schema.schema_version))
+    if mapping is None:
+        return annotations, spans, {}
+    mapped = map_rows(mapping, {"annotations": annotations, "spans": spans})
+    return mapped.rows["annotations"], mapped.rows["spans"], dict(mapped.relabel)
 
 
 def _latest(store: Store, fallback: str) -> str:

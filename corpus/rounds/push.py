@@ -20,6 +20,7 @@ from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import to_task
 from corpus.rounds.population import plan_sample
+from corpus.rounds.schemas import round_schema, save_round_schema
 from corpus.rounds.state import (
     RoundSettings,
     RoundState,
@@ -184,6 +185,7 @@ def _start(
             simulated=simulated,
         )
         save_round(store.root, state)
+        save_round_schema(store, state, schema)
     created = False
     if state.project_id is None or owned_project(client, state.project_id, store) is None:
         state.project_id, created = _find_or_create_project(client, store, state, xml)
@@ -266,9 +268,17 @@ def push_round(
     preannotator: PreAnnotator | None = None,
     progress: ProgressCallback | None = None,
 ) -> PushResult:
-    """Import the round's missing tasks; safe to re-run after a crash or a killed server."""
-    pre = preannotator or KeywordPreAnnotator(schema or load_schema())
-    return drive(_push(client, as_store(store), name, preannotator=pre), progress)
+    """Import the round's missing tasks; safe to re-run after a crash or a killed server.
+
+    Suggestions come from ``preannotator`` (default: the keywords of the schema the round
+    was started under).
+    """
+    store = as_store(store)
+    if preannotator is None:
+        preannotator = KeywordPreAnnotator(
+            round_schema(store, load_round(store.root, name), schema or load_schema())
+        )
+    return drive(_push(client, store, name, preannotator=preannotator), progress)
 
 
 def _push(

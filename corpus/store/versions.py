@@ -390,6 +390,11 @@ class Version:
         return self.store.read_table(self.name, name, columns)
 
 
+def _fit(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
+    """A row of an older table in today's columns (a new column is null)."""
+    return {name: row.get(name) for name in schema.names}
+
+
 # Store locks held by this process (re-entrant), by resolved store folder.
 _HELD: dict[Path, int] = {}
 
@@ -403,16 +408,18 @@ def derive_version(
     store: Store,
     parent: str,
     *,
-    round_name: str,
+    round_name: str | None,
     tables: Mapping[str, tuple[pa.Schema, list[dict[str, Any]]]],
     kind: str,
     message: str,
     extra: dict[str, object],
+    schema_hash: str | None = None,
 ) -> str:
     """A new version (next minor) from ``parent`` holding one round's rows in ``tables``.
 
     Every other table of the parent is linked unchanged; each table in ``tables`` keeps the
-    parent's rows of *other* rounds and gets this round's rows. The caller holds the lock.
+    parent's rows of *other* rounds and gets this round's rows (``round_name`` None: the
+    rows replace the whole table). The caller holds the lock.
     """
     from corpus.about import __version__
 
@@ -423,8 +430,12 @@ def derive_version(
         store.link_tables(parent, writer, skip=tables.keys())
         for table, (schema, rows) in tables.items():
             out = writer.table(table, schema)
-            if table in manifest.tables:
-                kept = [r for r in store.iter_rows(parent, table) if r["round"] != round_name]
+            if table in manifest.tables and round_name is not None:
+                kept = [
+                    _fit(r, schema)
+                    for r in store.iter_rows(parent, table)
+                    if r["round"] != round_name
+                ]
                 out.write_rows(kept, sum(row_hash(r) for r in kept))
             out.write_rows(rows, sum(row_hash(r) for r in rows))
         writer.commit(
@@ -434,7 +445,7 @@ def derive_version(
                 kind=kind,
                 created=datetime.now(UTC).isoformat(timespec="seconds"),
                 tool_version=__version__,
-                schema_hash=manifest.schema_hash,
+                schema_hash=schema_hash or manifest.schema_hash,
                 message=message,
                 normalization=NormalizationInfo(),
                 segmenter=manifest.segmenter,
@@ -442,7 +453,7 @@ def derive_version(
                 inputs=[],
                 tables={},
                 report=[],
-                extra={"round": round_name, **extra},
+                extra={**({"round": round_name} if round_name else {}), **extra},
             )
         )
     except BaseException:
