@@ -264,7 +264,7 @@ def test_messages_are_never_markup_or_terminal_escapes(tmp_path: Path) -> None:
     message = "[/] x [bold]y[/bold] \x1b[31mred\x1b[0m \x07"
     done = invoke(["ingest", str(SEEDS), "--store", str(store), "--message", message])
     assert done.exit_code == 0
-    shown = invoke(["versions", "--store", str(store)])
+    shown = invoke(["versions", "--store", str(store)], COLUMNS="220")  # one line per row
     assert shown.exit_code == 0, shown.stdout + shown.stderr
     assert "[/] x [bold]y[/bold]" in shown.stdout.replace("\n", " ").replace("│", " ") or (
         "[/] x" in shown.stdout and "[bold]y[/bold]" in shown.stdout.replace(" ", "")
