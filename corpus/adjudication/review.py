@@ -23,7 +23,7 @@ from corpus.atomic import write_json_atomic
 from corpus.errors import LabelStudioError, RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import StudioClient
-from corpus.labelstudio.config import config_sha256, label_config
+from corpus.labelstudio.config import config_sha256, label_config, project_instructions
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import Reject, StoredDoc, pseudonym, to_task, validate_task
 from corpus.rounds.pull import archive_export, pseudonym_key
@@ -169,7 +169,7 @@ def _start_review(
         return result
     if state.project_id is None or owned_project(client, state.project_id, store) is None:
         state.project_id, result.created_project = _find_or_create_project(
-            client, store, state, xml
+            client, store, state, xml, schema
         )
         save_review(store.root, state)
     pid = result.project_id = state.project_id
@@ -207,7 +207,7 @@ def _start_review(
 
 
 def _find_or_create_project(
-    client: StudioClient, store: Store, state: ReviewState, xml: str
+    client: StudioClient, store: Store, state: ReviewState, xml: str, schema: AnnotationSchema
 ) -> tuple[int, bool]:
     return find_or_create_project(
         client,
@@ -222,6 +222,7 @@ def _find_or_create_project(
         show_skip_button=False,
         show_collab_predictions=True,
         enable_empty_annotation=False,
+        **project_instructions(schema),
     )
 
 
