@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from corpus.ingestion import IngestResult, ingest
     from corpus.label_schema import AnnotationSchema, load_schema
     from corpus.labelstudio import (
+        PostgresSettings,
         StudioClient,
         StudioInfo,
         StudioStatus,
@@ -119,6 +120,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["AnnotationSchema", "load_schema"], "corpus.label_schema"),
     **dict.fromkeys(
         [
+            "PostgresSettings",
             "StudioClient",
             "StudioInfo",
             "StudioStatus",
@@ -178,6 +180,7 @@ __all__ = [
     "KeywordPreAnnotator",
     "LabelStudioError",
     "Metric",
+    "PostgresSettings",
     "PreAnnotator",
     "Problem",
     "Progress",
