@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from corpus.ingestion import IngestResult, ingest
     from corpus.label_schema import AnnotationSchema, load_schema
     from corpus.labelstudio import (
+        PostgresSettings,
         StudioClient,
         StudioInfo,
         StudioStatus,
@@ -120,6 +121,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["AnnotationSchema", "load_schema"], "corpus.label_schema"),
     **dict.fromkeys(
         [
+            "PostgresSettings",
             "StudioClient",
             "StudioInfo",
             "StudioStatus",
@@ -181,6 +183,7 @@ __all__ = [
     "LabelStudioError",
     "Metric",
     "MigrationResult",
+    "PostgresSettings",
     "PreAnnotator",
     "Problem",
     "Progress",

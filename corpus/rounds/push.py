@@ -15,7 +15,7 @@ from typing import Any
 from corpus.errors import RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import ProjectInfo, StudioClient
-from corpus.labelstudio.config import config_sha256, label_config
+from corpus.labelstudio.config import config_sha256, label_config, project_instructions
 from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import to_task
@@ -188,8 +188,10 @@ def _start(
         save_round_schema(store, state, schema)
     created = False
     if state.project_id is None or owned_project(client, state.project_id, store) is None:
-        state.project_id, created = _find_or_create_project(client, store, state, xml)
+        state.project_id, created = _find_or_create_project(client, store, state, xml, schema)
         save_round(store.root, state)
+    elif state.schema_hash == schema.hash():  # a project made before it had instructions
+        client.update_project(state.project_id, **project_instructions(schema))
     result = yield from _push(client, store, name, preannotator=preannotator)
     result.created_project = created
     return result
@@ -242,7 +244,7 @@ def find_or_create_project(
 
 
 def _find_or_create_project(
-    client: StudioClient, store: Store, state: RoundState, xml: str
+    client: StudioClient, store: Store, state: RoundState, xml: str, schema: AnnotationSchema
 ) -> tuple[int, bool]:
     return find_or_create_project(
         client,
@@ -255,6 +257,7 @@ def _find_or_create_project(
         show_collab_predictions=True,
         model_version=state.model_version,
         enable_empty_annotation=False,
+        **project_instructions(schema),
     )
 
 
