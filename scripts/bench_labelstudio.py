@@ -237,6 +237,7 @@ def corpus_start(
         preannotator=pre,
         sample=n,
         batch_size=BATCH,
+        include_labelled=True,  # both rounds sample the same documents on purpose
     )
 
 
