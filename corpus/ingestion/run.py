@@ -2,9 +2,11 @@
 
 Workers run :func:`process_units` on batches of files or records (read, then the pure
 :func:`corpus.ingestion.core.process_batch`) and send back Arrow record batches with the
-documents' ids, MinHash signatures and row hashes. This process only drops exact
-duplicates, assigns near-duplicate groups (datasketch LSH) and appends the batches to the
-version's tables, so memory stays flat apart from the dedup index (a few KB per document).
+documents' ids, MinHash signatures and row hashes. This process gathers them, in input
+order, into dedup batches of up to ``DEDUP_DOCS`` documents, matches each against the
+on-disk near-duplicate index (:mod:`corpus.ingestion.dedup`), which drops exact duplicates
+and assigns groups, and appends the batch to the version's tables. Memory is a dedup batch
+and the index's probe buffers, whatever the size of the store.
 """
 
 from __future__ import annotations
@@ -25,9 +27,8 @@ import pyarrow as pa
 from corpus.about import __version__
 from corpus.errors import IngestError, Problem, StoreError, display_path, translate_os_errors
 from corpus.ids import row_hash
-from corpus.ingestion import core, fields, minhash
+from corpus.ingestion import core, dedup, fields
 from corpus.ingestion.core import DocBatch, RawRecord, RecordProblem
-from corpus.ingestion.dedup import Deduper, Signature
 from corpus.ingestion.readers import (
     DEFAULT_MAX_BYTES,
     TABLE_SUFFIXES,
@@ -40,6 +41,7 @@ from corpus.ingestion.readers import (
 from corpus.ingestion.workers import run_in_order
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.models import InputFile, NormalizationInfo, ProblemRecord, VersionManifest
+from corpus.neardup import NearDupIndex, doc_keys, key_ids
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.store import Store, TableWriter, VersionWriter, as_store, next_minor, parse_version
 from corpus.store.arrow import arrow_array, mask_array
@@ -50,6 +52,8 @@ SCHEMAS = core.SCHEMAS
 BATCH_FILES = 64
 BATCH_CHARS = 2_000_000
 INLINE_BYTES = 4_000_000  # below this, worker processes cost more than they save
+DEDUP_DOCS = 8192  # documents matched against the index at a time (the probe reads its
+DEDUP_CHARS = 24_000_000  # key blocks once per batch: larger batches, fewer reads)
 
 
 @dataclass
@@ -123,6 +127,9 @@ def _batches(files: list[Path], options: ReadOptions) -> Iterator[tuple[list[Uni
                 yield text_batch, len(text_batch)
                 text_batch = []
             continue
+        if text_batch:  # documents go in input order: the text files before this table
+            yield text_batch, len(text_batch)
+            text_batch = []
         batch: list[Unit] = []
         chars = 0
         for number, item in iter_table_records(path, options):
@@ -234,11 +241,7 @@ def _ingest(
                 message=message,
                 normalization=NormalizationInfo(),
                 segmenter=core.SEGMENTER,
-                dedup={
-                    "method": "datasketch MinHashLSH over word 5-shingles",
-                    "num_perm": minhash.NUM_PERM,
-                    "threshold": minhash.DEDUP_THRESHOLD,
-                },
+                dedup=dedup.METHOD,
                 inputs=inputs,
                 tables={},
                 report=[ProblemRecord.model_validate(p.to_dict()) for p in result.problems],
@@ -264,14 +267,12 @@ def _ingest_into(
     """Stream every input into ``writer``; returns (result, inputs)."""
     result = IngestResult(version=writer.version, parent=parent, written=False)
     result.problems.extend(problems)
-    known: set[str] = set()
-    tables = {name: writer.table(name, schema) for name, schema in SCHEMAS.items()}
-    dedup = Deduper()
+    opened: list[NearDupIndex] = []
 
     def setup() -> None:
-        dedup.start()
         if parent is not None:
-            known.update(_continue_from(store, parent, writer, dedup, result.migrated))
+            _continue_from(store, parent, writer, result.migrated)
+        opened.append(dedup.open_index(store, parent, writer, result.migrated))
 
     sizes = {display_path(p): p.stat().st_size for p in files}
     counts: Counter[str] = Counter()
@@ -280,24 +281,26 @@ def _ingest_into(
     total = len(files)
     work = functools.partial(process_units, options=options, version=writer.version)
     outcomes = run_in_order(work, _batches(files, options), workers, setup=setup)
-    for (batch, bad), files_done in outcomes:
-        result.problems.extend(bad)
-        keep = np.zeros(len(batch), dtype=bool)
-        groups = list(batch.doc_ids)
-        for i, doc_id in enumerate(batch.doc_ids):
-            counts[batch.source_paths[i]] += 1
-            shas[batch.source_paths[i]] = batch.source_sha256[i]
-            if doc_id in known:
-                result.exact_duplicates += 1
-                continue
-            known.add(doc_id)
-            groups[i] = _add_document(dedup, doc_id, batch.signatures[i], result)
-            keep[i] = True
-        _write_batch(tables, batch, keep, groups)
-        result.paragraphs += int(batch.n_paragraphs[keep].sum())
-        result.sentences += int(batch.n_sentences[keep].sum())
-        done += files_done
-        yield Progress("ingest", f"{result.documents_added} new documents", done, total)
+    out = _Output(writer, result)
+    pending: list[DocBatch] = []
+    try:
+        for (batch, bad), files_done in outcomes:
+            result.problems.extend(bad)
+            for path, sha in zip(batch.source_paths, batch.source_sha256, strict=True):
+                counts[path] += 1
+                shas[path] = sha
+            pending.append(batch)
+            if _full(pending):
+                out.flush(opened[0], pending)
+                pending = []
+            done += files_done
+            yield Progress("ingest", f"{result.documents_added} new documents", done, total)
+        if opened:
+            out.flush(opened[0], pending)
+            opened[0].save()
+    finally:
+        for index in opened:
+            index.close()
     inputs = [
         InputFile(path=path, sha256=shas[path], bytes=sizes.get(path, 0), documents=n)
         for path, n in counts.items()
@@ -305,10 +308,48 @@ def _ingest_into(
     return result, inputs
 
 
+def _full(pending: list[DocBatch]) -> bool:
+    docs = sum(len(b) for b in pending)
+    chars = sum(int(b.tables["documents"].column("text").nbytes) for b in pending)
+    return docs >= DEDUP_DOCS or chars >= DEDUP_CHARS
+
+
+class _Output:
+    """The version's tables, written one dedup batch at a time."""
+
+    def __init__(self, writer: VersionWriter, result: IngestResult) -> None:
+        self.version = writer.version
+        self.result = result
+        self.tables = {name: writer.table(name, schema) for name, schema in SCHEMAS.items()}
+        self.merges = dedup.merges_table(writer)
+
+    def flush(self, index: NearDupIndex, batches: list[DocBatch]) -> None:
+        """Match ``batches`` (input order) against the index, then write their rows."""
+        if not batches:
+            return
+        keys = doc_keys([d for b in batches for d in b.doc_ids])
+        sigs = np.concatenate([b.signatures for b in batches])
+        found = index.add(keys, sigs)
+        groups = key_ids(found.group)
+        start = 0
+        for batch in batches:
+            end = start + len(batch)
+            keep = ~found.exact[start:end]
+            _write_batch(self.tables, batch, keep, groups[start:end])
+            self.result.paragraphs += int(batch.n_paragraphs[keep].sum())
+            self.result.sentences += int(batch.n_sentences[keep].sum())
+            start = end
+        self.result.exact_duplicates += int(found.exact.sum())
+        self.result.documents_added += int((~found.exact).sum())
+        self.result.near_duplicates += int(found.near.sum())
+        rows = dedup.merge_rows(found.merges, self.version)
+        self.merges.write_rows(rows, sum(row_hash(r) for r in rows))
+
+
 def _continue_from(
-    store: Store, parent: str, writer: VersionWriter, dedup: Deduper, migrated: dict[str, Any]
-) -> set[str]:
-    """Link the parent's tables into ``writer`` and index its documents; their ids.
+    store: Store, parent: str, writer: VersionWriter, migrated: dict[str, Any]
+) -> None:
+    """Link the parent's tables and index into ``writer`` (checking every file).
 
     A documents table written before records were typed (no ``language``, ``published_at``
     as text) is rewritten once in today's schema; ``migrated`` records what changed.
@@ -318,13 +359,6 @@ def _continue_from(
     if old:
         table = writer.table("documents", SCHEMAS["documents"])
         migrated.update(_migrate_documents(store, parent, table))
-    groups: dict[str, str] = {}
-    for batch in store.iter_batches(parent, "documents", ["doc_id", "dup_group"]):
-        groups.update(zip(*(c.to_pylist() for c in batch.columns), strict=True))
-    for batch in store.iter_batches(parent, "minhashes"):
-        for doc_id, signature in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-            dedup.add_known(doc_id, np.array(signature, dtype=np.uint32), groups[doc_id])
-    return set(groups)
 
 
 def _migrate_documents(store: Store, parent: str, out: TableWriter) -> dict[str, Any]:
@@ -346,14 +380,6 @@ def _migrate_documents(store: Store, parent: str, out: TableWriter) -> dict[str,
         out.write_rows(converted, sum(row_hash(r) for r in converted))
         rows += len(converted)
     return {"documents": rows, "language": "und", "published_at_unparsed": unparsed}
-
-
-def _add_document(dedup: Deduper, doc_id: str, signature: Signature, result: IngestResult) -> str:
-    """Count a new document and return its near-duplicate group."""
-    group, near = dedup.assign(doc_id, signature)
-    result.near_duplicates += near
-    result.documents_added += 1
-    return group
 
 
 def _write_batch(

@@ -253,6 +253,19 @@ class Store:
             if rel.split("/", 1)[0] == table:
                 check_file(folder / rel, record, version)
 
+    def verify_files(self, version: str, folder: str) -> list[str]:
+        """Check every file of a version's ``folder`` (not a table: e.g. ``dedup``) against
+        the manifest, once per process; their paths relative to the folder."""
+        manifest = self.manifest(version)
+        base = self.version_dir(version)
+        found = []
+        for rel, record in manifest.files.items():
+            top, _, rest = rel.partition("/")
+            if top == folder and rest:
+                check_file(base / rel, record, version)
+                found.append(rest)
+        return found
+
     def table_shards(self, version: str, table: str) -> list[Path]:
         """The table's shard files, after checking them (see :meth:`verify_table`)."""
         manifest = self.manifest(version)
@@ -313,7 +326,9 @@ class Store:
     def link_tables(
         self, parent: str, writer: VersionWriter, *, skip: Collection[str] = ()
     ) -> None:
-        """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged."""
+        """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged, and its
+        other folders (the near-duplicate index ``dedup``). Every file is checked against
+        the parent's manifest first: a version is never derived from a damaged one."""
         manifest = self.manifest(parent)
         for name, info in manifest.tables.items():
             if name not in skip:
@@ -324,6 +339,11 @@ class Store:
                     int(info.content_sha256, 16),
                     records,
                 )
+        folders = {rel.partition("/")[0] for rel in manifest.files if "/" in rel}
+        base = self.version_dir(parent)
+        for top in sorted(folders - set(manifest.tables) - set(skip)):
+            for rest in self.verify_files(parent, top):
+                writer.link_file(base / top / rest, top, rest, manifest.files[f"{top}/{rest}"])
 
     def load(self, version: str, table: str) -> Any:
         """The table as a ``datasets.Dataset`` (``load_from_disk``)."""
