@@ -224,12 +224,19 @@ class Store:
         path = folder / "manifest.json"
         if not folder.is_dir():
             raise VersionNotFoundError(f"no version {version} in the store {self.root}", path=path)
-        if not path.is_file():
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            st = None
+        if st is None or not path.is_file():
             raise DamagedVersionError(
                 f"version {version} is damaged: {path} is missing", path=path
             ) from None
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        if (cached := _MANIFESTS.get(key)) is not None:
+            return cached
         try:
-            return VersionManifest.model_validate_json(path.read_bytes())
+            manifest = VersionManifest.model_validate_json(path.read_bytes())
         except ValidationError as exc:
             first = exc.errors()[0]
             where = " -> ".join(str(p) for p in first["loc"]) or "(top level)"
@@ -238,6 +245,10 @@ class Store:
                 f"({exc.error_count()} problem(s), first: [{where}] {first['msg']})",
                 path=path,
             ) from None
+        if len(_MANIFESTS) >= 64:  # manifests of large ingests list every input file
+            _MANIFESTS.pop(next(iter(_MANIFESTS)))
+        _MANIFESTS[key] = manifest
+        return manifest
 
     def verify_table(self, version: str, table: str) -> None:
         """Check the size and sha256 of a table's files against the manifest, once per process.
@@ -392,6 +403,10 @@ class Version:
         """The table as a ``pyarrow.Table``."""
         return self.store.read_table(self.name, name, columns)
 
+
+# Parsed manifests by (path, inode, size, mtime): a manifest is written once and sealed,
+# and a replaced or edited one has another key.
+_MANIFESTS: dict[tuple[str, int, int, int], VersionManifest] = {}
 
 # Store locks held by this process (re-entrant), by resolved store folder.
 _HELD: dict[Path, int] = {}
