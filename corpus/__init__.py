@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from corpus.errors import (
         CorpusError,
         DamagedVersionError,
+        EngineError,
         FileSystemError,
         IngestError,
         LabelStudioError,
@@ -99,6 +100,7 @@ _EXPORTS: dict[str, str] = {
         [
             "CorpusError",
             "DamagedVersionError",
+            "EngineError",
             "FileSystemError",
             "IngestError",
             "LabelStudioError",
@@ -172,6 +174,7 @@ __all__ = [
     "CorpusError",
     "DamagedVersionError",
     "DemoResult",
+    "EngineError",
     "FileSystemError",
     "IngestError",
     "IngestResult",

@@ -16,18 +16,16 @@ import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from corpus.about import __version__
+from corpus.engines import check_engine
 from corpus.errors import IngestError, Problem, StoreError, display_path, translate_os_errors
 from corpus.ids import row_hash
-from corpus.ingestion import core, dedup, fields
+from corpus.ingestion import core, dedup
 from corpus.ingestion.core import DocBatch, RawRecord, RecordProblem
 from corpus.ingestion.readers import (
     DEFAULT_MAX_BYTES,
@@ -38,13 +36,14 @@ from corpus.ingestion.readers import (
     iter_table_records,
     read_text_file,
 )
+from corpus.ingestion.result import IngestResult
+from corpus.ingestion.tables import continue_from, write_doc_batch
 from corpus.ingestion.workers import run_in_order
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.models import InputFile, NormalizationInfo, ProblemRecord, VersionManifest
 from corpus.neardup import NearDupIndex, doc_keys, key_ids
 from corpus.progress import Progress, ProgressCallback, Steps, drive
-from corpus.store import Store, TableWriter, VersionWriter, as_store, next_minor, parse_version
-from corpus.store.arrow import arrow_array, mask_array
+from corpus.store import Store, VersionWriter, as_store, next_minor, parse_version
 
 Unit = TextFile | RawRecord | Problem
 Outcome = tuple[DocBatch, list[Problem]]
@@ -54,37 +53,6 @@ BATCH_CHARS = 2_000_000
 INLINE_BYTES = 4_000_000  # below this, worker processes cost more than they save
 DEDUP_DOCS = 8192  # documents matched against the index at a time (the probe reads its
 DEDUP_CHARS = 24_000_000  # key blocks once per batch: larger batches, fewer reads)
-
-
-@dataclass
-class IngestResult:
-    version: str | None
-    parent: str | None
-    written: bool
-    documents_added: int = 0
-    exact_duplicates: int = 0
-    near_duplicates: int = 0
-    paragraphs: int = 0
-    sentences: int = 0
-    files: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    path: Path | None = None
-    migrated: dict[str, Any] = field(default_factory=dict)  # an old documents table rewritten
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "parent": self.parent,
-            "written": self.written,
-            "documents_added": self.documents_added,
-            "exact_duplicates": self.exact_duplicates,
-            "near_duplicates": self.near_duplicates,
-            "paragraphs": self.paragraphs,
-            "sentences": self.sentences,
-            "files": self.files,
-            "problems": [p.to_dict() for p in self.problems],
-            "path": str(self.path) if self.path else None,
-        }
 
 
 def process_units(units: list[Unit], options: ReadOptions, version: str) -> Outcome:
@@ -171,6 +139,8 @@ def ingest(
     max_bytes: int = DEFAULT_MAX_BYTES,
     skip_bad: bool = False,
     workers: int | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> IngestResult:
     """Ingest files or folders into a new, immutable version of ``store``.
@@ -179,7 +149,11 @@ def ingest(
     "headline"}``). With bad inputs and ``skip_bad=False`` nothing is written and
     :class:`~corpus.errors.IngestError` lists every problem. Ingesting nothing new writes
     nothing (``result.written`` is False).
+
+    ``engine="ray"`` runs the work on a Ray cluster (:mod:`corpus.ingestion.ray_engine`;
+    the one at ``ray_address``, else a new local one) and writes the same tables.
     """
+    check_engine(engine)
     if max_bytes < 1:
         raise ValueError(f"max_bytes must be at least 1, not {max_bytes}")
     if workers is not None and workers < 1:
@@ -194,6 +168,7 @@ def ingest(
         options=options,
         skip_bad=skip_bad,
         workers=workers,
+        engine=(engine, ray_address),
     )
     return drive(steps, progress)
 
@@ -208,6 +183,7 @@ def _ingest(
     options: ReadOptions,
     skip_bad: bool,
     workers: int | None,
+    engine: tuple[str, str | None] = ("local", None),
 ) -> Steps[IngestResult]:
     files, problems = discover(paths)
     total_bytes = sum(p.stat().st_size for p in files if p.is_file())
@@ -218,9 +194,17 @@ def _ingest(
         new_version, parent = _choose_version(store, version)
         writer = store.begin(new_version)
         try:
-            result, inputs = yield from _ingest_into(
-                writer, store, parent, files, problems, options, n_workers
-            )
+            if engine[0] == "ray":
+                from corpus.ingestion import ray_engine
+
+                result, inputs = yield from ray_engine.ingest_into(
+                    writer, store, parent, files, problems, options,
+                    skip_bad=skip_bad, address=engine[1],
+                )  # fmt: skip
+            else:
+                result, inputs = yield from _ingest_into(
+                    writer, store, parent, files, problems, options, n_workers
+                )
             result.files = len(files)
             if result.problems and not skip_bad:
                 raise IngestError(
@@ -271,7 +255,7 @@ def _ingest_into(
 
     def setup() -> None:
         if parent is not None:
-            _continue_from(store, parent, writer, result.migrated)
+            continue_from(store, parent, writer, result.migrated)
         opened.append(dedup.open_index(store, parent, writer, result.migrated))
 
     sizes = {display_path(p): p.stat().st_size for p in files}
@@ -335,7 +319,7 @@ class _Output:
         for batch in batches:
             end = start + len(batch)
             keep = ~found.exact[start:end]
-            _write_batch(self.tables, batch, keep, groups[start:end])
+            write_doc_batch(self.tables, batch, keep, groups[start:end])
             self.result.paragraphs += int(batch.n_paragraphs[keep].sum())
             self.result.sentences += int(batch.n_sentences[keep].sum())
             start = end
@@ -344,75 +328,3 @@ class _Output:
         self.result.near_duplicates += int(found.near.sum())
         rows = dedup.merge_rows(found.merges, self.version)
         self.merges.write_rows(rows, sum(row_hash(r) for r in rows))
-
-
-def _continue_from(
-    store: Store, parent: str, writer: VersionWriter, migrated: dict[str, Any]
-) -> None:
-    """Link the parent's tables and index into ``writer`` (checking every file).
-
-    A documents table written before records were typed (no ``language``, ``published_at``
-    as text) is rewritten once in today's schema; ``migrated`` records what changed.
-    """
-    old = store.table_schema(parent, "documents") != SCHEMAS["documents"]
-    store.link_tables(parent, writer, skip={"documents"} if old else ())
-    if old:
-        table = writer.table("documents", SCHEMAS["documents"])
-        migrated.update(_migrate_documents(store, parent, table))
-
-
-def _migrate_documents(store: Store, parent: str, out: TableWriter) -> dict[str, Any]:
-    """Rewrite an old documents table: ``language`` "und" (it was never stored) and
-    ``published_at`` parsed into UTC (unparsable values become null and are listed)."""
-    unparsed: list[dict[str, str]] = []
-    rows = 0
-    for batch in store.iter_batches(parent, "documents"):
-        converted = []
-        for row in batch.to_pylist():
-            value = row.get("published_at")
-            try:
-                row["published_at"] = fields.published_at(value)
-            except RecordProblem:
-                row["published_at"] = None
-                unparsed.append({"doc_id": row["doc_id"], "published_at": str(value)})
-            row.setdefault("language", "und")
-            converted.append({name: row.get(name) for name in SCHEMAS["documents"].names})
-        out.write_rows(converted, sum(row_hash(r) for r in converted))
-        rows += len(converted)
-    return {"documents": rows, "language": "und", "published_at_unparsed": unparsed}
-
-
-def _write_batch(
-    tables: dict[str, TableWriter], batch: DocBatch, keep: np.ndarray[Any, Any], groups: list[str]
-) -> None:
-    """Write a batch's sources, and its other rows for the documents kept (new ones).
-
-    Workers hash document rows with ``dup_group == doc_id``; the few documents that joined
-    another group get their column value and row hash redone here.
-    """
-    hashes = batch.row_hashes
-    tables["sources"].write_batch(batch.tables["sources"], sum(hashes["sources"]))
-    if not keep.any():
-        return
-    documents = batch.tables["documents"]
-    moved = [i for i, doc_id in enumerate(batch.doc_ids) if groups[i] != doc_id]
-    if moved:
-        column = documents.schema.get_field_index("dup_group")
-        documents = documents.set_column(
-            column, documents.schema.field(column), arrow_array(groups, pa.string())
-        )
-        hashes = {**hashes, "documents": list(hashes["documents"])}
-        for i in moved:
-            hashes["documents"][i] = row_hash(documents.slice(i, 1).to_pylist()[0])
-    unit_keep = {
-        "documents": keep,
-        "minhashes": keep,
-        "paragraphs": np.repeat(keep, batch.n_paragraphs),
-        "sentences": np.repeat(keep, batch.n_sentences),
-    }
-    for name, mask in unit_keep.items():
-        table = documents if name == "documents" else batch.tables[name]
-        if not keep.all():
-            table = table.filter(mask_array(mask))
-        kept = sum(h for h, k in zip(hashes[name], keep, strict=True) if k)
-        tables[name].write_batch(table, kept)

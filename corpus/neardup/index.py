@@ -283,6 +283,11 @@ class NearDupIndex:
         self.meta["next_segment"] = seg_id + 1
         return seg_id, f"seg-{seg_id:06d}"
 
+    def reserve(self) -> tuple[int, str]:
+        """A new segment's id and file stem, for files written by other processes (the
+        Ray engine), registered afterwards with :meth:`add_segment`."""
+        return self._new_segment()
+
     def append(
         self,
         keys: U64,
@@ -319,12 +324,17 @@ class NearDupIndex:
         infos = write_runs(self.folder / sub, stem, schema, [cols] if len(cols[0]) else [])
         return [RunInfo(f"{sub}/{i.path}", i.rows, i.first, i.last).to_dict() for i in infos]
 
-    def add_segment(self, segment: dict[str, Any]) -> None:
-        """Register a segment whose files were written by another process (the Ray engine:
-        ``segment`` as in ``index.json``, without its id)."""
-        seg_id, _ = self._new_segment()
+    def add_segment(self, seg_id: int, segment: dict[str, Any]) -> None:
+        """Register a segment written by other processes (see :meth:`reserve`): ``segment``
+        as in ``index.json`` without its id. Its files may overlap in key range (one per
+        worker); :meth:`compact` of the segment alone makes them disjoint runs."""
         self.meta["segments"].append({"id": seg_id, **segment})
         self.save()
+
+    def stored_files(self) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
+        """Every live band file (per band) and signature file."""
+        bands = [[f for s in self.meta["segments"] for f in s["bands"][b]] for b in range(BANDS)]
+        return bands, [f for s in self.meta["segments"] for f in s["sigs"]]
 
     # --- compaction ----------------------------------------------------------------------
 

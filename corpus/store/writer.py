@@ -79,6 +79,19 @@ class TableWriter:
         self.rows += rows
         self.hash_sum += hash_sum
 
+    def adopt(self, shards: list[tuple[Path, FileRecord]], rows: int, hash_sum: int) -> None:
+        """Take over shards written by other processes (the Ray engine's workers) in this
+        version's temporary folder: each is moved into the table's folder; the records are
+        their size and sha256 as the writer computed them."""
+        self.close()
+        for src, record in shards:
+            name = f"data-{len(self.files):05d}.arrow"
+            src.rename(self.folder / name)
+            self.files.append(name)
+            self.known[name] = record
+        self.rows += rows
+        self.hash_sum += hash_sum
+
     def write_rows(self, rows: list[dict[str, Any]], hash_sum: int) -> None:
         if rows:
             self.write_batch(pa.RecordBatch.from_pylist(rows, schema=self.schema), hash_sum)
