@@ -34,6 +34,7 @@ import pyarrow as pa
 from corpus.engines import ray_session
 from corpus.errors import IngestError, Problem, display_path
 from corpus.ingestion import dedup, ray_stages
+from corpus.ingestion.core import SCHEMAS
 from corpus.ingestion.readers import ReadOptions
 from corpus.ingestion.result import IngestResult
 from corpus.ingestion.tables import continue_from
@@ -141,7 +142,9 @@ def _run(
             fn_kwargs={"sigs": str(sig_dir), "index": str(index.folder), "stored": stored_sigs},
         ),
     )
-    small = _collect(ray, candidates.map_batches(ray_stages.files_and_exact, batch_format="pyarrow"))
+    small = _collect(
+        ray, candidates.map_batches(ray_stages.files_and_exact, batch_format="pyarrow")
+    )
 
     yield Progress("ingest", "near-duplicate groups", 2, 4)
     exact = (
@@ -224,27 +227,28 @@ def _groups(
     pos = np.concatenate([cols["a_pos"], cols["b_pos"][new]])
     keys = np.concatenate([cols["a_key"], cols["b_key"][new]])
     involved, first = np.unique(pos, return_index=True)
-    loc = lambda p: np.searchsorted(involved, p)  # noqa: E731
-    nn = np.unique(np.stack([cols["a_pos"][new], cols["b_pos"][new]], axis=1), axis=0)
-    no = (
-        np.unique(
-            np.stack(
-                [cols["a_pos"][old], index.roots(cols["b_grp"][old]).astype(np.int64)], axis=1
-            ),
-            axis=0,
-        )
-        if old.any()
-        else np.zeros((0, 2), np.int64)
-    )
+    na, nb = _unique_pairs(cols["a_pos"][new], cols["b_pos"][new])
+    oa, roots = _unique_pairs(cols["a_pos"][old], index.roots(cols["b_grp"][old]))
     found = assign_groups(
         keys[first],
         np.isin(involved, exact),
-        (loc(nn[:, 0]), loc(nn[:, 1])),
-        (loc(no[:, 0]), no[:, 1].astype(np.uint64)),
+        (np.searchsorted(involved, na), np.searchsorted(involved, nb)),
+        (np.searchsorted(involved, oa), roots.astype(np.uint64)),
         Roots(),
     )
     moved = found.group != keys[first]
     return involved[moved], found.group[moved], found.merges, int(found.near.sum())
+
+
+def _unique_pairs(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> tuple[Any, Any]:
+    """Distinct (a, b) pairs (the same pair comes from several bands)."""
+    if not len(a):
+        return a, b
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    keep = np.ones(len(a), dtype=bool)
+    keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[keep], b[keep]
 
 
 def _adopt(
@@ -279,7 +283,7 @@ def _adopt(
             entry = sources.setdefault(path, [pos, sha, 0])
             entry[0] = min(entry[0], pos)
             entry[2] += count
-    for table, schema in ray_stages.SCHEMAS.items():
+    for table, schema in SCHEMAS.items():
         rows, hash_sum = totals.get(table, [0, 0])
         ordered = sorted(shards.get(table, []), key=lambda s: str(s[0]))
         writer.table(table, schema).adopt(ordered, rows, hash_sum)

@@ -38,12 +38,12 @@ from corpus.ingestion.readers import (
     read_text_file,
 )
 from corpus.ingestion.tables import write_doc_batch
+from corpus.models import FileRecord
 from corpus.neardup import band_hashes, doc_keys, key_ids
 from corpus.neardup.bands import BANDS, MIN_EQUAL, NUM_PERM
 from corpus.neardup.index import BAND_SCHEMA, SIG_SCHEMA
 from corpus.neardup.runs import RunFile, RunInfo, sort_columns, write_runs
 from corpus.store import TableWriter
-from corpus.store.writer import FileRecord
 
 POS_SHIFT = 32  # a document's input position: file number << 32 | record number
 SIG = pa.list_(pa.uint32(), NUM_PERM)
@@ -225,9 +225,8 @@ def join_bucket(
     ):
         record = RunInfo(f"bands/band={band}/{info.path}", info.rows, info.first, info.last)
         out.append((3, band, 0, -1, 0, json.dumps(record.to_dict())))
-    return pa.table(
-        list(zip(*out, strict=True)) if out else [[] for _ in CANDIDATES], schema=CANDIDATES
-    )
+    columns: list[Any] = [list(c) for c in zip(*out, strict=True)] if out else [[]] * 6
+    return pa.table(columns, schema=CANDIDATES)
 
 
 def files_and_exact(t: pa.Table) -> pa.Table:
@@ -363,7 +362,8 @@ def _record(path: Path) -> FileRecord:
 def _sigs(column: pa.ChunkedArray | pa.Array) -> np.ndarray[Any, np.dtype[np.uint32]]:
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     values = arr.values.slice(arr.offset * NUM_PERM, len(arr) * NUM_PERM)
-    return values.to_numpy().astype(np.uint32).reshape(-1, NUM_PERM)
+    out: np.ndarray[Any, np.dtype[np.uint32]] = values.to_numpy().astype(np.uint32)
+    return out.reshape(-1, NUM_PERM)
 
 
 def _docs(t: pa.Table) -> list[ProcessedDoc]:
