@@ -174,11 +174,14 @@ def test_release_build_on_ray_writes_the_same_release(
         assert manifests[0][key] == manifests[1][key]
 
 
-def test_ray_tasks_read_shards_through_fsspec_and_check_them(
+def test_ray_tasks_read_shards_where_they_are_and_check_them(
     tmp_path: Path, ray_cluster: Any
 ) -> None:
-    """A store given as a URI that pyarrow does not know (``local://``) is read through
-    fsspec's filesystem, shard by shard, and a changed shard is refused."""
+    """Ray tasks read a store given as a URI through pyarrow's filesystems (never a copy
+    on local disk), shard by shard, and refuse a changed shard; a URI only fsspec knows
+    goes through fsspec's filesystem."""
+    import fsspec
+
     from corpus.engines.rows import read_shard
     from corpus.errors import DamagedVersionError
 
@@ -188,16 +191,19 @@ def test_ray_tasks_read_shards_through_fsspec_and_check_them(
     name = manifest.tables["sentences"].files[0]
     record = manifest.files[f"sentences/{name}"]
     rel = f"versions/0.1.0/sentences/{name}"
-    doc_id = manifest.inputs and store.read_table("0.1.0", "documents")["doc_id"][0].as_py()
-    ids = ray_cluster.put(pa.array([doc_id]))
+    doc_id = store.read_table("0.1.0", "documents")["doc_id"][0].as_py()
+    ids = pa.array([doc_id])
     task = ray_cluster.remote(read_shard)
-    uri = f"local://{store.root}"
-    table = ray_cluster.get(task.remote(uri, rel, record.sha256, ids))
+    uri = f"file://{store.root}"
+    table = ray_cluster.get(task.remote(uri, rel, record.sha256, ray_cluster.put(ids)))
     assert table.num_rows == manifest.tables["sentences"].rows > 5
+    memory = fsspec.filesystem("memory")  # fsspec only (and per process: not for Ray)
+    memory.pipe(f"/s/{rel}", (store.root / rel).read_bytes())
+    assert read_shard("memory://s", rel, record.sha256, ids).equals(table)
     path = store.root / rel
     path.chmod(0o644)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 1
     path.write_bytes(bytes(data))
     with pytest.raises(DamagedVersionError):
-        ray_cluster.get(task.remote(uri, rel, record.sha256, ids))
+        ray_cluster.get(task.remote(uri, rel, record.sha256, ray_cluster.put(ids)))

@@ -28,8 +28,10 @@ import pyarrow as pa
 BLOCK = 1 << 16  # rows per record batch (a probe block)
 MAX_FILE_ROWS = 1 << 24  # a merge starts a new file past this many rows
 SLICE_BYTES = 4 << 20  # rows merged at a time, in bytes
+CHUNK_BYTES = 1 << 20  # the most a probe reads of a column at once
 
 Columns = list[np.ndarray[Any, Any]]
+_SCRATCH = np.empty(0, dtype=np.uint64)  # one key block, shared by every run (one thread)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,6 @@ class RunFile:
                 b.first = int(self._read(b.offsets[0], 1, np.dtype(np.uint64))[0])
                 b.last = int(self._read(b.offsets[0] + 8 * (b.rows - 1), 1, np.dtype(np.uint64))[0])
         self.rows = sum(b.rows for b in self.batches)
-        self._scratch = np.empty(0, dtype=np.uint64)
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -95,26 +96,40 @@ class RunFile:
         return np.frombuffer(data, dtype=dtype)
 
     def keys(self, bi: int) -> np.ndarray[Any, np.dtype[np.uint64]]:
-        """A batch's keys, read into a reused buffer (valid until the next call)."""
+        """A batch's keys, read into a buffer shared by all runs (valid until the next
+        call of any run's ``keys``)."""
+        global _SCRATCH
         b = self.batches[bi]
-        if len(self._scratch) < b.rows:
-            self._scratch = np.empty(max(b.rows, BLOCK), dtype=np.uint64)
-        view = self._scratch[: b.rows]
+        if len(_SCRATCH) < b.rows:
+            _SCRATCH = np.empty(max(b.rows, BLOCK), dtype=np.uint64)
+        view = _SCRATCH[: b.rows]
         if os.preadv(self.fd, [view.data.cast("B")], b.offsets[0]) != 8 * b.rows:
             raise OSError(f"short read in {self.path}")
         return view
 
     def column(self, bi: int, col: int, rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """Values of column ``col`` at ``rows`` of batch ``bi`` (row by row when few are
-        wanted, else the whole buffer at once)."""
+        """Values of column ``col`` at ``rows`` (ascending) of batch ``bi``: a chunk of at
+        most :data:`CHUNK_BYTES` is read whole when it holds many of them, else row by row
+        (memory: one chunk, whatever the width of the column)."""
         b = self.batches[bi]
         dtype, width = self.dtypes[col], self.widths[col]
         per = width // dtype.itemsize
-        if len(rows) * 16 > b.rows:
-            out = self._read(b.offsets[col], b.rows * per, dtype).reshape(b.rows, per)[rows]
-        else:
-            out = np.empty((len(rows), per), dtype=dtype)
-            for i, r in enumerate(rows.tolist()):
+        out = np.empty((len(rows), per), dtype=dtype)
+        chunk = max(1, CHUNK_BYTES // width)
+        which = rows // chunk
+        bounds = np.flatnonzero(np.diff(which)) + 1
+        for lo, hi in zip(
+            np.concatenate(([0], bounds)).tolist(),
+            np.append(bounds, len(rows)).tolist(),
+            strict=True,
+        ):
+            first = int(which[lo]) * chunk
+            n = min(chunk, b.rows - first)
+            if (hi - lo) * 16 > n:
+                data = self._read(b.offsets[col] + first * width, n * per, dtype)
+                out[lo:hi] = data.reshape(n, per)[rows[lo:hi] - first]
+                continue
+            for i, r in zip(range(lo, hi), rows[lo:hi].tolist(), strict=True):
                 out[i] = self._read(b.offsets[col] + r * width, per, dtype)
         result: np.ndarray[Any, Any] = out if per > 1 else out.reshape(-1)
         return result
