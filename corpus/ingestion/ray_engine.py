@@ -90,6 +90,8 @@ def _run(
     *,
     skip_bad: bool,
 ) -> Steps[tuple[IngestResult, list[InputFile]]]:
+    if not files:
+        return result, []
     ray.data.DataContext.get_current().enable_progress_bars = False
     work = writer.tmp / ".ray"
     sig_dir = work / "pos-sigs"
@@ -117,7 +119,7 @@ def _run(
             f"{len(result.problems)} bad input(s); nothing was written", problems=result.problems
         )
     docs = wide.count() - bad.num_rows
-    bits = max(0, math.ceil(math.log2(max(docs * 8 / 8 / BUCKET_ROWS, 1))))
+    bits = max(0, math.ceil(math.log2(max(docs / BUCKET_ROWS, 1))))  # rows per bucket
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     partitions = max(1, min(BANDS << bits, 2 * cpus))
     seg_id, stem = index.reserve()
@@ -199,7 +201,8 @@ def _run(
     }
     if kept or merges:
         index.add_segment(seg_id, segment)
-        index.compact([seg_id])  # the workers' overlapping files become disjoint runs
+        if len(sig_files) > 1 or any(len(f) > 1 for f in band_files):
+            index.compact([seg_id])  # the workers' files become one run per band
         index.maybe_compact()
     index.save()
     rows = dedup.merge_rows(merges, writer.version)
