@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from corpus.errors import (
         CorpusError,
         DamagedVersionError,
+        EngineError,
         FileSystemError,
         IngestError,
         LabelStudioError,
@@ -101,6 +102,7 @@ _EXPORTS: dict[str, str] = {
         [
             "CorpusError",
             "DamagedVersionError",
+            "EngineError",
             "FileSystemError",
             "IngestError",
             "LabelStudioError",
@@ -176,6 +178,7 @@ __all__ = [
     "CorpusError",
     "DamagedVersionError",
     "DemoResult",
+    "EngineError",
     "FileSystemError",
     "IngestError",
     "IngestResult",

@@ -18,6 +18,7 @@ the builtin ``TypeError`` / ``ValueError`` instead.
     - StudioAuthError        the server answers but rejects the token
   + RoundError             annotation rounds: unknown round, bad settings, drift
   + ReleaseError           building, verifying or publishing a release
+  + EngineError            the engine asked for (``--engine ray``) is not installed or reachable
   + FileSystemError        the operating system refused a read or write (``.path``, ``.errno``):
                            read-only or full disk, no permission, a missing file
 
@@ -179,6 +180,12 @@ class RoundError(CorpusError):
 
 class ReleaseError(CorpusError):
     default_hint = "See the reason above; `--force REASON` overrides a release gate."
+
+
+class EngineError(CorpusError):
+    """The engine asked for cannot run: Ray is not installed, or its cluster not reachable."""
+
+    default_hint = "Install the Ray engine with `pip install 'corpus[ray]'`, or use --engine local."
 
 
 class FileSystemError(CorpusError):

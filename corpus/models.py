@@ -38,7 +38,8 @@ class Document(BaseModel):
     )
     language: str = Field(description="BCP 47 language tag of the text (default en).")
     dup_group: str = Field(
-        description="Near-duplicate group: the doc_id of the group's first member."
+        description="Near-duplicate group when stored: the doc_id of the group's first "
+        "member. Never changes; groups merged later are listed in the dup_merges table."
     )
     n_paragraphs: int = Field(description="Number of paragraphs.")
     n_sentences: int = Field(description="Number of sentences.")
@@ -89,6 +90,18 @@ class MinHashRow(BaseModel):
 
     doc_id: str
     signature: list[int] = Field(description="MinHash values (uint32) over word 5-shingles.")
+
+
+class DupMerge(BaseModel):
+    """A near-duplicate group merged into another: a new document linked both."""
+
+    model_config = _ROW
+
+    dup_group: str = Field(description="The group merged (a dup_group value).")
+    into: str = Field(
+        description="The group it joined (smaller id; follow the merges for today's group)."
+    )
+    ingested_in: str = Field(description="Dataset version whose ingest merged them.")
 
 
 class SpanAnnotation(BaseModel):

@@ -10,6 +10,7 @@ place; an existing release is never overwritten.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -24,6 +25,8 @@ from typing import Any
 from corpus.about import __version__
 from corpus.adjudication.precedence import effective_gold
 from corpus.atomic import fsync_dir
+from corpus.engines import check_engine
+from corpus.engines.rows import read_rows
 from corpus.errors import ReleaseError, translate_os_errors
 from corpus.faults import fault_point
 from corpus.ids import canonical_json, file_sha256, hash_hex, sha256_int
@@ -111,12 +114,17 @@ def build_release(
     previous: Path | None = None,
     license: str = "cc-by-4.0",
     pretty_name: str = "US–China economic cooperation stance corpus",
+    engine: str = "local",
+    ray_address: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> ReleaseResult:
     """Build release ``release`` (X.Y.Z) of dataset ``version``; see the module doc.
 
     ``force`` (a reason) overrides failed gates and is recorded in the manifest and card.
+    ``engine="ray"`` reads the released documents' rows out of the corpus-sized tables
+    with Ray tasks (:func:`corpus.engines.rows.read_rows`); the rest is the same.
     """
+    check_engine(engine)
     store = as_store(store)
     steps = _build(
         store,
@@ -130,6 +138,7 @@ def build_release(
         previous=previous,
         license=license,
         pretty_name=pretty_name,
+        engine=(engine, ray_address),
     )
     with store.lock():  # one writer at a time: leftovers of killed builds go safely
         return drive(steps, progress)
@@ -148,6 +157,7 @@ def _build(
     previous: Path | None,
     license: str,
     pretty_name: str,
+    engine: tuple[str, str | None] = ("local", None),
 ) -> Steps[ReleaseResult]:
     from corpus.release.card import render_card, render_changelog
 
@@ -172,11 +182,12 @@ def _build(
     )
     stance_of = {g["doc_id"]: g["stance"] for g in gold}
     provenance = {g["doc_id"]: (g["round"], g["decided_by"]) for g in gold}
-    docs = {d["doc_id"]: d for d in _rows(store, version, "documents") if d["doc_id"] in stance_of}
+    # the engine hook: the rows of the released documents, out of the corpus-sized tables
+    read = functools.partial(read_rows, store, version, engine=engine[0], address=engine[1])
+    docs = {d["doc_id"]: d for d in read("documents", stance_of)}
     sentences: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for s in store.iter_rows(version, "sentences"):
-        if s["doc_id"] in docs:
-            sentences[s["doc_id"]].append(s)
+    for s in read("sentences", docs):
+        sentences[s["doc_id"]].append(s)
     spans_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for s in gold_spans:
         spans_of[s["doc_id"]].append(s)

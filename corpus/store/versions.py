@@ -241,12 +241,19 @@ class Store:
         path = folder / "manifest.json"
         if not folder.is_dir():
             raise VersionNotFoundError(f"no version {version} in the store {self.root}", path=path)
-        if not path.is_file():
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            st = None
+        if st is None or not path.is_file():
             raise DamagedVersionError(
                 f"version {version} is damaged: {path} is missing", path=path
             ) from None
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        if (cached := _MANIFESTS.get(key)) is not None:
+            return cached
         try:
-            return VersionManifest.model_validate_json(path.read_bytes())
+            manifest = VersionManifest.model_validate_json(path.read_bytes())
         except ValidationError as exc:
             first = exc.errors()[0]
             where = " -> ".join(str(p) for p in first["loc"]) or "(top level)"
@@ -255,6 +262,10 @@ class Store:
                 f"({exc.error_count()} problem(s), first: [{where}] {first['msg']})",
                 path=path,
             ) from None
+        if len(_MANIFESTS) >= 64:  # manifests of large ingests list every input file
+            _MANIFESTS.pop(next(iter(_MANIFESTS)))
+        _MANIFESTS[key] = manifest
+        return manifest
 
     def verify_table(self, version: str, table: str) -> None:
         """Check the size and sha256 of a table's files against the manifest, once per process.
@@ -269,6 +280,19 @@ class Store:
         for rel, record in manifest.files.items():
             if rel.split("/", 1)[0] == table:
                 check_file(folder / rel, record, version)
+
+    def verify_files(self, version: str, folder: str) -> list[str]:
+        """Check every file of a version's ``folder`` (not a table: e.g. ``dedup``) against
+        the manifest, once per process; their paths relative to the folder."""
+        manifest = self.manifest(version)
+        base = self.version_dir(version)
+        found = []
+        for rel, record in manifest.files.items():
+            top, _, rest = rel.partition("/")
+            if top == folder and rest:
+                check_file(base / rel, record, version)
+                found.append(rest)
+        return found
 
     def table_shards(self, version: str, table: str) -> list[Path]:
         """The table's shard files, after checking them (see :meth:`verify_table`)."""
@@ -330,7 +354,9 @@ class Store:
     def link_tables(
         self, parent: str, writer: VersionWriter, *, skip: Collection[str] = ()
     ) -> None:
-        """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged."""
+        """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged, and its
+        other folders (the near-duplicate index ``dedup``). Every file is checked against
+        the parent's manifest first: a version is never derived from a damaged one."""
         manifest = self.manifest(parent)
         for name, info in manifest.tables.items():
             if name not in skip:
@@ -341,6 +367,11 @@ class Store:
                     int(info.content_sha256, 16),
                     records,
                 )
+        folders = {rel.partition("/")[0] for rel in manifest.files if "/" in rel}
+        base = self.version_dir(parent)
+        for top in sorted(folders - set(manifest.tables) - set(skip)):
+            for rest in self.verify_files(parent, top):
+                writer.link_file(base / top / rest, top, rest, manifest.files[f"{top}/{rest}"])
 
     def load(self, version: str, table: str) -> Any:
         """The table as a ``datasets.Dataset`` (``load_from_disk``)."""
@@ -394,6 +425,10 @@ def _fit(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
     """A row of an older table in today's columns (a new column is null)."""
     return {name: row.get(name) for name in schema.names}
 
+
+# Parsed manifests by (path, inode, size, mtime): a manifest is written once and sealed,
+# and a replaced or edited one has another key.
+_MANIFESTS: dict[tuple[str, int, int, int], VersionManifest] = {}
 
 # Store locks held by this process (re-entrant), by resolved store folder.
 _HELD: dict[Path, int] = {}
