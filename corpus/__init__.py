@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from corpus.errors import (
         CorpusError,
         DamagedVersionError,
+        EngineError,
         FileSystemError,
         IngestError,
         LabelStudioError,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from corpus.ingestion import IngestResult, ingest
     from corpus.label_schema import AnnotationSchema, load_schema
     from corpus.labelstudio import (
+        PostgresSettings,
         StudioClient,
         StudioInfo,
         StudioStatus,
@@ -89,6 +91,7 @@ if TYPE_CHECKING:
         round_status,
         start_round,
     )
+    from corpus.rounds.migrate import MigrationResult, migrate_schema
     from corpus.store import CheckReport, Store, Version, VersionDiff, check_store, diff_versions
 
 # public name -> the module that defines it (imported on first use)
@@ -103,6 +106,7 @@ _EXPORTS: dict[str, str] = {
         [
             "CorpusError",
             "DamagedVersionError",
+            "EngineError",
             "FileSystemError",
             "IngestError",
             "LabelStudioError",
@@ -125,6 +129,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["AnnotationSchema", "load_schema"], "corpus.label_schema"),
     **dict.fromkeys(
         [
+            "PostgresSettings",
             "StudioClient",
             "StudioInfo",
             "StudioStatus",
@@ -139,6 +144,7 @@ _EXPORTS: dict[str, str] = {
         ["KeywordPreAnnotator", "PreAnnotator", "SpanSuggestion"], "corpus.preannotate"
     ),
     "Progress": "corpus.progress",
+    **dict.fromkeys(["MigrationResult", "migrate_schema"], "corpus.rounds.migrate"),
     **dict.fromkeys(
         [
             "PublishResult",
@@ -180,12 +186,15 @@ __all__ = [
     "CorpusError",
     "DamagedVersionError",
     "DemoResult",
+    "EngineError",
     "FileSystemError",
     "IngestError",
     "IngestResult",
     "KeywordPreAnnotator",
     "LabelStudioError",
     "Metric",
+    "MigrationResult",
+    "PostgresSettings",
     "PreAnnotator",
     "Problem",
     "Progress",
@@ -225,6 +234,7 @@ __all__ = [
     "ingest",
     "list_rounds",
     "load_schema",
+    "migrate_schema",
     "open_studio",
     "publish",
     "pull_review",

@@ -22,6 +22,7 @@ the builtin ``TypeError`` / ``ValueError`` instead.
                            only more data could pass it)
     - RehydrateError       the user's copies do not give back the release's text
                            (``.missing``, ``.changed``, ``.skipped``)
+  + EngineError            the engine asked for (``--engine ray``) is not installed or reachable
   + FileSystemError        the operating system refused a read or write (``.path``, ``.errno``):
                            read-only or full disk, no permission, a missing file
 
@@ -216,6 +217,12 @@ class RehydrateError(ReleaseError):
         self.missing = list(missing)  # doc_id and where it was ingested from
         self.changed = list(changed)  # doc_id, the source record, what differs
         self.skipped = list(skipped)  # source files or records that could not be read
+
+
+class EngineError(CorpusError):
+    """The engine asked for cannot run: Ray is not installed, or its cluster not reachable."""
+
+    default_hint = "Install the Ray engine with `pip install 'corpus[ray]'`, or use --engine local."
 
 
 class FileSystemError(CorpusError):

@@ -1,7 +1,8 @@
 """Files generated into ``schemas/`` from the models and the label schema; a test keeps them fresh.
 
-The JSON Schemas of the public record types (from :mod:`corpus.models`) and the Label Studio
-labelling config (from ``schemas/annotation.yaml``).
+The JSON Schemas of the public record types (from :mod:`corpus.models`), the Label Studio
+labelling config and the annotators' instructions (from ``schemas/annotation.yaml``).
+:func:`hotkey_table` is the README's table of hotkeys (a test keeps the README in step).
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from corpus.label_schema import load_schema
-from corpus.labelstudio.config import label_config
+from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.labelstudio.config import hotkeys, instructions_html, label_config
 from corpus.models import RECORD_MODELS
 
 
@@ -24,11 +25,27 @@ def generated_files() -> dict[str, str]:
             "Generated from corpus.models by `corpus schema generate`; do not edit."
         )
         files[f"{name}.schema.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-    files["labelstudio.xml"] = (
-        "<!-- Generated from schemas/annotation.yaml by `corpus schema generate`; "
-        "do not edit. -->\n" + label_config(load_schema())
+    labels = load_schema()
+    note = (
+        "<!-- Generated from schemas/annotation.yaml by `corpus schema generate`; do not edit. -->"
     )
+    files["labelstudio.xml"] = f"{note}\n{label_config(labels)}"
+    files["labelstudio-instructions.html"] = f"{note}\n{instructions_html(labels)}"
     return files
+
+
+def hotkey_table(schema: AnnotationSchema) -> str:
+    """The hotkeys of the labelling config as a Markdown table (as in the README)."""
+    what = {
+        "issue": "issue (span label)",
+        "span_stance": "span stance",
+        "stance": "document stance",
+    }
+    lines = ["| key | button | stored value | control |", "|---|---|---|---|"]
+    for key in hotkeys(schema):
+        title = key.title.replace("|", "\\|")
+        lines.append(f"| `{key.display}` | {title} | `{key.value}` | {what[key.control]} |")
+    return "\n".join(lines) + "\n"
 
 
 def stale_files(folder: Path) -> list[str]:

@@ -118,6 +118,15 @@ class AnnotationSchema(BaseModel):
         """sha256 of the canonical JSON form: changes when any label or text changes."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
+    def labels_sha256(self) -> str:
+        """sha256 of the label names alone: changes only when a stored value would."""
+        names = {
+            "stance": self.stance_names,
+            "issue": self.issue_names,
+            "span_stance": self.span_stance_names,
+        }
+        return hashlib.sha256(json.dumps(names, sort_keys=True).encode()).hexdigest()
+
 
 def format_validation_error(exc: ValidationError) -> str:
     """``[field -> path] message`` lines, one per pydantic error."""

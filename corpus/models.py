@@ -38,7 +38,8 @@ class Document(BaseModel):
     )
     language: str = Field(description="BCP 47 language tag of the text (default en).")
     dup_group: str = Field(
-        description="Near-duplicate group: the doc_id of the group's first member."
+        description="Near-duplicate group when stored: the doc_id of the group's first "
+        "member. Never changes; groups merged later are listed in the dup_merges table."
     )
     n_paragraphs: int = Field(description="Number of paragraphs.")
     n_sentences: int = Field(description="Number of sentences.")
@@ -91,6 +92,18 @@ class MinHashRow(BaseModel):
     signature: list[int] = Field(description="MinHash values (uint32) over word 5-shingles.")
 
 
+class DupMerge(BaseModel):
+    """A near-duplicate group merged into another: a new document linked both."""
+
+    model_config = _ROW
+
+    dup_group: str = Field(description="The group merged (a dup_group value).")
+    into: str = Field(
+        description="The group it joined (smaller id; follow the merges for today's group)."
+    )
+    ingested_in: str = Field(description="Dataset version whose ingest merged them.")
+
+
 class SpanAnnotation(BaseModel):
     """One issue span labelled by one annotator."""
 
@@ -111,6 +124,11 @@ class SpanAnnotation(BaseModel):
     from_prediction: bool = Field(
         description="True when the span came unchanged from a pre-annotation."
     )
+    schema_version: int | None = Field(
+        default=None,
+        description="Label-schema version the labels were made under (null: stored before "
+        "versions were recorded). Labels are always in the version's current schema.",
+    )
 
 
 class AnnotationRow(BaseModel):
@@ -130,6 +148,11 @@ class AnnotationRow(BaseModel):
     created_at: str | None
     updated_at: str | None
     n_spans: int
+    schema_version: int | None = Field(
+        default=None,
+        description="Label-schema version the labels were made under (null: stored before "
+        "versions were recorded). Labels are always in the version's current schema.",
+    )
 
 
 class GoldAnnotation(BaseModel):
@@ -144,6 +167,11 @@ class GoldAnnotation(BaseModel):
     votes: str = Field(description="Votes for the gold label over valid votes, e.g. '2/3'.")
     annotators: list[str] = Field(description="Pseudonyms whose annotations were used.")
     annotation_ids: list[int] = Field(description="Label Studio annotation ids used.")
+    schema_version: int | None = Field(
+        default=None,
+        description="Label-schema version the labels were made under (null: stored before "
+        "versions were recorded). Labels are always in the version's current schema.",
+    )
 
 
 class GoldSpan(BaseModel):
@@ -162,6 +190,11 @@ class GoldSpan(BaseModel):
     support: str = Field(description="Annotators who marked it over annotators of the document.")
     annotators: list[str]
     annotation_ids: list[int]
+    schema_version: int | None = Field(
+        default=None,
+        description="Label-schema version the labels were made under (null: stored before "
+        "versions were recorded). Labels are always in the version's current schema.",
+    )
 
 
 class NormalizationInfo(BaseModel):

@@ -66,8 +66,11 @@ from corpus.labelstudio import StudioClient, connect, studio_down, studio_up
 from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT, label_config
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds import PullResult, PushResult, pull_round, start_round
-from corpus.rounds.convert import sample_documents, to_task
+from corpus.rounds.convert import to_task
+from corpus.rounds.push import owner_mark
+from corpus.rounds.sample import sample_documents
 from corpus.rounds.state import load_round, project_title
+from corpus.rounds.status import round_status
 from corpus.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,11 +187,13 @@ def annotation(
 # --- bare calls -------------------------------------------------------------------------------
 
 
-def create_project(client: Any, title: str, xml: str, model_version: str) -> int:
+def create_project(
+    client: Any, title: str, xml: str, model_version: str, description: str = "bench"
+) -> int:
     """The same settings corpus uses for a round's project (``_find_or_create_project``)."""
     project = client.projects.create(
         title=title,
-        description="bench",
+        description=description,
         label_config=xml,
         maximum_annotations=1,
         show_skip_button=True,
@@ -232,6 +237,7 @@ def corpus_start(
         preannotator=pre,
         sample=n,
         batch_size=BATCH,
+        include_labelled=True,  # both rounds sample the same documents on purpose
     )
 
 
@@ -348,7 +354,13 @@ def run(work: Path, n: int, *, origin: bool) -> None:
             for item in t["annotations"][0]["result"]
             if item["type"] == "labels"
         )
-        pid = create_project(client, project_title("bench-pull"), xml, pre.model_version)
+        pid = create_project(  # a project of this store, which start_round adopts
+            client,
+            project_title("bench-pull", store.store_id()),
+            xml,
+            pre.model_version,
+            description=owner_mark(store),
+        )
         log("importing the annotated tasks")
         seconds = bare_import(client, pid, annotated)
         rows.append(("pull  setup: import with inline annotations", seconds))
@@ -384,6 +396,13 @@ def run(work: Path, n: int, *, origin: bool) -> None:
         rows.append(("pull  bare exports.as_json #2", bare_pull[1]))
         assert pulled.archive is not None
         export_mb = len(gzip.decompress(pulled.archive.read_bytes())) / MB
+
+        # status -------------------------------------------------------------------------------
+        log("corpus round_status (API counts, no export)")
+        status_secs, status = timed(lambda: round_status(corpus_client, store, "bench-pull"))
+        rows.append(("status corpus round_status (counts, no export)", status_secs))
+        assert status.tasks == n and status.annotated == n, status.to_dict()
+        assert sum(c["done"] for c in status.per_annotator.values()) == n, status.to_dict()
     finally:
         log("stopping Label Studio")
         studio_down(home)
@@ -412,6 +431,10 @@ def run(work: Path, n: int, *, origin: bool) -> None:
     print(
         f"ratio pull: corpus pull_round / bare exports.as_json (mean of 2) = "
         f"{corpus_pull / pull_base:.2f}  (target <= 1.5)"
+    )
+    print(
+        f"ratio status: corpus round_status / bare exports.as_json (mean of 2) = "
+        f"{status_secs / pull_base:.3f}  (the export it used to download)"
     )
 
 

@@ -1,8 +1,18 @@
-"""Pytest plugin: one real Label Studio server per session, installed and started by `corpus`.
+"""Pytest plugin: real Label Studio servers, installed and started by `corpus`, one per backend.
 
 Enable it with ``pytest_plugins = ["studio_fixtures"]`` in ``tests/conftest.py``. The server's
 virtualenv is made once and cached in ``$CORPUS_STUDIO_VENV`` or ``<repo>/.venv-labelstudio``;
 each session starts a fresh server (empty SQLite database, free port) in a temporary home.
+
+``studio`` is that SQLite server. A test module that also runs against the team setup, Label
+Studio on PostgreSQL, parametrizes it::
+
+    pytestmark = pytest.mark.parametrize("studio", BACKENDS, indirect=True)
+
+Each backend's server starts once per session, when a test first needs it; the PostgreSQL one
+runs on a private cluster (:mod:`pg_cluster`, Debian's PostgreSQL from
+``scripts/install-postgres``). The variants are marked ``sqlite`` / ``postgres``:
+``pytest -m postgres`` runs only the PostgreSQL ones, ``-m "not postgres"`` skips them.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from label_studio_sdk import LabelStudio
+from pg_cluster import PostgresCluster, postgres_bindir
 
 from corpus.labelstudio import StudioClient, StudioInfo, connect, studio_down, studio_up
 from corpus.labelstudio import studio_home as studio_home_of
@@ -26,6 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 # Read at import, before any fixture can clean the environment.
 STUDIO_VENV = default_venv_dir(os.environ, REPO)
 STARTUP_TIMEOUT = 300.0
+BACKENDS = [
+    pytest.param("sqlite", marks=pytest.mark.sqlite, id="sqlite"),
+    pytest.param("postgres", marks=pytest.mark.postgres, id="postgres"),
+]
 
 
 @dataclass(frozen=True)
@@ -56,13 +71,59 @@ def studio_home(studio_store: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def studio(studio_venv: Path, studio_home: Path) -> Iterator[StudioInfo]:
+def sqlite_studio(studio_venv: Path, studio_home: Path) -> Iterator[StudioInfo]:
     """A running Label Studio 1.23.2 (fresh data dir), stopped at the end of the session."""
     info = studio_up(studio_home, venv_dir=studio_venv, timeout=STARTUP_TIMEOUT)
     try:
         yield info
     finally:
         studio_down(studio_home)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A private PostgreSQL cluster (temporary folder, 127.0.0.1 and a socket), removed at
+    the end of the session."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.fail("PostgreSQL is missing: run scripts/install-postgres (Debian's postgresql)")
+    cluster = PostgresCluster.create(bindir)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        try:
+            cluster.stop()
+        finally:
+            cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres_studio_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return studio_home_of(tmp_path_factory.mktemp("pg-studio-store"))
+
+
+@pytest.fixture(scope="session")
+def postgres_studio(
+    studio_venv: Path, postgres: PostgresCluster, postgres_studio_home: Path
+) -> Iterator[StudioInfo]:
+    """Label Studio 1.23.2 on PostgreSQL (an empty database, password over TCP), the way a
+    team runs it; stopped at the end of the session."""
+    database = postgres.create_database("labelstudio", user="corpus_ls")
+    home = postgres_studio_home
+    info = studio_up(home, venv_dir=studio_venv, timeout=STARTUP_TIMEOUT, database=database)
+    try:
+        yield info
+    finally:
+        studio_down(home)
+
+
+@pytest.fixture(scope="session")
+def studio(request: pytest.FixtureRequest) -> StudioInfo:
+    """The session's SQLite server, or the backend a test is parametrized with (``BACKENDS``)."""
+    backend = getattr(request, "param", "sqlite")
+    server: StudioInfo = request.getfixturevalue(f"{backend}_studio")
+    return server
 
 
 @pytest.fixture(scope="session")
@@ -106,6 +167,7 @@ def make_annotator(
 def _set_password(studio: StudioInfo, venv: Path, email: str, password: str) -> None:
     env = {
         **os.environ,
+        **(studio.database.env() if studio.database else {}),
         "LABEL_STUDIO_BASE_DATA_DIR": str(studio.data_dir),
         "LABEL_STUDIO_LATEST_VERSION_CHECK": "false",
         "SENTRY_DSN": "",

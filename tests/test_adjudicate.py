@@ -659,7 +659,8 @@ def test_majority_and_review_on_the_server(
     done = pull_review(studio_client, store, "adj", schema=schema)
     assert done.written and done.reviewed == [ids["Tied"]] and done.pending == [ids["Split"]]
     assert done.rejects == [] and done.archive is not None and done.archive.is_file()
-    assert store.manifest(done.version).parent == pulled.version
+    # lineage is a line: the review's gold derives from the latest version (the majority gold)
+    assert done.pull == pulled.version and store.manifest(done.version).parent == result.version
     final = {g["doc_id"]: g for g in store.read_table(done.version, "gold_annotations").to_pylist()}
     settled = final[ids["Tied"]]
     assert (settled["stance"], settled["decided_by"], settled["votes"]) == (
@@ -698,7 +699,8 @@ def test_majority_and_review_on_the_server(
     (changed,) = [p for p in listed[ids["Split"]].predictions if p.model_version == who_c]
     assert changed.result == [stance_item("supportive")]
     later = pull_review(studio_client, store, "adj", schema=schema)
-    assert later.written and later.parent == repulled.version and later.reviewed == [ids["Tied"]]
+    assert later.written and later.pull == repulled.version and later.reviewed == [ids["Tied"]]
+    assert later.parent == repulled.version  # nothing was written between the pull and this
 
     # the CLI: the same decisions again write nothing; the review command prints its URL
     monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)

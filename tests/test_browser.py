@@ -25,6 +25,7 @@ from studio_fixtures import Annotator
 from corpus.ingestion import ingest
 from corpus.label_schema import AnnotationSchema
 from corpus.labelstudio import StudioClient, StudioInfo
+from corpus.labelstudio.config import hotkeys, instructions_html
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds import pull_round, start_round
 from corpus.rounds.state import load_round
@@ -46,6 +47,8 @@ CHROMIUM_ARGS = [
 VIEWPORT: ViewportSize = {"width": 1100, "height": 700}
 TIMEOUT_MS = 60_000  # CI is a 2-core machine; the first page load compiles a large bundle
 SCREENSHOT = Path(__file__).resolve().parent / "screenshots" / "labelling.png"
+# Read at import: the autouse clean_environ fixture removes CORPUS_* before each test runs.
+UPDATE_SCREENSHOT = bool(os.environ.get("CORPUS_UPDATE_SCREENSHOT"))
 
 # Emoji (astral, and a ZWJ sequence with a skin tone: 4 code points, 7 UTF-16 units),
 # a mathematical bold letter, Chinese, Arabic and Hebrew (right to left), "&", a doubled
@@ -152,10 +155,8 @@ def pull(client: StudioClient, store: Store, schema: AnnotationSchema, name: str
     return str(result.version)
 
 
-def open_task(
-    page: Page, studio: StudioInfo, user: Annotator, project_id: int, task_id: int
-) -> None:
-    """Log in through the real form, open the task and wait for its text."""
+def log_in(page: Page, studio: StudioInfo, user: Annotator) -> str:
+    """Log in through the real form; return the server's base URL."""
     base = studio.url.rstrip("/")
     assert user.password is not None
     page.goto(f"{base}/user/login/")
@@ -163,8 +164,21 @@ def open_task(
     page.fill("input[name=password]", user.password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/user/login" not in url)
+    return base
+
+
+def open_task(
+    page: Page, studio: StudioInfo, user: Annotator, project_id: int, task_id: int
+) -> None:
+    """Log in, open one task from the project's list and wait for its text."""
+    base = log_in(page, studio, user)
     page.goto(f"{base}/projects/{project_id}/data?task={task_id}")
     page.wait_for_selector(".lsf-htx-richtext")
+
+
+def instructions(page: Page) -> Locator:
+    """Label Studio's "Labeling Instructions" dialog (the project's instructions)."""
+    return page.locator(".lsf-modal-ls").filter(has_text="Labeling Instructions")
 
 
 def suggested(schema: AnnotationSchema, text: str) -> list[tuple[str, str, int, int]]:
@@ -193,10 +207,42 @@ def wait_for_regions(page: Page, n: int) -> None:
     )
 
 
-def label_chip(page: Page, label: str) -> Locator:
+def title(schema: AnnotationSchema, control: str, value: str) -> str:
+    """What the button of a stored ``value`` shows: the schema's title."""
+    labels = {
+        "issue": schema.issues,
+        "span_stance": schema.span_stance.labels,
+        "stance": schema.stance.labels,
+    }[control]
+    return next(label.title for label in labels if label.name == value)
+
+
+def label_chip(page: Page, shown: str) -> Locator:
+    """The issue button that shows ``shown`` (a title, not the stored identifier)."""
     return page.locator(".lsf-labels .lsf-label").filter(
-        has=page.locator(".lsf-label__text", has_text=re.compile(rf"^{re.escape(label)}$"))
+        has=page.locator(".lsf-label__text", has_text=re.compile(rf"^{re.escape(shown)}$"))
     )
+
+
+def chips(page: Page) -> list[tuple[str, str]]:
+    """The issue buttons as shown: (text, hotkey)."""
+    return [
+        (
+            chip.locator(".lsf-label__text").inner_text(),
+            chip.locator(".lsf-label__hotkey").inner_text(),
+        )
+        for chip in page.locator(".lsf-labels .lsf-label").all()
+    ]
+
+
+def stored_values(client: StudioClient, task_id: int) -> dict[str, list[str]]:
+    """control -> the values Label Studio stored in the task's (one) annotation."""
+    (annotation,) = client.sdk.annotations.list(id=task_id)
+    out: dict[str, list[str]] = {}
+    for item in annotation.result:
+        value = item["value"]
+        out.setdefault(item["from_name"], []).extend(value.get("labels", value.get("choices", [])))
+    return out
 
 
 def region(page: Page, phrase: str) -> Locator:
@@ -208,7 +254,8 @@ def region(page: Page, phrase: str) -> Locator:
 def choice(page: Page, question: str, value: str) -> Locator:
     """The checkbox of ``value`` in the Choices under the header ``question``.
 
-    Span and document stance share label names, so the header tells them apart.
+    Span and document stance share label names, so the header tells them apart. The
+    checkbox's input keeps the stored identifier as its name; its text is the title.
     """
     choices = page.locator(
         f"xpath=//*[normalize-space(text())={xpath_literal(question)}]"
@@ -286,8 +333,14 @@ def test_mouse_selection_in_the_browser_is_stored_at_python_offsets(
         # the suggestions are already regions of the annotator's own annotation
         wait_for_regions(page, len(expected))
         assert highlighted(page) == expected
+        # the buttons show the schema's titles and their stable keys, never identifiers
+        keys = {(h.control, h.value): h.key for h in hotkeys(schema)}
+        assert chips(page) == [(x.title, keys["issue", x.name]) for x in schema.issues]
+        # one task opened from the list: the instructions wait behind a button
+        assert page.get_by_role("button", name="Instructions").is_visible()
+        assert not instructions(page).is_visible()
 
-        label_chip(page, NEW_ISSUE).click()
+        label_chip(page, title(schema, "issue", NEW_ISSUE)).click()
         select_with_mouse(page, NEW_PHRASE)
         new_region = region(page, NEW_PHRASE)
         new_region.wait_for()
@@ -297,14 +350,20 @@ def test_mouse_selection_in_the_browser_is_stored_at_python_offsets(
         new_region.click()  # select it: its per-span stance appears
         choice(page, schema.span_stance.question, NEW_SPAN_STANCE).click()
         choice(page, schema.stance.question, DOC_STANCE).click()
-        for question, value in (
-            (schema.span_stance.question, NEW_SPAN_STANCE),
-            (schema.stance.question, DOC_STANCE),
+        for question, control, value in (
+            (schema.span_stance.question, "span_stance", NEW_SPAN_STANCE),
+            (schema.stance.question, "stance", DOC_STANCE),
         ):
-            assert choice(page, question, value).locator("input").is_checked()
+            box = choice(page, question, value)
+            assert box.locator("input").is_checked()
+            assert box.inner_text() == f"{title(schema, control, value)}[{keys[control, value]}]"
         page.mouse.move(5, VIEWPORT["height"] - 5)  # no hint tooltip in the picture
         labelled = page.screenshot(type="png")
         submit(page)
+        # Label Studio stored the identifiers, not the titles the buttons show
+        stored = stored_values(studio_client, task_id)
+        assert sorted(stored.pop("issue")) == sorted([NEW_ISSUE, *(e[1] for e in expected)])
+        assert stored == {"span_stance": [NEW_SPAN_STANCE], "stance": [DOC_STANCE]}
 
         version = pull(studio_client, store, schema, "ui-offsets")
         (annotation,) = store.read_table(version, "annotations").to_pylist()
@@ -328,7 +387,7 @@ def test_mouse_selection_in_the_browser_is_stored_at_python_offsets(
     # The README's screenshot: rewritten only when asked for (the annotator's random name
     # and avatar would otherwise change the committed PNG on every run).
     (tmp_path / "labelling.png").write_bytes(small_png(labelled))
-    if os.environ.get("CORPUS_UPDATE_SCREENSHOT"):
+    if UPDATE_SCREENSHOT:
         SCREENSHOT.parent.mkdir(exist_ok=True)
         SCREENSHOT.write_bytes(small_png(labelled))
 
@@ -362,7 +421,7 @@ def test_suggestions_accepted_in_the_browser_come_back_from_prediction(
         region(page, "Taiwan").click()  # a stance on a suggestion leaves it a suggestion
         choice(page, schema.span_stance.question, "supportive").click()
         region(page, "chips").click()  # another label for a suggestion makes it the annotator's
-        label_chip(page, "trade").click()
+        label_chip(page, title(schema, "issue", "trade")).click()
         page.wait_for_function(
             """() => [...document.querySelectorAll('.lsf-htx-richtext .htx-highlight')]
                   .some(el => el.textContent === 'chips' && el.dataset.label.endsWith(':trade'))"""
@@ -382,3 +441,81 @@ def test_suggestions_accepted_in_the_browser_come_back_from_prediction(
             "Taiwan": ("taiwan", "supportive", True, "Taiwan"),  # origin stays "prediction"
             "climate": ("climate", None, True, "climate"),  # origin "prediction"
         }
+
+
+def test_instructions_open_the_label_stream_and_hotkeys_label_a_task(
+    studio_client: StudioClient,
+    studio: StudioInfo,
+    store: Store,
+    schema: AnnotationSchema,
+    make_annotator: Callable[..., Annotator],
+    page: Page,
+    tmp_path: Path,
+) -> None:
+    """The schema's instructions come first; then a task is labelled with the documented keys."""
+    project_id, task_id, text = start_ui_round(
+        studio_client,
+        store,
+        schema,
+        tmp_path,
+        "ui-keys",
+        "Keys",
+        "Officials said trade grew, while rare earth magnets stayed scarce.",
+    )
+    keys = {(h.control, h.value): h.key for h in hotkeys(schema)}
+    issue, span_stance, stance = "export_controls_technology", "neutral", "opposed"
+    user = make_annotator("keys", can_log_in=True)
+
+    with screenshot_on_failure(page, tmp_path):
+        base = log_in(page, studio, user)
+        page.goto(f"{base}/projects/{project_id}/data?labeling=1")  # "Label All Tasks"
+        dialog = instructions(page)
+        dialog.wait_for()
+        body = dialog.locator(".lsf-modal-ls__body")
+        # what the server shows is the generated HTML, unchanged by its sanitiser
+        assert body.locator("h2").inner_text().startswith("How to label")
+        shown = body.inner_html()
+        assert instructions_html(schema).replace("\n", "") in shown.replace("\n", "")
+        rows = body.locator("tbody tr")
+        assert rows.count() == len(schema.issues) + len(schema.span_stance.labels) + len(
+            schema.stance.labels
+        )
+        first = schema.issues[1]
+        assert rows.nth(1).inner_text().split("\t") == [
+            keys["issue", first.name],
+            first.title,
+            first.description,
+            "; ".join(first.examples),
+        ]
+        page.keyboard.press("Escape")
+        dialog.wait_for(state="hidden")
+
+        page.wait_for_selector(".lsf-htx-richtext")
+        wait_for_regions(page, len(suggested(schema, text)))
+        page.keyboard.press(keys["issue", issue])
+        select_with_mouse(page, NEW_PHRASE)
+        new_region = region(page, NEW_PHRASE)
+        new_region.wait_for()
+        new_region.click()
+        page.keyboard.press(keys["span_stance", span_stance].replace("shift", "Shift"))
+        page.keyboard.press("u")  # Label Studio: unselect the region
+        page.keyboard.press(keys["stance", stance])
+        assert choice(page, schema.stance.question, stance).locator("input").is_checked()
+        with page.expect_response(
+            lambda r: r.request.method == "POST" and f"/api/tasks/{task_id}/annotations" in r.url
+        ) as response:
+            page.keyboard.press("Control+Enter")
+        assert response.value.ok
+
+    start = text.index(NEW_PHRASE)
+    version = pull(studio_client, store, schema, "ui-keys")
+    (annotation,) = store.read_table(version, "annotations").to_pylist()
+    assert annotation["stance"] == stance
+    spans = {s["text"]: s for s in store.read_table(version, "spans").to_pylist()}
+    mine = spans[NEW_PHRASE]
+    assert (mine["start"], mine["end"], mine["issue"], mine["stance"]) == (
+        start,
+        start + len(NEW_PHRASE),
+        issue,
+        span_stance,
+    )

@@ -264,7 +264,7 @@ def test_messages_are_never_markup_or_terminal_escapes(tmp_path: Path) -> None:
     message = "[/] x [bold]y[/bold] \x1b[31mred\x1b[0m \x07"
     done = invoke(["ingest", str(SEEDS), "--store", str(store), "--message", message])
     assert done.exit_code == 0
-    shown = invoke(["versions", "--store", str(store)])
+    shown = invoke(["versions", "--store", str(store)], COLUMNS="220")  # one line per row
     assert shown.exit_code == 0, shown.stdout + shown.stderr
     assert "[/] x [bold]y[/bold]" in shown.stdout.replace("\n", " ").replace("│", " ") or (
         "[/] x" in shown.stdout and "[bold]y[/bold]" in shown.stdout.replace(" ", "")
@@ -356,6 +356,8 @@ def failing_invocations(store: Path, damaged: Path, tmp: Path) -> dict[tuple[str
         ("demo",): ["demo", *s, "--seeds", str(SEEDS)],
         ("schema", "check"): ["schema", "check", "--schema", str(tmp / "missing.yaml")],
         ("schema", "generate"): ["schema", "generate", "--out", str(tmp / "a-file")],
+        ("schema", "migrate"): ["schema", "migrate", str(tmp / "missing.yaml"), *s],
+        ("round", "show"): ["round", "show", "r9", *s],
     }
 
 

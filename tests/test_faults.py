@@ -7,6 +7,7 @@ forwards the import and then answers 502, as a proxy does when the upstream time
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -233,3 +234,43 @@ def test_cli_errors_when_server_is_down_or_token_wrong(
     result = runner.invoke(app, ["round", "status", "r1", "--store", store])
     assert result.exit_code == 1 and "StudioAuthError" in result.stderr
     assert "x" * 40 not in result.stderr + result.stdout
+
+
+def test_pseudonyms_survive_a_restart_on_another_port(
+    victim: Path, studio_venv: Path, store: Store, schema: AnnotationSchema, many_docs: str
+) -> None:
+    """The user's case: pseudonyms were keyed on the server's URL, so after a restart on
+    another port one annotator became two."""
+    import socket
+
+    from corpus.rounds.pull import annotator_keys
+
+    info = studio_up(victim, venv_dir=studio_venv)
+    client = connect(info.connection())
+    start_round(client, store, "ports", version=many_docs, schema=schema, sample=5)
+    state = load_round(store.root, "ports")
+    for doc_id, tasks in client.task_keys(state.project_id or 0).items():
+        assert doc_id in state.doc_ids
+        client.sdk.annotations.create(
+            id=tasks[0][0],
+            result=[{"from_name": "stance", "to_name": "text", "type": "choices",
+                     "value": {"choices": ["neutral"]}}],
+        )  # fmt: skip
+    first = pull_round(client, store, "ports", schema=schema)
+    before = {r["annotator"] for r in store.iter_rows(first.version or "", "annotations")}
+    identity = annotator_keys(client, store).server
+    studio_down(victim)
+    with socket.socket() as sock:  # another free port than the one recorded
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    info = studio_up(victim, venv_dir=studio_venv, port=port, timeout=300)
+    assert f":{port}/" in info.url
+    client = connect(info.connection())
+    assert annotator_keys(client, store).server == identity
+    (store.root / "rounds" / "ports" / "pull_state.json").unlink()  # validate every task again
+    second = pull_round(client, store, "ports", schema=schema)
+    assert not second.written and second.version == first.version  # the very same rows
+    after = {r["annotator"] for r in store.iter_rows(second.version or "", "annotations")}
+    assert after == before and len(before) == 1
+    servers = json.loads((store.root / "store.json").read_text())["servers"]
+    assert list(servers) == [identity]

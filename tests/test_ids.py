@@ -108,6 +108,7 @@ def test_ids_and_hashes_are_unchanged_since_earlier_versions(
     assert {k: t.content_sha256 for k, t in manifest.tables.items()} == {
         **OLD_HASHES,
         "documents": TYPED_DOCUMENTS,
+        "dup_merges": "0" * 64,  # new since issue 13, and empty: no group was merged
     }
     docs = Store(tmp_path / "store").version("0.1.0").arrow("documents")
     assert docs.column("doc_id").to_pylist() == [SEED_ID]

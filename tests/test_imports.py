@@ -93,7 +93,9 @@ def test_private_attribute_use_through_a_module_alias_fails(tmp_path: Path) -> N
     assert "uses corpus.rounds.pull._load_pull_state" in done.stdout
 
 
-@pytest.mark.parametrize("heavy", ["datasets", "pyarrow", "label_studio_sdk", "pandas", "numpy"])
+@pytest.mark.parametrize(
+    "heavy", ["datasets", "pyarrow", "label_studio_sdk", "pandas", "numpy", "ray"]
+)
 def test_import_corpus_stays_light(heavy: str) -> None:
     """`import corpus` loads no heavy library (the public names are imported lazily)."""
     code = f"import sys, corpus; corpus.__all__; print({heavy!r} in sys.modules)"

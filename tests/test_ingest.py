@@ -302,7 +302,7 @@ def test_failure_midway_leaves_nothing_half_written(
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(ingest_run, "_add_document", boom)
+    monkeypatch.setattr(ingest_run._Output, "flush", boom)
     with pytest.raises(FileSystemError) as info:  # the OSError, as the library reports it
         ingest([more], store=store, schema=schema)
     assert isinstance(info.value.__cause__, OSError) and str(info.value.__cause__) == "disk full"

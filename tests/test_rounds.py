@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import SEEDS, write_article
+from studio_fixtures import BACKENDS
 
 from corpus.errors import RoundError
 from corpus.ingestion import ingest
@@ -20,7 +21,9 @@ from corpus.rounds import PullResult, PushResult, pull_round, push_round, round_
 from corpus.rounds.state import load_round
 from corpus.store import Store
 
-pytestmark = pytest.mark.studio
+# Every round and pull test runs on the local default (SQLite) and on PostgreSQL, as a team
+# server runs: `-m postgres` / `-m "not postgres"` selects.
+pytestmark = [pytest.mark.studio, pytest.mark.parametrize("studio", BACKENDS, indirect=True)]
 
 # Text that breaks offset handling: emoji (astral, ZWJ), Chinese, RTL, curly quotes,
 # CRLF newlines (normalised on ingest) and doubled spaces before the target phrases.

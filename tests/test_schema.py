@@ -70,6 +70,7 @@ def test_generated_files_are_fresh() -> None:
         "gold_annotation.schema.json",
         "gold_span.schema.json",
         "labelstudio.xml",
+        "labelstudio-instructions.html",
     }
 
 

@@ -67,7 +67,7 @@ def _docs(schema: AnnotationSchema, stances: list[int]) -> Dataset:
     rows: list[dict[str, Any]] = [
         {"doc_id": f"d{i}", "title": f"title {i}", "text": f"words {s} " * 5 + f"doc {i}",
          "stance": s, "spans": [], "dup_group": f"d{i}", "source": None, "url": None,
-         "published_at": None, "language": "en"}
+         "published_at": None, "language": "en", "gold_round": "r", "decided_by": "majority"}
         for i, s in enumerate(stances)
     ]  # fmt: skip
     feats = features(schema)["documents"]

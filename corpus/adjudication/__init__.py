@@ -10,20 +10,7 @@
 
 from __future__ import annotations
 
-from corpus.adjudication.core import (
-    Adjudication,
-    DocumentVotes,
-    Mark,
-    Unresolved,
-    boundary,
-    clusters,
-    decide,
-    documents,
-    majority,
-    predictions,
-    reviewed,
-    span_agreement_of,
-)
+from corpus.adjudication.core import decide, documents, majority, predictions, reviewed
 from corpus.adjudication.gold import (
     GOLD_TABLES,
     AdjudicationResult,
@@ -32,6 +19,7 @@ from corpus.adjudication.gold import (
     load_inputs,
     write_gold,
 )
+from corpus.adjudication.precedence import effective_gold
 from corpus.adjudication.review import (
     ReviewResult,
     ReviewState,
@@ -41,6 +29,8 @@ from corpus.adjudication.review import (
     review_title,
     start_review,
 )
+from corpus.adjudication.spans import boundary, clusters, span_agreement_of
+from corpus.adjudication.votes import Adjudication, DocumentVotes, Mark, Unresolved
 
 __all__ = [
     "GOLD_TABLES",
@@ -57,6 +47,7 @@ __all__ = [
     "clusters",
     "decide",
     "documents",
+    "effective_gold",
     "load_inputs",
     "load_review",
     "majority",

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corpus.adjudication.core import Adjudication, DocumentVotes, decide, documents
+from corpus.adjudication.core import decide, documents
+from corpus.adjudication.votes import Adjudication, DocumentVotes
 from corpus.errors import RoundError, translate_os_errors
 from corpus.features import arrow_schema
 from corpus.ids import hash_hex, row_hash
@@ -63,6 +64,7 @@ class AdjudicationResult:
     pending: list[str] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     archive: Path | None = None
+    pull: str | None = None  # the pulled version adjudicated
 
     def decided(self) -> dict[str, int]:
         """Gold stances per ``decided_by``."""
@@ -73,6 +75,7 @@ class AdjudicationResult:
             "round": self.round,
             "strategy": self.strategy,
             "parent": self.parent,
+            "pull": self.pull,
             "version": self.version,
             "written": self.written,
             "gold_annotations": len(self.gold.gold_annotations),
@@ -104,22 +107,23 @@ def adjudicate(
     inputs = load_inputs(store, name)
     gold = decide(inputs.docs, inputs.skipped, span_agreement=span_agreement)
     version, written = write_gold(store, inputs.version, name, gold, strategy="majority", extra={})
-    return AdjudicationResult(name, "majority", inputs.version, version, written, gold)
+    parent = store.manifest(version).parent or inputs.version
+    return AdjudicationResult(name, "majority", parent, version, written, gold, pull=inputs.version)
 
 
 def write_gold(
     store: Store,
-    parent: str,
+    pull: str,
     name: str,
     gold: Adjudication,
     *,
     strategy: str,
     extra: dict[str, Any],
 ) -> tuple[str, bool]:
-    """Parent's tables linked unchanged + ``gold_annotations``/``gold_spans`` of this round.
-
-    Other rounds' gold rows of the parent are kept. Returns (version, written).
-    """
+    """A new version with this round's gold (from its pulled version ``pull``), derived from
+    the store's latest version: every table is carried forward, other rounds' gold included
+    (which gold counts for a document is decided by :func:`effective_gold`). Returns
+    (version, written); nothing is written when the round's newest gold is the same."""
     rows = {
         "gold_annotations": [g.model_dump() for g in gold.gold_annotations],
         "gold_spans": [g.model_dump() for g in gold.gold_spans],
@@ -127,11 +131,11 @@ def write_gold(
     hashes = {table: sum(row_hash(r) for r in rs) for table, rs in rows.items()}
     digest = hash_hex(sum(hashes.values()) + row_hash({"strategy": strategy}))
     with store.lock():
-        if (same := _already_written(store, parent, name, digest)) is not None:
+        if (same := _already_written(store, pull, name, digest)) is not None:
             return same, False
         version = derive_version(
             store,
-            parent,
+            store.latest_name() or pull,
             round_name=name,
             tables={t: (schema, rows[t]) for t, schema in GOLD_TABLES.items()},
             kind="adjudicate",
@@ -143,20 +147,20 @@ def write_gold(
                 "unresolved": [u.to_dict() for u in gold.unresolved],
                 "disagreements": sorted(gold.disagreements),
                 "skipped": gold.skipped,
+                "pull": pull,
                 **extra,
             },
         )
     return version, True
 
 
-def _already_written(store: Store, parent: str, name: str, digest: str) -> str | None:
-    """The newest adjudication of ``parent`` for this round, if it holds the same gold."""
+def _already_written(store: Store, pull: str, name: str, digest: str) -> str | None:
+    """The round's newest adjudication, if it holds the same gold of the same pull."""
     for version in reversed(store.version_names()):
         manifest = store.manifest(version)
-        if (
-            manifest.kind == "adjudicate"
-            and manifest.parent == parent
-            and manifest.extra.get("round") == name
-        ):
-            return version if manifest.extra.get("gold_sha256") == digest else None
+        if manifest.kind == "adjudicate" and manifest.extra.get("round") == name:
+            same = manifest.extra.get("gold_sha256") == digest
+            # gold written before lineage became a line names its pull as its parent
+            made_from = manifest.extra.get("pull", manifest.parent)
+            return version if same and made_from == pull else None
     return None

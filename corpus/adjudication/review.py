@@ -17,16 +17,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from corpus.adjudication.core import DocumentVotes, decide, predictions, reviewed
+from corpus.adjudication.core import decide, predictions, reviewed
 from corpus.adjudication.gold import AdjudicationResult, load_inputs, write_gold
+from corpus.adjudication.votes import DocumentVotes
 from corpus.atomic import write_json_atomic
 from corpus.errors import LabelStudioError, RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import StudioClient
-from corpus.labelstudio.config import config_sha256, label_config
+from corpus.labelstudio.config import config_sha256, label_config, project_instructions
 from corpus.progress import Progress, ProgressCallback, Steps, drive
-from corpus.rounds.convert import Reject, StoredDoc, pseudonym, to_task, validate_task
-from corpus.rounds.pull import archive_export, pseudonym_key
+from corpus.rounds.convert import Reject, StoredDoc, to_task, validate_task
+from corpus.rounds.pull import annotator_keys, archive_export, pseudonym_key
 from corpus.rounds.push import find_or_create_project, owned_project
 from corpus.rounds.state import project_title, round_dir
 from corpus.store import Store, as_store
@@ -53,6 +54,9 @@ class ReviewState(BaseModel):
     source_version: str = Field(description="The pulled version the review was built from.")
     span_agreement: float
     label_config_sha256: str
+    labels_sha256: str | None = Field(
+        default=None, description="The label names the review was made with (None: before)."
+    )
     created: str
     docs: dict[str, ReviewDoc] = Field(default_factory=dict)
 
@@ -139,7 +143,8 @@ def _start_review(
     gold = decide(inputs.docs, inputs.skipped, span_agreement=span_agreement)
     xml = label_config(schema)
     state = load_review(store.root, name)
-    if state is not None and state.label_config_sha256 != config_sha256(xml):
+    labels = schema.labels_sha256()
+    if state is not None and state.labels_sha256 not in (None, labels):
         raise RoundError(
             f"the annotation schema changed since the review project of round {name!r} was made",
             hint=f"Finish it with `corpus adjudicate {name} --pull` using the old schema, "
@@ -154,6 +159,7 @@ def _start_review(
             label_config_sha256=config_sha256(xml),
             created=datetime.now(UTC).isoformat(timespec="seconds"),
         )
+    state.labels_sha256 = labels  # how the config looks (titles, keys) may change; labels not
     state.source_version, state.span_agreement = inputs.version, span_agreement
     wanted = {d.doc_id: d for d in inputs.docs if d.doc_id in gold.disagreements}
     result = ReviewResult(
@@ -169,7 +175,7 @@ def _start_review(
         return result
     if state.project_id is None or owned_project(client, state.project_id, store) is None:
         state.project_id, result.created_project = _find_or_create_project(
-            client, store, state, xml
+            client, store, state, xml, schema
         )
         save_review(store.root, state)
     pid = result.project_id = state.project_id
@@ -207,7 +213,7 @@ def _start_review(
 
 
 def _find_or_create_project(
-    client: StudioClient, store: Store, state: ReviewState, xml: str
+    client: StudioClient, store: Store, state: ReviewState, xml: str, schema: AnnotationSchema
 ) -> tuple[int, bool]:
     return find_or_create_project(
         client,
@@ -222,6 +228,7 @@ def _find_or_create_project(
         show_skip_button=False,
         show_collab_predictions=True,
         enable_empty_annotation=False,
+        **project_instructions(schema),
     )
 
 
@@ -256,7 +263,7 @@ def _pull_review(
             f"round {name!r} has no review project",
             hint=f"Create it with `corpus adjudicate {name} --strategy review`.",
         )
-    server_url = client.url  # after the store's checks: they need no server
+    annotators = annotator_keys(client, store)  # after the store's checks: no server needed
     inputs = load_inputs(store, name)
     yield Progress("review", "exporting the review project", 0, 1)
     try:
@@ -283,7 +290,7 @@ def _pull_review(
             docs=stored,
             schema=schema,
             round_name=name,
-            who=lambda user: pseudonym(key, server_url, user),
+            who=lambda user: annotators.pseudonym(key, user),
             predicted={},
         )
         rejects.extend(checked.rejects)
@@ -342,7 +349,7 @@ def _pull_review(
     return AdjudicationResult(
         name,
         "review",
-        inputs.version,
+        store.manifest(version).parent or inputs.version,
         version,
         written,
         gold,
@@ -350,6 +357,7 @@ def _pull_review(
         pending=pending,
         rejects=rejects,
         archive=archive,
+        pull=inputs.version,
     )
 
 

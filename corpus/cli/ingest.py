@@ -9,8 +9,10 @@ import typer
 
 from corpus.cli.options import (
     DEFAULT_STORE,
+    EngineOpt,
     JsonOpt,
     Output,
+    RayAddressOpt,
     SchemaOpt,
     StoreOpt,
     positive,
@@ -48,8 +50,13 @@ def ingest_cli(
     ] = False,
     workers: Annotated[
         int | None,
-        typer.Option(help="Worker processes (default: all cores).", callback=positive("--workers")),
+        typer.Option(
+            help="Worker processes of the local engine (default: all cores).",
+            callback=positive("--workers"),
+        ),
     ] = None,
+    engine: EngineOpt = "local",
+    ray_address: RayAddressOpt = None,
     schema: SchemaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -69,6 +76,8 @@ def ingest_cli(
             max_bytes=max_bytes,
             skip_bad=skip_bad,
             workers=workers,
+            engine=engine,
+            ray_address=ray_address,
             progress=progress,
         )
     out.done(result.to_dict(), lambda: _show(out, result))

@@ -64,6 +64,31 @@ SchemaOpt = Annotated[
     typer.Option("--schema", envvar="CORPUS_SCHEMA", help="Annotation schema YAML file."),
 ]
 
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        envvar="CORPUS_ENGINE",
+        help="Where the work runs: local (this machine) or ray (a Ray cluster; needs "
+        "pip install 'corpus[ray]') (env CORPUS_ENGINE).",
+        callback=lambda value: _engine(value),
+    ),
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        envvar="RAY_ADDRESS",
+        help="Ray cluster to use with --engine ray (env RAY_ADDRESS; default: start a local one).",
+    ),
+]
+
+
+def _engine(value: str) -> str:
+    if value not in ("local", "ray"):
+        raise typer.BadParameter(f"{value!r} is not one of 'local', 'ray'", param_hint="--engine")
+    return value
+
 
 def clean(value: object) -> str:
     """User text made safe for a terminal: control characters become ``\\xNN``."""
@@ -322,9 +347,11 @@ def _report(exc: CorpusError, as_json: bool) -> None:
 __all__ = [
     "DEFAULT_STORE",
     "CorpusGroup",
+    "EngineOpt",
     "FileSystemError",
     "JsonOpt",
     "Output",
+    "RayAddressOpt",
     "SchemaOpt",
     "StoreOpt",
     "clean",

@@ -9,8 +9,10 @@ import typer
 
 from corpus.cli.options import (
     DEFAULT_STORE,
+    EngineOpt,
     JsonOpt,
     Output,
+    RayAddressOpt,
     SchemaOpt,
     StoreOpt,
     not_blank,
@@ -69,6 +71,8 @@ def release_build_cli(
     ] = None,
     store: StoreOpt = DEFAULT_STORE,
     schema: SchemaOpt = None,
+    engine: EngineOpt = "local",
+    ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Build an immutable release folder: Parquet splits, card, croissant.json, checksums."""
@@ -100,6 +104,8 @@ def release_build_cli(
             url=url,
             creators=creator or [],
             citation=citation,
+            engine=engine,
+            ray_address=ray_address,
             progress=progress,
         )
 

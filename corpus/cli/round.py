@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -24,10 +25,19 @@ round_app = typer.Typer(
 NameArg = Annotated[str, typer.Argument(help="Round name (letters, digits, '.', '_', '-').")]
 
 
+class StrategyChoice(StrEnum):
+    random = "random"
+    stratified = "stratified"
+    disagreement = "disagreement"
+    relabel_migrated = "relabel-migrated"
+
+
 @round_app.command("start")
 def round_start_cli(
     name: NameArg,
-    version: Annotated[str, typer.Option(help="Dataset version to sample from.")],
+    version: Annotated[
+        str | None, typer.Option(help="Dataset version to sample from (default: the latest).")
+    ] = None,
     sample: Annotated[
         int | None,
         typer.Option(
@@ -43,14 +53,40 @@ def round_start_cli(
     batch_size: Annotated[
         int, typer.Option(help="Tasks per import request.", callback=positive("--batch-size"))
     ] = 1000,
+    strategy: Annotated[
+        StrategyChoice,
+        typer.Option(
+            help="random; stratified (spread over pre-annotated issues and sources); "
+            "disagreement (earlier rounds' documents with low agreement or unresolved gold); "
+            "relabel-migrated (documents a schema migration marked)."
+        ),
+    ] = StrategyChoice.random,
+    relabel: Annotated[
+        str | None,
+        typer.Option(help="Send the documents of this earlier round again (a second opinion)."),
+    ] = None,
+    include_labelled: Annotated[
+        bool,
+        typer.Option(
+            "--include-labelled",
+            help="Also sample documents that earlier rounds sent or that have gold.",
+        ),
+    ] = False,
     store: StoreOpt = DEFAULT_STORE,
     schema: SchemaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create (or find again) the round's Label Studio project and push its tasks."""
+    """Create (or find again) the round's Label Studio project and push its tasks.
+
+    By default only documents that no earlier round sent and that have no gold are sampled.
+    """
     if sample is not None and anchor > sample:
         raise typer.BadParameter(
             f"{anchor} anchor documents cannot exceed the {sample} sampled", param_hint="--anchor"
+        )
+    if relabel is not None and include_labelled:
+        raise typer.BadParameter(
+            "--relabel already chooses the documents", param_hint="--include-labelled"
         )
     from corpus.rounds import start_round
 
@@ -68,20 +104,28 @@ def round_start_cli(
             seed=seed,
             anchor=anchor,
             batch_size=batch_size,
+            strategy=strategy.value,
+            relabel=relabel,
+            include_labelled=include_labelled,
             progress=progress,
         )
     url = f"{client.url}projects/{result.state.project_id}/"
 
     def draw() -> None:
+        state = result.state
         out.say(
-            "[green]Round {name}[/green]: {docs} documents of version {version}, "
-            "{imported} tasks imported, overlap {overlap}",
+            "[green]Round {name}[/green]: {docs} documents of version {version} "
+            "({strategy} of {population}), {imported} tasks imported, overlap {overlap}",
             name=name,
-            docs=len(result.state.doc_ids),
-            version=version,
+            docs=len(state.doc_ids),
+            version=state.version,
+            strategy=state.settings.strategy,
+            population=state.population if state.population is not None else "?",
             imported=result.imported,
             overlap=overlap,
         )
+        for why, n in state.excluded.items():
+            out.say("  left out: {n} {why}", n=n, why=why)
         out.say("  label at {url}data, then: corpus round pull {name}", url=url, name=name)
 
     out.done({**result.to_dict(), "url": url}, draw)
@@ -190,6 +234,68 @@ def round_pull_cli(
         out.say("  raw export archived at {path}", path=result.archive)
 
     out.done(result.to_dict(), draw)
+
+
+@round_app.command("show")
+def round_show_cli(
+    name: NameArg, store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False
+) -> None:
+    """A round's settings, sample (strategy, scores, what was left out) and pulls."""
+    from corpus.rounds import load_round, pulled_versions
+    from corpus.store import as_store
+
+    out = Output(as_json)
+    the_store = as_store(store)
+    state = load_round(the_store.root, name)
+    pulled = pulled_versions(the_store, name)
+    scores = sorted(state.scores.values())
+
+    def quantile(q: float) -> float:
+        return scores[min(len(scores) - 1, int(q * len(scores)))]
+
+    summary = (
+        {"min": scores[0], "median": quantile(0.5), "max": scores[-1], "n": len(scores)}
+        if scores
+        else {}
+    )
+
+    def draw() -> None:
+        s = state.settings
+        out.say(
+            "[bold]Round {name}[/bold]: version {version}, project {pid} ({title})",
+            name=name,
+            version=state.version,
+            pid=state.project_id,
+            title=state.project_title,
+        )
+        out.say(
+            "  strategy {strategy}, sample {sample} of {population}, overlap {overlap}, "
+            "anchor {anchor}, seed {seed}",
+            strategy=s.strategy + (f" (relabel {s.relabel})" if s.relabel else ""),
+            sample=len(state.doc_ids),
+            population=state.population if state.population is not None else "?",
+            overlap=s.overlap,
+            anchor=len(state.anchor_ids),
+            seed=s.seed,
+        )
+        if summary:
+            out.say(
+                "  scores: min {min:.3f}, median {median:.3f}, max {max:.3f} ({n} documents)",
+                **summary,
+            )
+        for why, n in state.excluded.items():
+            out.say("  left out: {n} {why}", n=n, why=why)
+        out.say("  pulled versions: {pulled}", pulled=", ".join(pulled) or "none yet")
+
+    out.done(
+        {
+            **state.model_dump(mode="json", exclude={"doc_ids", "scores"}),
+            "documents": len(state.doc_ids),
+            "scores": summary,
+            "pulled_versions": pulled,
+        },
+        draw,
+    )
 
 
 @round_app.command("list")

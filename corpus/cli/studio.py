@@ -25,16 +25,33 @@ def studio_up_cli(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for the server to answer.", min=1.0)
     ] = 180.0,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="CORPUS_STUDIO_DATABASE_URL",
+            show_envvar=True,
+            help="Keep the server's data in PostgreSQL instead of SQLite: "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (?host=/socket/dir for a socket). "
+            "For a new server; later starts reuse it. The password is never shown.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Install (first time) and start the local Label Studio; print URL and login."""
-    from corpus.labelstudio import default_venv_dir, studio_home, studio_up
+    from corpus.labelstudio import PostgresSettings, default_venv_dir, studio_home, studio_up
 
     out = Output(as_json)
     venv = default_venv_dir(os.environ, Path.cwd())
+    database = PostgresSettings.from_url(database_url) if database_url else None
     with out.progress("Label Studio") as progress:
         info = studio_up(
-            studio_home(store), venv_dir=venv, port=port, timeout=timeout, progress=progress
+            studio_home(store),
+            venv_dir=venv,
+            port=port,
+            timeout=timeout,
+            database=database,
+            progress=progress,
         )
     payload = {
         "url": info.url,
@@ -42,6 +59,7 @@ def studio_up_cli(
         "pid": info.pid,
         "email": info.email,
         "password_file": info.password_file,
+        "database": info.database.url if info.database else "sqlite",
     }
 
     def draw() -> None:
@@ -56,6 +74,7 @@ def studio_up_cli(
             email=info.email,
             file=info.password_file,
         )
+        out.say("  data in {database}", database=payload["database"])
 
     out.done(payload, draw)
 
@@ -84,12 +103,16 @@ def studio_status_cli(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False)
     s = studio_status(studio_home(store))
     state = "[green]running[/green]" if s.running else "[red]not running[/red]"
     out.done(
-        dict(s.__dict__),
+        dict(s.__dict__) | {"database": s.database or "sqlite"},
         lambda: out.say(
-            "Label Studio {version} at {url}: " + state + (" (pid {pid})" if s.pid else ""),
+            "Label Studio {version} at {url}: "
+            + state
+            + (" (pid {pid})" if s.pid else "")
+            + ", data in {database}",
             version=s.version or "?",
             url=s.url or "-",
             pid=s.pid,
+            database=s.database or "SQLite",
         ),
     )
 

@@ -32,7 +32,7 @@ def versions_cli(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> N
         if not versions:
             out.say("No versions in {store} yet: run `corpus ingest seeds/`.", store=store)
             return
-        table = Table("version", "parent", "kind", "created", "documents", "message")
+        table = Table("version", "parent", "kind", "round", "created", "documents", "message")
         for v in versions:
             if v.damage is not None:
                 table.add_row(
@@ -46,8 +46,11 @@ def versions_cli(store: StoreOpt = DEFAULT_STORE, as_json: JsonOpt = False) -> N
                 continue
             m = v.manifest
             docs = m.tables["documents"].rows if "documents" in m.tables else 0
+            round_name = m.extra.get("round")
             table.add_row(
-                *(out.text(x) for x in (m.version, m.parent or "-", m.kind, m.created)),
+                *(out.text(x) for x in (m.version, m.parent or "-", m.kind)),
+                out.text(round_name if isinstance(round_name, str) else ""),
+                out.text(m.created),
                 str(docs),
                 out.text(m.message or ""),
             )
@@ -132,6 +135,17 @@ def show_cli(
     out = Output(as_json)
     m = show_version(store, version)
 
+    def lineage_of(name: str) -> list[str]:
+        from corpus.store import as_store
+
+        chain: list[str] = []
+        current: str | None = name
+        the_store = as_store(store)
+        while current is not None and current in the_store.version_names():
+            chain.append(current)
+            current = the_store.manifest(current).parent
+        return chain
+
     def draw() -> None:
         out.say(
             "[bold]version {v}[/bold] ({kind}) parent {parent}, created {created}, corpus {tool}",
@@ -141,6 +155,10 @@ def show_cli(
             created=m.created,
             tool=m.tool_version,
         )
+        chain = lineage_of(m.version)
+        out.say("lineage: {chain}", chain=" ← ".join(chain))
+        if isinstance(m.extra.get("round"), str):
+            out.say("round {round} ({kind})", round=m.extra["round"], kind=m.kind)
         out.say(
             "schema {schema}, segmenter {seg}, {inputs} input file(s), {skipped} skipped",
             schema=m.schema_hash[:12],
@@ -155,7 +173,7 @@ def show_cli(
             table.add_row(out.text(name), str(info.rows), info.content_sha256[:16])
         out.print(table)
 
-    out.done({"manifest": m.model_dump(mode="json")}, draw)
+    out.done({"manifest": m.model_dump(mode="json"), "lineage": lineage_of(m.version)}, draw)
 
 
 def diff_cli(

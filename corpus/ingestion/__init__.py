@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from corpus.ingestion.readers import ReadOptions, parse_field_mapping
-from corpus.ingestion.run import IngestResult, ingest
+from corpus.ingestion.result import IngestResult
+from corpus.ingestion.run import ingest
 
 __all__ = ["IngestResult", "ReadOptions", "ingest", "parse_field_mapping"]

@@ -296,12 +296,16 @@ def document_hash(doc: ProcessedDoc, dup_group: str, version: str) -> int:
     return row_hash_with_text(document_row(doc, dup_group, version), doc.text_json or "null")
 
 
-def to_batch(docs: Sequence[ProcessedDoc], *, version: str) -> DocBatch:
-    """Columns and row hashes of every table for ``docs`` (``ingested_in=version``)."""
+def to_batch(
+    docs: Sequence[ProcessedDoc], *, version: str, signatures: U32 | None = None
+) -> DocBatch:
+    """Columns and row hashes of every table for ``docs`` (``ingested_in=version``);
+    ``signatures`` when they were computed already (else they are computed here)."""
     for doc in docs:
         if not doc.text_json:
             doc.text_json = json_string(doc.text)
-    signatures = minhash_signatures([d.text for d in docs])
+    if signatures is None:
+        signatures = minhash_signatures([d.text for d in docs])
     hashes: dict[str, list[int]] = {name: [] for name in SCHEMAS}
     rows: dict[str, list[dict[str, Any]]] = {"documents": [], "sources": [], "minhashes": []}
     par: dict[str, Any] = {k: [] for k in ("index", "start", "end", "text")}

@@ -1,53 +1,126 @@
-"""Near-duplicate groups of new documents: MinHash LSH over the stored signatures."""
+"""The near-duplicate index of a version being written: linked, checked, migrated, recorded.
+
+A version's index lives in its ``dedup/`` folder (:mod:`corpus.neardup.index`); its files
+are recorded in the manifest and sealed like table shards. A new version links its parent's
+index files (checked against the parent's manifest first), adds a segment per batch and
+records the merges it made in the ``dup_merges`` table.
+
+A parent written before the index existed has only the ``minhashes`` and ``documents``
+tables: its index is built once from them, streaming (:func:`build_from_tables`), into the
+new version, which then carries it on (``extra.migrated.dedup_index`` in its manifest).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from corpus.ingestion import minhash
+from corpus.errors import DamagedVersionError
+from corpus.features import arrow_schema
+from corpus.models import DupMerge
+from corpus.neardup import NearDupIndex, Roots, doc_keys, key_ids
+from corpus.neardup.bands import BANDS, NUM_PERM, ROWS
+from corpus.neardup.index import INDEX_FILE
+from corpus.store import Store, TableWriter, VersionWriter
 
-Signature = np.ndarray[Any, np.dtype[np.uint32]]
+INDEX_DIR = "dedup"
+MERGES_TABLE = "dup_merges"
+MERGES_SCHEMA = arrow_schema(DupMerge)
+CHUNK = 65536  # documents per segment when an index is built from tables
+METHOD = {
+    "method": "MinHash LSH over word 5-shingles; on-disk index of band hashes (dedup/)",
+    "num_perm": NUM_PERM,
+    "threshold": 0.7,
+    "bands": BANDS,
+    "rows": ROWS,
+}
 
 
-class Deduper:
-    """Exact duplicates by doc_id; near-duplicates by MinHash LSH (datasketch).
+def open_index(
+    store: Store, parent: str | None, writer: VersionWriter, migrated: dict[str, Any]
+) -> NearDupIndex:
+    """The index of the version ``writer`` writes: its parent's (already linked by
+    :meth:`Store.link_tables`, which checked every file), or one built from the parent's
+    tables (recorded in ``migrated``), or an empty one."""
+    folder = writer.folder(INDEX_DIR)
+    if parent is None or (folder / INDEX_FILE).exists():
+        return NearDupIndex(folder)
+    index = NearDupIndex(folder)
+    migrated["dedup_index"] = {"from": parent, "documents": build_from_tables(store, parent, index)}
+    return index
 
-    :meth:`start` builds the index: datasketch imports scipy (half a second), which the
-    ingest does while its workers start.
+
+def build_from_tables(store: Store, version: str, index: NearDupIndex) -> int:
+    """Index every document of ``version`` from its ``minhashes`` and ``documents`` tables
+    (written in the same order), ``CHUNK`` documents at a time; returns their number."""
+    total = 0
+    docs = _chunks(store, version, "documents", ["doc_id", "dup_group"])
+    for sigs_chunk in _chunks(store, version, "minhashes", ["doc_id", "signature"]):
+        doc_chunk = next(docs, None)
+        ids = sigs_chunk.column("doc_id")
+        if doc_chunk is None or not doc_chunk.column("doc_id").equals(ids):
+            raise DamagedVersionError(
+                f"version {version}: its minhashes and documents tables are not in the same "
+                "order, so its near-duplicate index cannot be built from them",
+                hint="Run `corpus check --deep`; restore the version from a backup.",
+            )
+        keys = doc_keys(ids.to_pylist())
+        groups = doc_keys(doc_chunk.column("dup_group").to_pylist())
+        values = pa.chunked_array(sigs_chunk.column("signature")).combine_chunks()
+        sigs = values.flatten().to_numpy().astype(np.uint32).reshape(-1, NUM_PERM)
+        index.append(keys, sigs, groups, [])
+        index.maybe_compact()
+        total += len(keys)
+    return total
+
+
+def _chunks(store: Store, version: str, table: str, columns: list[str]) -> Iterator[pa.Table]:
+    """A table's columns in chunks of exactly ``CHUNK`` rows (the last one shorter)."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in store.iter_batches(version, table, columns):
+        pending.append(batch)
+        rows += batch.num_rows
+        while rows >= CHUNK:
+            table_ = pa.Table.from_batches(pending)
+            yield table_.slice(0, CHUNK).combine_chunks()
+            rest = table_.slice(CHUNK)
+            pending, rows = rest.to_batches(), rest.num_rows
+    if rows:
+        yield pa.Table.from_batches(pending).combine_chunks()
+
+
+def merges_table(writer: VersionWriter) -> TableWriter:
+    return writer.table(MERGES_TABLE, MERGES_SCHEMA)
+
+
+def merge_rows(merges: list[tuple[int, int]], version: str) -> list[dict[str, Any]]:
+    """``dup_merges`` rows of the (group, into) merges an ingest made."""
+    if not merges:
+        return []
+    pairs = np.array(merges, dtype=np.uint64)
+    return [
+        {"dup_group": g, "into": i, "ingested_in": version}
+        for g, i in zip(key_ids(pairs[:, 0]), key_ids(pairs[:, 1]), strict=True)
+    ]
+
+
+def group_roots(store: Store, version: str, groups: Iterable[str]) -> dict[str, str]:
+    """Today's group of each of ``groups`` (``dup_group`` values of ``version``): the root
+    reached by following the ``dup_merges`` rows (a group no merge names is its own root).
+
+    For grouping at split time: documents whose groups share a root are near duplicates,
+    directly or through others. ``dup_merges`` has a row per merge, not per document.
     """
-
-    def __init__(self) -> None:
-        self.lsh: Any = None
-        self.signatures: dict[str, Signature] = {}
-        self.group: dict[str, str] = {}
-
-    def start(self) -> None:
-        from datasketch import LeanMinHash, MinHashLSH
-
-        self._lean = LeanMinHash
-        self.lsh = MinHashLSH(threshold=minhash.DEDUP_THRESHOLD, num_perm=minhash.NUM_PERM)
-
-    def _sketch(self, sig: Signature) -> Any:
-        return self._lean(seed=1, hashvalues=sig, scheme=minhash.SCHEME)
-
-    def add_known(self, doc_id: str, signature: Signature, group: str) -> None:
-        self._insert(doc_id, signature)
-        self.group[doc_id] = group
-
-    def _insert(self, doc_id: str, sig: Signature) -> None:
-        self.signatures[doc_id] = sig
-        self.lsh.insert(doc_id, self._sketch(sig), check_duplication=False)
-
-    def assign(self, doc_id: str, sig: Signature) -> tuple[str, bool]:
-        """The dup_group for a new document, and whether it joined an existing group."""
-        groups = []
-        for other in self.lsh.query(self._sketch(sig)):
-            similarity = np.count_nonzero(self.signatures[other] == sig) / minhash.NUM_PERM
-            if similarity >= minhash.DEDUP_THRESHOLD:
-                groups.append(self.group[other])
-        group = min(groups) if groups else doc_id
-        self._insert(doc_id, sig)
-        self.group[doc_id] = group
-        return group, bool(groups)
+    if MERGES_TABLE not in store.manifest(version).tables:
+        return {g: g for g in groups}
+    parent = {
+        row["dup_group"]: row["into"]
+        for batch in store.iter_batches(version, MERGES_TABLE, ["dup_group", "into"])
+        for row in batch.to_pylist()
+    }
+    roots = Roots({int(g, 16): int(i, 16) for g, i in parent.items()})
+    return {g: f"{roots.find(int(g, 16)):016x}" for g in groups}

@@ -2,9 +2,11 @@
 
 Workers run :func:`process_units` on batches of files or records (read, then the pure
 :func:`corpus.ingestion.core.process_batch`) and send back Arrow record batches with the
-documents' ids, MinHash signatures and row hashes. This process only drops exact
-duplicates, assigns near-duplicate groups (datasketch LSH) and appends the batches to the
-version's tables, so memory stays flat apart from the dedup index (a few KB per document).
+documents' ids, MinHash signatures and row hashes. This process gathers them, in input
+order, into dedup batches of up to ``DEDUP_DOCS`` documents, matches each against the
+on-disk near-duplicate index (:mod:`corpus.ingestion.dedup`), which drops exact duplicates
+and assigns groups, and appends the batch to the version's tables. Memory is a dedup batch
+and the index's probe buffers, whatever the size of the store.
 """
 
 from __future__ import annotations
@@ -14,20 +16,17 @@ import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from corpus.about import __version__
+from corpus.engines import check_engine
 from corpus.errors import IngestError, Problem, StoreError, display_path, translate_os_errors
 from corpus.ids import row_hash
-from corpus.ingestion import core, fields, minhash
+from corpus.ingestion import core, dedup
 from corpus.ingestion.core import DocBatch, RawRecord, RecordProblem
-from corpus.ingestion.dedup import Deduper, Signature
 from corpus.ingestion.readers import (
     DEFAULT_MAX_BYTES,
     TABLE_SUFFIXES,
@@ -37,12 +36,14 @@ from corpus.ingestion.readers import (
     iter_table_records,
     read_text_file,
 )
+from corpus.ingestion.result import IngestResult
+from corpus.ingestion.tables import continue_from, write_doc_batch
 from corpus.ingestion.workers import run_in_order
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.models import InputFile, NormalizationInfo, ProblemRecord, VersionManifest
+from corpus.neardup import NearDupIndex, doc_keys, key_ids
 from corpus.progress import Progress, ProgressCallback, Steps, drive
-from corpus.store import Store, TableWriter, VersionWriter, as_store, next_minor, parse_version
-from corpus.store.arrow import arrow_array, mask_array
+from corpus.store import Store, VersionWriter, as_store, next_minor, parse_version
 
 Unit = TextFile | RawRecord | Problem
 Outcome = tuple[DocBatch, list[Problem]]
@@ -50,37 +51,8 @@ SCHEMAS = core.SCHEMAS
 BATCH_FILES = 64
 BATCH_CHARS = 2_000_000
 INLINE_BYTES = 4_000_000  # below this, worker processes cost more than they save
-
-
-@dataclass
-class IngestResult:
-    version: str | None
-    parent: str | None
-    written: bool
-    documents_added: int = 0
-    exact_duplicates: int = 0
-    near_duplicates: int = 0
-    paragraphs: int = 0
-    sentences: int = 0
-    files: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    path: Path | None = None
-    migrated: dict[str, Any] = field(default_factory=dict)  # an old documents table rewritten
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "parent": self.parent,
-            "written": self.written,
-            "documents_added": self.documents_added,
-            "exact_duplicates": self.exact_duplicates,
-            "near_duplicates": self.near_duplicates,
-            "paragraphs": self.paragraphs,
-            "sentences": self.sentences,
-            "files": self.files,
-            "problems": [p.to_dict() for p in self.problems],
-            "path": str(self.path) if self.path else None,
-        }
+DEDUP_DOCS = 8192  # documents matched against the index at a time (the probe reads its
+DEDUP_CHARS = 24_000_000  # key blocks once per batch: larger batches, fewer reads)
 
 
 def process_units(units: list[Unit], options: ReadOptions, version: str) -> Outcome:
@@ -123,6 +95,9 @@ def _batches(files: list[Path], options: ReadOptions) -> Iterator[tuple[list[Uni
                 yield text_batch, len(text_batch)
                 text_batch = []
             continue
+        if text_batch:  # documents go in input order: the text files before this table
+            yield text_batch, len(text_batch)
+            text_batch = []
         batch: list[Unit] = []
         chars = 0
         for number, item in iter_table_records(path, options):
@@ -164,6 +139,8 @@ def ingest(
     max_bytes: int = DEFAULT_MAX_BYTES,
     skip_bad: bool = False,
     workers: int | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> IngestResult:
     """Ingest files or folders into a new, immutable version of ``store``.
@@ -172,7 +149,11 @@ def ingest(
     "headline"}``). With bad inputs and ``skip_bad=False`` nothing is written and
     :class:`~corpus.errors.IngestError` lists every problem. Ingesting nothing new writes
     nothing (``result.written`` is False).
+
+    ``engine="ray"`` runs the work on a Ray cluster (:mod:`corpus.ingestion.ray_engine`;
+    the one at ``ray_address``, else a new local one) and writes the same tables.
     """
+    check_engine(engine)
     if max_bytes < 1:
         raise ValueError(f"max_bytes must be at least 1, not {max_bytes}")
     if workers is not None and workers < 1:
@@ -187,6 +168,7 @@ def ingest(
         options=options,
         skip_bad=skip_bad,
         workers=workers,
+        engine=(engine, ray_address),
     )
     return drive(steps, progress)
 
@@ -201,6 +183,7 @@ def _ingest(
     options: ReadOptions,
     skip_bad: bool,
     workers: int | None,
+    engine: tuple[str, str | None] = ("local", None),
 ) -> Steps[IngestResult]:
     files, problems = discover(paths)
     total_bytes = sum(p.stat().st_size for p in files if p.is_file())
@@ -211,9 +194,17 @@ def _ingest(
         new_version, parent = _choose_version(store, version)
         writer = store.begin(new_version)
         try:
-            result, inputs = yield from _ingest_into(
-                writer, store, parent, files, problems, options, n_workers
-            )
+            if engine[0] == "ray":
+                from corpus.ingestion import ray_engine
+
+                result, inputs = yield from ray_engine.ingest_into(
+                    writer, store, parent, files, problems, options,
+                    skip_bad=skip_bad, address=engine[1],
+                )  # fmt: skip
+            else:
+                result, inputs = yield from _ingest_into(
+                    writer, store, parent, files, problems, options, n_workers
+                )
             result.files = len(files)
             if result.problems and not skip_bad:
                 raise IngestError(
@@ -234,11 +225,7 @@ def _ingest(
                 message=message,
                 normalization=NormalizationInfo(),
                 segmenter=core.SEGMENTER,
-                dedup={
-                    "method": "datasketch MinHashLSH over word 5-shingles",
-                    "num_perm": minhash.NUM_PERM,
-                    "threshold": minhash.DEDUP_THRESHOLD,
-                },
+                dedup=dedup.METHOD,
                 inputs=inputs,
                 tables={},
                 report=[ProblemRecord.model_validate(p.to_dict()) for p in result.problems],
@@ -264,14 +251,12 @@ def _ingest_into(
     """Stream every input into ``writer``; returns (result, inputs)."""
     result = IngestResult(version=writer.version, parent=parent, written=False)
     result.problems.extend(problems)
-    known: set[str] = set()
-    tables = {name: writer.table(name, schema) for name, schema in SCHEMAS.items()}
-    dedup = Deduper()
+    opened: list[NearDupIndex] = []
 
     def setup() -> None:
-        dedup.start()
         if parent is not None:
-            known.update(_continue_from(store, parent, writer, dedup, result.migrated))
+            continue_from(store, parent, writer, result.migrated)
+        opened.append(dedup.open_index(store, parent, writer, result.migrated))
 
     sizes = {display_path(p): p.stat().st_size for p in files}
     counts: Counter[str] = Counter()
@@ -280,24 +265,26 @@ def _ingest_into(
     total = len(files)
     work = functools.partial(process_units, options=options, version=writer.version)
     outcomes = run_in_order(work, _batches(files, options), workers, setup=setup)
-    for (batch, bad), files_done in outcomes:
-        result.problems.extend(bad)
-        keep = np.zeros(len(batch), dtype=bool)
-        groups = list(batch.doc_ids)
-        for i, doc_id in enumerate(batch.doc_ids):
-            counts[batch.source_paths[i]] += 1
-            shas[batch.source_paths[i]] = batch.source_sha256[i]
-            if doc_id in known:
-                result.exact_duplicates += 1
-                continue
-            known.add(doc_id)
-            groups[i] = _add_document(dedup, doc_id, batch.signatures[i], result)
-            keep[i] = True
-        _write_batch(tables, batch, keep, groups)
-        result.paragraphs += int(batch.n_paragraphs[keep].sum())
-        result.sentences += int(batch.n_sentences[keep].sum())
-        done += files_done
-        yield Progress("ingest", f"{result.documents_added} new documents", done, total)
+    out = _Output(writer, result)
+    pending: list[DocBatch] = []
+    try:
+        for (batch, bad), files_done in outcomes:
+            result.problems.extend(bad)
+            for path, sha in zip(batch.source_paths, batch.source_sha256, strict=True):
+                counts[path] += 1
+                shas[path] = sha
+            pending.append(batch)
+            if _full(pending):
+                out.flush(opened[0], pending)
+                pending = []
+            done += files_done
+            yield Progress("ingest", f"{result.documents_added} new documents", done, total)
+        if opened:
+            out.flush(opened[0], pending)
+            opened[0].save()
+    finally:
+        for index in opened:
+            index.close()
     inputs = [
         InputFile(path=path, sha256=shas[path], bytes=sizes.get(path, 0), documents=n)
         for path, n in counts.items()
@@ -305,88 +292,39 @@ def _ingest_into(
     return result, inputs
 
 
-def _continue_from(
-    store: Store, parent: str, writer: VersionWriter, dedup: Deduper, migrated: dict[str, Any]
-) -> set[str]:
-    """Link the parent's tables into ``writer`` and index its documents; their ids.
-
-    A documents table written before records were typed (no ``language``, ``published_at``
-    as text) is rewritten once in today's schema; ``migrated`` records what changed.
-    """
-    old = store.table_schema(parent, "documents") != SCHEMAS["documents"]
-    store.link_tables(parent, writer, skip={"documents"} if old else ())
-    if old:
-        table = writer.table("documents", SCHEMAS["documents"])
-        migrated.update(_migrate_documents(store, parent, table))
-    groups: dict[str, str] = {}
-    for batch in store.iter_batches(parent, "documents", ["doc_id", "dup_group"]):
-        groups.update(zip(*(c.to_pylist() for c in batch.columns), strict=True))
-    for batch in store.iter_batches(parent, "minhashes"):
-        for doc_id, signature in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-            dedup.add_known(doc_id, np.array(signature, dtype=np.uint32), groups[doc_id])
-    return set(groups)
+def _full(pending: list[DocBatch]) -> bool:
+    docs = sum(len(b) for b in pending)
+    chars = sum(int(b.tables["documents"].column("text").nbytes) for b in pending)
+    return docs >= DEDUP_DOCS or chars >= DEDUP_CHARS
 
 
-def _migrate_documents(store: Store, parent: str, out: TableWriter) -> dict[str, Any]:
-    """Rewrite an old documents table: ``language`` "und" (it was never stored) and
-    ``published_at`` parsed into UTC (unparsable values become null and are listed)."""
-    unparsed: list[dict[str, str]] = []
-    rows = 0
-    for batch in store.iter_batches(parent, "documents"):
-        converted = []
-        for row in batch.to_pylist():
-            value = row.get("published_at")
-            try:
-                row["published_at"] = fields.published_at(value)
-            except RecordProblem:
-                row["published_at"] = None
-                unparsed.append({"doc_id": row["doc_id"], "published_at": str(value)})
-            row.setdefault("language", "und")
-            converted.append({name: row.get(name) for name in SCHEMAS["documents"].names})
-        out.write_rows(converted, sum(row_hash(r) for r in converted))
-        rows += len(converted)
-    return {"documents": rows, "language": "und", "published_at_unparsed": unparsed}
+class _Output:
+    """The version's tables, written one dedup batch at a time."""
 
+    def __init__(self, writer: VersionWriter, result: IngestResult) -> None:
+        self.version = writer.version
+        self.result = result
+        self.tables = {name: writer.table(name, schema) for name, schema in SCHEMAS.items()}
+        self.merges = dedup.merges_table(writer)
 
-def _add_document(dedup: Deduper, doc_id: str, signature: Signature, result: IngestResult) -> str:
-    """Count a new document and return its near-duplicate group."""
-    group, near = dedup.assign(doc_id, signature)
-    result.near_duplicates += near
-    result.documents_added += 1
-    return group
-
-
-def _write_batch(
-    tables: dict[str, TableWriter], batch: DocBatch, keep: np.ndarray[Any, Any], groups: list[str]
-) -> None:
-    """Write a batch's sources, and its other rows for the documents kept (new ones).
-
-    Workers hash document rows with ``dup_group == doc_id``; the few documents that joined
-    another group get their column value and row hash redone here.
-    """
-    hashes = batch.row_hashes
-    tables["sources"].write_batch(batch.tables["sources"], sum(hashes["sources"]))
-    if not keep.any():
-        return
-    documents = batch.tables["documents"]
-    moved = [i for i, doc_id in enumerate(batch.doc_ids) if groups[i] != doc_id]
-    if moved:
-        column = documents.schema.get_field_index("dup_group")
-        documents = documents.set_column(
-            column, documents.schema.field(column), arrow_array(groups, pa.string())
-        )
-        hashes = {**hashes, "documents": list(hashes["documents"])}
-        for i in moved:
-            hashes["documents"][i] = row_hash(documents.slice(i, 1).to_pylist()[0])
-    unit_keep = {
-        "documents": keep,
-        "minhashes": keep,
-        "paragraphs": np.repeat(keep, batch.n_paragraphs),
-        "sentences": np.repeat(keep, batch.n_sentences),
-    }
-    for name, mask in unit_keep.items():
-        table = documents if name == "documents" else batch.tables[name]
-        if not keep.all():
-            table = table.filter(mask_array(mask))
-        kept = sum(h for h, k in zip(hashes[name], keep, strict=True) if k)
-        tables[name].write_batch(table, kept)
+    def flush(self, index: NearDupIndex, batches: list[DocBatch]) -> None:
+        """Match ``batches`` (input order) against the index, then write their rows."""
+        if not batches:
+            return
+        keys = doc_keys([d for b in batches for d in b.doc_ids])
+        sigs = np.concatenate([b.signatures for b in batches])
+        found = index.add(keys, sigs)
+        groups = key_ids(found.group)
+        start = 0
+        for batch in batches:
+            end = start + len(batch)
+            keep = ~found.exact[start:end]
+            write_doc_batch(self.tables, batch, keep, groups[start:end])
+            self.result.paragraphs += int(batch.n_paragraphs[keep].sum())
+            self.result.sentences += int(batch.n_sentences[keep].sum())
+            start = end
+        self.result.exact_duplicates += int(found.exact.sum())
+        self.result.documents_added += int((~found.exact).sum())
+        self.result.near_duplicates += int(found.near.sum())
+        rows = dedup.merge_rows(found.merges, self.version)
+        self.merges.write_rows(rows, sum(row_hash(r) for r in rows))

@@ -3,6 +3,7 @@
 * :mod:`corpus.labelstudio.client`: :class:`StudioClient`, typed calls over label-studio-sdk
   with our errors and one retry policy;
 * :mod:`corpus.labelstudio.server`: the managed local server (process and credentials);
+* :mod:`corpus.labelstudio.database`: its database, SQLite or :class:`PostgresSettings`;
 * :mod:`corpus.labelstudio.venv`: Label Studio's own virtualenv;
 * :mod:`corpus.labelstudio.session`: which server to use (:func:`open_studio`);
 * :mod:`corpus.labelstudio.config`: the labelling config generated from the label schema.
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+from corpus.labelstudio.calls import retrying
 from corpus.labelstudio.client import (
     Connection,
     ProjectInfo,
@@ -17,8 +19,8 @@ from corpus.labelstudio.client import (
     TaskRef,
     UserInfo,
     connect,
-    retrying,
 )
+from corpus.labelstudio.database import PostgresSettings
 from corpus.labelstudio.server import (
     StudioInfo,
     StudioStatus,
@@ -33,6 +35,7 @@ from corpus.labelstudio.venv import LABEL_STUDIO_VERSION, default_venv_dir, ensu
 __all__ = [
     "LABEL_STUDIO_VERSION",
     "Connection",
+    "PostgresSettings",
     "ProjectInfo",
     "StudioClient",
     "StudioInfo",

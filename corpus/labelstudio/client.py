@@ -13,15 +13,15 @@ Nothing else in `corpus` imports the SDK.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
-from corpus.errors import LabelStudioError, StudioAuthError, StudioNotRunningError, redact_url
+from corpus.errors import LabelStudioError, StudioNotRunningError, redact_url
 from corpus.faults import fault_point
+from corpus.labelstudio.calls import retrying, wrap_api_error
 
 if TYPE_CHECKING:
     from label_studio_sdk import LabelStudio
@@ -64,6 +64,7 @@ class UserInfo:
     id: int
     email: str
     username: str
+    joined: str = ""  # date_joined: with the id, tells a re-created user from the old one
 
 
 @dataclass(frozen=True)
@@ -87,55 +88,6 @@ def normalize_url(url: str) -> str:
             hint="Use the address you open in the browser, e.g. https://labelstudio.example.org/.",
         )
     return url if url.endswith("/") else url + "/"
-
-
-def transient(exc: BaseException) -> bool:
-    """Worth another try: a 5xx, 429, or no answer at all (but not a refused connection)."""
-    if isinstance(exc, StudioNotRunningError) or not isinstance(exc, LabelStudioError):
-        return False
-    return exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429
-
-
-def retrying(fn: Callable[[], T], *, attempts: int = ATTEMPTS, base: float = 0.5) -> T:
-    """The retry policy: ``fn`` again on :func:`transient` errors, exponential backoff."""
-    from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
-
-    wrapped = retry(
-        retry=retry_if_exception(transient),
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential(multiplier=base, max=8),
-        reraise=True,
-    )(fn)
-    return wrapped()
-
-
-def wrap_api_error(exc: Any, endpoint: str, *, url: str | None = None) -> LabelStudioError:
-    """Our error for an SDK ``ApiError``: status, endpoint and the server's detail only."""
-    status: int | None = exc.status_code
-    where = f" at {redact_url(url)}" if url else ""
-    message = f"Label Studio{where} answered {status} to {endpoint}"
-    if detail := _detail(exc.body):
-        message += f": {detail}"
-    if status == 401:
-        return StudioAuthError(message, status_code=status, endpoint=endpoint)
-    if status == 403:
-        hint = "The API key's user may not do this; use an administrator's key."
-        return StudioAuthError(message, status_code=status, endpoint=endpoint, hint=hint)
-    return LabelStudioError(message, status_code=status, endpoint=endpoint)
-
-
-def _detail(body: object) -> str:
-    text = "" if body is None else str(body)
-    if isinstance(body, dict):
-        parts = [str(body["detail"])] if body.get("detail") else []
-        errors = body.get("validation_errors")
-        for name, problems in errors.items() if isinstance(errors, dict) else ():
-            problems = problems if isinstance(problems, list) else [problems]
-            parts.append(f"[{name}] {'; '.join(map(str, problems))}")
-        text = " ".join(parts) or json.dumps(body, default=str)
-    elif isinstance(body, str) and body.lstrip().startswith("<"):
-        text = "(an HTML page, not the Label Studio API)"
-    return text if len(text) <= 500 else text[:497] + "..."
 
 
 class StudioClient:
@@ -174,7 +126,7 @@ class StudioClient:
                 hint="The server may be overloaded or restarting; run the command again.",
             ) from None
 
-    def _get(self, endpoint: str, fn: Callable[[], T]) -> T:
+    def retried(self, endpoint: str, fn: Callable[[], T]) -> T:
         """An idempotent call under the retry policy."""
 
         def once() -> T:
@@ -191,8 +143,29 @@ class StudioClient:
         return UserInfo(int(me.id), str(me.email or ""), str(me.username or ""))
 
     def users(self) -> list[UserInfo]:
-        found = self._get("GET /api/users", lambda: list(self.sdk.users.list()))
-        return [UserInfo(int(u.id), str(u.email or ""), str(u.username or "")) for u in found]
+        found = self.retried("GET /api/users", lambda: list(self.sdk.users.list()))
+        return [
+            UserInfo(int(u.id), str(u.email or ""), str(u.username or ""), _stamp(u.date_joined))
+            for u in found
+        ]
+
+    def server_identity(self) -> str:
+        """What identifies this server across restarts, ports and URLs: its organization's id
+        and creation time (readable with any user's token)."""
+        me = self.retried(WHOAMI, lambda: self.sdk.users.whoami(request_options=_NO_RETRY))
+        orgs = self.retried(
+            "GET /api/organizations",
+            lambda: list(self.sdk.organizations.list(request_options=_NO_RETRY)),
+        )
+        active = getattr(me, "active_organization", None)
+        org = next((o for o in orgs if o.id == active), orgs[0] if orgs else None)
+        if org is None:
+            raise LabelStudioError(
+                f"Label Studio at {self.url} lists no organization for this user",
+                endpoint="GET /api/organizations",
+                hint="Use an API key of a user who belongs to an organization.",
+            )
+        return f"org{org.id}@{_stamp(getattr(org, 'created_at', None))}"
 
     def create_user(self, *, username: str, email: str) -> UserInfo:
         with self.call("POST /api/users"):
@@ -204,7 +177,7 @@ class StudioClient:
     def project(self, project_id: int) -> ProjectInfo | None:
         """The project, or None when the server has no project with that id."""
         try:
-            p = self._get(
+            p = self.retried(
                 f"GET /api/projects/{project_id}",
                 lambda: self.sdk.projects.get(id=project_id, request_options=_NO_RETRY),
             )
@@ -215,7 +188,7 @@ class StudioClient:
         return _project(p)
 
     def projects_titled(self, title: str) -> list[ProjectInfo]:
-        found: list[Any] = self._get(
+        found: list[Any] = self.retried(
             "GET /api/projects",
             lambda: list(self.sdk.projects.list(title=title, request_options=_NO_RETRY)),
         )
@@ -228,7 +201,7 @@ class StudioClient:
         return _project(p)
 
     def update_project(self, project_id: int, **settings: Any) -> None:
-        self._get(
+        self.retried(
             f"PATCH /api/projects/{project_id}",
             lambda: self.sdk.projects.update(id=project_id, **settings, request_options=_NO_RETRY),
         )
@@ -252,7 +225,7 @@ class StudioClient:
                     out.append(TaskRef(int(task.id), doc_id, int(task.total_annotations or 0)))
             return out
 
-        return self._get("GET /api/tasks", listing)
+        return self.retried("GET /api/tasks", listing)
 
     def task_keys(self, project_id: int) -> dict[str, list[tuple[int, int]]]:
         """doc_id -> [(task id, annotations)] of the tasks in the project."""
@@ -293,13 +266,13 @@ class StudioClient:
         return retrying(once)
 
     def delete_task(self, task_id: int) -> None:
-        self._get(
+        self.retried(
             f"DELETE /api/tasks/{task_id}",
             lambda: self.sdk.tasks.delete(id=str(task_id), request_options=_NO_RETRY),
         )
 
     def set_task_overlap(self, task_id: int, overlap: int) -> None:
-        self._get(
+        self.retried(
             f"PATCH /api/tasks/{task_id}",
             lambda: self.sdk.tasks.update(
                 id=str(task_id), overlap=overlap, request_options=_NO_RETRY
@@ -336,7 +309,15 @@ class StudioClient:
                     fault_point("pull:export-download")
             return b"".join(chunks)
 
-        return self._get(f"GET /api/projects/{project_id}/export", download)
+        return self.retried(f"GET /api/projects/{project_id}/export", download)
+
+
+def _stamp(value: object) -> str:
+    """A timestamp as ISO text (microseconds kept), whatever the SDK gave."""
+    if value is None:
+        return ""
+    iso = getattr(value, "isoformat", None)
+    return str(iso()) if callable(iso) else str(value)
 
 
 def _project(p: Any) -> ProjectInfo:

@@ -1,19 +1,18 @@
 """The managed local server: Label Studio for a user with no server of their own.
 
 Label Studio 1.23.2 runs from its own virtualenv (:mod:`corpus.labelstudio.venv`, never the
-toolkit's) in the background on 127.0.0.1 with SQLite under ``<store>/studio/``: ``data/``
-(Label Studio's data dir), ``credentials.json`` (admin e-mail, password, API token, port,
-pid; mode 0600) and ``label-studio.log``. The API key never appears in reprs, logs or error
-messages.
+toolkit's) in the background on 127.0.0.1 with its files under ``<store>/studio/``: ``data/``
+(Label Studio's data dir, with the SQLite database by default), ``credentials.json`` (admin
+e-mail, password, API token, port, pid, the PostgreSQL settings when asked for; mode 0600)
+and ``label-studio.log``. A server set up on a database keeps it: later starts reuse the
+recorded one, and switching is refused. The API key and the passwords never appear in
+reprs, logs or error messages.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
 import secrets
-import signal
 import socket
 import subprocess
 import time
@@ -40,6 +39,8 @@ from corpus.labelstudio.credentials import (
     load_credentials,
     save_credentials,
 )
+from corpus.labelstudio.database import PostgresSettings, sqlite_env
+from corpus.labelstudio.process import alive, is_label_studio, spawn, terminate
 from corpus.labelstudio.venv import LABEL_STUDIO_VERSION, clean_env, ensure_venv, tail, venv_ready
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 
@@ -50,8 +51,6 @@ UP_HINT = (
     "Run `corpus studio up`, or set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY for your "
     "team's server."
 )
-# Servers started by this process: their Popen is kept so they get reaped, never warned about.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,7 @@ class StudioInfo:
     data_dir: Path
     log_file: Path
     api_key: str = field(repr=False)
+    database: PostgresSettings | None = None  # None: SQLite in ``data_dir``
 
     def connection(self) -> Connection:
         return Connection(url=self.url, api_key=self.api_key, managed=True)
@@ -82,6 +82,7 @@ def _info(creds: Credentials, home: Path, version: str) -> StudioInfo:
         data_dir=home / "data",
         log_file=home / LOG_FILE,
         api_key=creds.api_key,
+        database=creds.database,
     )
 
 
@@ -94,6 +95,7 @@ class StudioStatus:
     version: str | None
     pid: int | None
     managed: bool = True
+    database: str | None = None  # the PostgreSQL URL without password; None: SQLite
 
 
 # --- the managed server -----------------------------------------------------------------------
@@ -106,19 +108,22 @@ def studio_up(
     venv_dir: Path,
     port: int | None = None,
     timeout: float = 180.0,
+    database: PostgresSettings | None = None,
     progress: ProgressCallback | None = None,
 ) -> StudioInfo:
     """Start the managed server of ``home`` (or find it running); return how to reach it.
 
-    Installs Label Studio into ``venv_dir`` first when needed. If the caller stops early
-    (an exception from ``progress``), a server started here but not yet ready is stopped.
+    ``database``: PostgreSQL instead of SQLite, for a new ``home`` (or the same database
+    again, e.g. with a new password); a ``home`` set up before keeps its database when this
+    is None. Installs Label Studio into ``venv_dir`` first when needed. If the caller stops
+    early (an exception from ``progress``), a server started here but not yet ready is stopped.
     """
     home = home.absolute()
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o700)
     try:
         with FileLock(str(home / ".studio.lock"), timeout=timeout):
-            return drive(_up(home, venv_dir, port, timeout), progress)
+            return drive(_up(home, venv_dir, port, timeout, database), progress)
     except LockTimeout:
         raise LabelStudioError(
             f"Another `corpus studio` command is using {home}",
@@ -126,9 +131,13 @@ def studio_up(
         ) from None
 
 
-def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[StudioInfo]:
+def _up(
+    home: Path, venv_dir: Path, port: int | None, timeout: float, database: PostgresSettings | None
+) -> Steps[StudioInfo]:
     creds = load_credentials(home)
-    if creds is not None and creds.pid is not None and _ours(creds.pid, creds.port):
+    if creds is not None:
+        creds = replace(creds, database=_same_database(home, creds.database, database))
+    if creds is not None and creds.pid is not None and is_label_studio(creds.pid, creds.port):
         pid, url = creds.pid, creds.url
         if port is not None and port != creds.port:
             raise LabelStudioError(
@@ -136,14 +145,14 @@ def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[S
                 hint="Run `corpus studio down` first to move it to another port.",
             )
         yield Progress("waiting", f"Label Studio runs (pid {pid}); checking {url}")
-        version = _wait_ready(home, creds, functools.partial(_alive, pid), timeout)
+        version = _wait_ready(home, creds, functools.partial(alive, pid), timeout)
         return _info(creds, home, version)
     if not venv_ready(venv_dir):
         where = venv_dir.absolute()
         yield Progress("installing", f"Installing Label Studio into {where} (first run only)")
     exe = ensure_venv(venv_dir)
     if creds is None:
-        if (home / "data" / "label_studio.sqlite3").exists():
+        if _sqlite_file(home).exists():
             raise LabelStudioError(
                 f"{home / 'data'} holds a Label Studio database but {CREDENTIALS_FILE} is missing",
                 hint=f"Restore {home / CREDENTIALS_FILE}, or remove {home / 'data'} to start "
@@ -151,6 +160,7 @@ def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[S
             )
         password, api_key = secrets.token_urlsafe(18), secrets.token_hex(20)
         creds = Credentials(email=ADMIN_EMAIL, password=password, api_key=api_key)
+        creds = replace(creds, database=database)
     for attempt in range(3):
         creds = replace(creds, port=_choose_port(port, creds.port if attempt == 0 else None))
         proc = _start(exe, home, creds)
@@ -159,9 +169,9 @@ def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[S
         try:
             yield Progress("starting", f"Starting Label Studio on {creds.url} (pid {proc.pid})")
             yield Progress("waiting", "Waiting for it to answer (first start: ~30 s)")
-            version = _wait_ready(home, creds, functools.partial(_alive, proc.pid), timeout)
+            version = _wait_ready(home, creds, functools.partial(alive, proc.pid), timeout)
         except BaseException as exc:
-            _terminate(proc.pid, timeout=10.0)
+            terminate(proc.pid, timeout=10.0)
             creds = replace(creds, pid=None)
             save_credentials(home, creds)
             raced = port is None and "already in use" in tail(home / LOG_FILE, lines=5)
@@ -170,6 +180,29 @@ def _up(home: Path, venv_dir: Path, port: int | None, timeout: float) -> Steps[S
             raise
         return _info(creds, home, version)
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+def _sqlite_file(home: Path) -> Path:
+    return home / "data" / "label_studio.sqlite3"
+
+
+def _same_database(
+    home: Path, recorded: PostgresSettings | None, asked: PostgresSettings | None
+) -> PostgresSettings | None:
+    """The database to start on: the recorded one; a different one is refused."""
+    if asked is None:
+        return recorded
+    if recorded is not None and recorded.same_database(asked):
+        return asked  # the same database (a changed password or user is taken)
+    if recorded is None and not _sqlite_file(home).exists():
+        return asked  # set up, but never started on SQLite: nothing to lose
+    where = recorded.url if recorded else f"SQLite ({_sqlite_file(home)})"
+    raise LabelStudioError(
+        f"The local Label Studio of {home} keeps its data in {where}; it cannot move to "
+        f"{asked.url}",
+        hint="Use another store for a server on that database, or start without a database "
+        f"setting to keep this one (removing {home} starts afresh and deletes its projects).",
+    )
 
 
 @translate_os_errors
@@ -183,9 +216,9 @@ def studio_down(home: Path, *, timeout: float = 30.0) -> bool:
     creds = load_credentials(home)
     if creds is None or creds.pid is None:
         return False
-    stopped = _ours(creds.pid, creds.port)
+    stopped = is_label_studio(creds.pid, creds.port)
     if stopped:
-        _terminate(creds.pid, timeout=timeout)
+        terminate(creds.pid, timeout=timeout)
     save_credentials(home, replace(creds, pid=None))
     return stopped
 
@@ -195,10 +228,12 @@ def studio_status(home: Path) -> StudioStatus:
     creds = load_credentials(home.absolute())
     if creds is None:
         return StudioStatus(url=None, running=False, version=None, pid=None)
-    if creds.pid is None or not _ours(creds.pid, creds.port):
-        return StudioStatus(url=creds.url, running=False, version=None, pid=None)
+    database = creds.database.url if creds.database else None
+    if creds.pid is None or not is_label_studio(creds.pid, creds.port):
+        return StudioStatus(url=creds.url, running=False, version=None, pid=None, database=database)
     version = _version(str(creds.url))
-    return StudioStatus(url=creds.url, running=version is not None, version=version, pid=creds.pid)
+    running = version is not None
+    return StudioStatus(creds.url, running, version, creds.pid, database=database)
 
 
 def _choose_port(requested: int | None, previous: int | None) -> int:
@@ -218,7 +253,10 @@ def _choose_port(requested: int | None, previous: int | None) -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Nothing listens on ``port``. Bound like Django's server binds (SO_REUSEADDR): closed
+    connections left in TIME_WAIT by the previous server do not keep a restart off its port."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((_HOST, port))
         except OSError:
@@ -228,45 +266,40 @@ def _port_free(port: int) -> bool:
 
 def _start(exe: Path, home: Path, creds: Credentials) -> subprocess.Popen[bytes]:
     data = home / "data"
-    env = clean_env() | {
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data),
-        "LABEL_STUDIO_DJANGO_DB": "sqlite",
-        "LABEL_STUDIO_DATABASE_NAME": str(data / "label_studio.sqlite3"),
-        "LABEL_STUDIO_HOST": "",
-        "LABEL_STUDIO_DEBUG": "false",
-        "LABEL_STUDIO_USERNAME": creds.email,
-        "LABEL_STUDIO_PASSWORD": creds.password,
-        "LABEL_STUDIO_USER_TOKEN": creds.api_key,
-        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",  # read on the first start only
-        # no outside calls: PyPI version check, Sentry, analytics
-        "LABEL_STUDIO_LATEST_VERSION_CHECK": "false",
-        "SENTRY_DSN": "",
-        "FRONTEND_SENTRY_DSN": "",
-        "COLLECT_ANALYTICS": "false",
-    }
+    database = creds.database.env() if creds.database else sqlite_env(str(data))
+    env = (
+        clean_env()
+        | database
+        | {
+            "LABEL_STUDIO_BASE_DATA_DIR": str(data),
+            "LABEL_STUDIO_HOST": "",
+            "LABEL_STUDIO_DEBUG": "false",
+            "LABEL_STUDIO_USERNAME": creds.email,
+            "LABEL_STUDIO_PASSWORD": creds.password,
+            "LABEL_STUDIO_USER_TOKEN": creds.api_key,
+            "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",  # read on the first start only
+            # no outside calls: PyPI version check, Sentry, analytics
+            "LABEL_STUDIO_LATEST_VERSION_CHECK": "false",
+            "SENTRY_DSN": "",
+            "FRONTEND_SENTRY_DSN": "",
+            "COLLECT_ANALYTICS": "false",
+        }
+    )
     cmd = [str(exe), "start", "--no-browser", "--internal-host", _HOST, "--port", str(creds.port)]
     cmd.append("-d")  # debug: a busy port fails instead of silently moving to port+1, +2, ...
-    fd = os.open(home / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "ab") as log:
-        log.write(f"\n--- corpus {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(cmd)}\n".encode())
-        log.flush()
-        proc = subprocess.Popen(
-            cmd,
-            cwd=home,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,  # detached: survives the CLI, stopped as a group
-        )
-    _CHILDREN[proc.pid] = proc
-    return proc
+    return spawn(cmd, cwd=home, env=env, log=home / LOG_FILE)
 
 
 def _wait_ready(home: Path, creds: Credentials, alive: Callable[[], bool], timeout: float) -> str:
     """Wait until /health answers, the version is right and the token works; return the version."""
     url, log, deadline = str(creds.url), home / LOG_FILE, time.monotonic() + timeout
-    redact = (creds.api_key, creds.password)
+    redact = (creds.api_key, creds.password, *([creds.database.password] if creds.database else []))
+    redact = tuple(secret for secret in redact if secret)
+    where, fresh = (
+        (f"The database {creds.database.url}", "use an empty database")
+        if creds.database
+        else (str(home / "data"), f"remove {home / 'data'}")
+    )
     while True:
         if not alive():
             raise LabelStudioError(
@@ -289,8 +322,8 @@ def _wait_ready(home: Path, creds: Credentials, alive: Callable[[], bool], timeo
                 f"The local Label Studio at {url} rejects the token in {CREDENTIALS_FILE}",
                 status_code=who.status_code,
                 endpoint=_WHOAMI,
-                hint=f"{home / 'data'} was set up with other credentials: restore the matching "
-                f"{CREDENTIALS_FILE}, or remove {home / 'data'} to start afresh.",
+                hint=f"{where} was set up with other credentials: restore the matching "
+                f"{CREDENTIALS_FILE}, or {fresh} to start afresh.",
             )
         if time.monotonic() > deadline:
             raise LabelStudioError(
@@ -316,62 +349,6 @@ def _version(url: str) -> str | None:
     except (ValueError, AttributeError):
         return None
     return release if isinstance(release, str) else None
-
-
-# --- processes --------------------------------------------------------------------------------
-
-
-def _alive(pid: int) -> bool:
-    if (child := _CHILDREN.get(pid)) is not None:
-        return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (not reaped by its parent yet) is dead for our purposes
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
-
-
-def _ours(pid: int, port: int | None) -> bool:
-    """The pid is alive and runs ``label-studio start`` on the recorded port (not a reused pid)."""
-    if port is None or not _alive(pid):
-        return False
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:  # no /proc (macOS)
-        ps = ["ps", "-o", "command=", "-p", str(pid)]
-        argv = subprocess.run(ps, capture_output=True, text=True, check=False).stdout.split()
-    try:
-        port_arg = argv[argv.index("--port") + 1]
-    except (ValueError, IndexError):
-        return False
-    return (
-        port_arg == str(port) and "start" in argv and any(a.endswith("label-studio") for a in argv)
-    )
-
-
-def _terminate(pid: int, *, timeout: float) -> None:
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
-        try:
-            if os.getpgid(pid) == pid:
-                os.killpg(pid, sig)
-            else:
-                os.kill(pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not _alive(pid):
-            break
-    if (child := _CHILDREN.pop(pid, None)) is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            child.wait(timeout=5.0)
 
 
 def local_connection(home: Path) -> Connection:

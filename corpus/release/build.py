@@ -27,7 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from corpus.about import __version__
+from corpus.adjudication.precedence import effective_gold
+from corpus.engines import check_engine
+from corpus.engines.rows import read_rows, read_table
 from corpus.errors import ReleaseError, ReleaseGateError, translate_os_errors
+from corpus.ingestion.dedup import group_roots
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.release import gates, links, tables
@@ -35,6 +39,8 @@ from corpus.release.rows import labels_by_document, release_rows
 from corpus.release.splits import DEFAULT_RATIOS, SPLITS, check_ratios, stratify
 from corpus.release.tables import TEXT_MODES, TextMode
 from corpus.release.writer import ReleaseWriter, remove_leftovers, shard_path
+from corpus.rounds.schemas import schema_history
+from corpus.rounds.state import round_order
 from corpus.store import Store, as_store, parse_version
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
@@ -133,6 +139,8 @@ def build_release(
     url: str | None = None,
     creators: Sequence[str] = (),
     citation: str | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> ReleaseResult:
     """Build release ``release`` (X.Y.Z) of dataset ``version``; see the module doc.
@@ -142,14 +150,17 @@ def build_release(
     offsets, labels, ``text_sha256`` and sources only; :func:`rehydrate_release` puts the
     text back from the user's own copies. ``url``, ``creators`` and ``citation`` go into
     the card and ``croissant.json`` (a BibTeX entry is made up when no citation is given).
+    ``engine="ray"`` reads the released documents' rows out of the corpus-sized tables
+    with Ray tasks (:func:`corpus.engines.rows.read_rows`); the rest is the same.
     """
+    check_engine(engine)
     if text not in TEXT_MODES:
         raise ValueError(f"text must be one of {', '.join(TEXT_MODES)}, not {text!r}")
     store = as_store(store)
     settings = {"ratios": check_ratios(ratios), "seed": seed, "force": force, "text": text,
                 "titles": keep_titles or text == "full", "license": license,
                 "pretty_name": pretty_name, "url": url, "creators": list(creators),
-                "citation": citation}  # fmt: skip
+                "citation": citation, "engine": (engine, ray_address)}  # fmt: skip
     steps = _build(store, schema or load_schema(), version, release, out, previous, settings)
     with store.lock(), no_cycle_collection():  # one writer at a time
         return drive(steps, progress)
@@ -191,11 +202,22 @@ def _build(
             hint="Run `corpus adjudicate ROUND` and release the version it writes.",
         )
     yield Progress("read", f"reading version {version}")
-    stance_of = {g["doc_id"]: g["stance"] for g in _rows(store, version, "gold_annotations")}
-    docs = {d["doc_id"]: d for d in _rows(store, version, "documents") if d["doc_id"] in stance_of}
-    sentences = store.read_table(version, "sentences", ["doc_id", "index", "start", "end", "text"])
+    gold, gold_spans = effective_gold(  # one decision per document, across rounds
+        _rows(store, version, "gold_annotations"),
+        _rows(store, version, "gold_spans"),
+        round_order(store.root),
+    )
+    stance_of = {g["doc_id"]: g["stance"] for g in gold}
+    provenance = {g["doc_id"]: (g["round"], g["decided_by"]) for g in gold}
+    # the engine hook: the rows of the released documents, out of the corpus-sized tables
+    engine, address = settings["engine"]
+    found = read_rows(store, version, "documents", stance_of, engine=engine, address=address)
+    docs = {d["doc_id"]: {**d, "provenance": provenance[d["doc_id"]]} for d in found}
+    sentences = read_table(store, version, "sentences", docs, engine=engine, address=address)
+    if sentences is None:
+        raise ReleaseError(f"version {version} has no sentences table", hint="Re-ingest it.")
     spans_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for s in _rows(store, version, "gold_spans"):
+    for s in gold_spans:
         spans_of[s["doc_id"]].append(s)
     raw_annotations = [a for a in _rows(store, version, "annotations") if a["doc_id"] in docs]
     raw_spans = [s for s in _rows(store, version, "spans") if s["doc_id"] in docs]
@@ -204,7 +226,9 @@ def _build(
     prev, prev_groups = _previous_groups(previous_release(store, release, previous))
     pairs = links.near_duplicate_pairs(store, version, docs)
     labels = {d: links.document_labels(stance_of[d], spans_of.get(d, [])) for d in docs}
-    units = links.release_units({d: docs[d]["dup_group"] for d in docs}, labels, pairs)
+    groups = {d: docs[d]["dup_group"] for d in docs}
+    roots = group_roots(store, version, set(groups.values()))  # merges ingest recorded
+    units = links.release_units(groups, labels, pairs, roots)
     assignment = stratify(units, ratios=settings["ratios"], seed=settings["seed"],
                           previous=prev_groups)  # fmt: skip
     group_split = assignment.group_splits(units)
@@ -226,6 +250,7 @@ def _build(
 
     all_spans = [*(s for v in spans_of.values() for s in v), *raw_spans]
     failures = [
+        *gates.unknown_labels(schema, gold, gold_spans, raw_annotations, raw_spans),
         *gates.data_gates(store, version, docs, split_of, all_spans, pairs),
         *gates.stability_gate(assignment, release, prev["release"] if prev else None),
         *gates.label_gates(units, assignment, schema),
@@ -310,6 +335,7 @@ def _write(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "tool_version": __version__,
         "schema_hash": schema.hash(),
+        "schema_history": schema_history(store),
         "lineage": chain,
         "rounds": sorted({str(r) for e in extras if isinstance(r := e.get("round"), str)}),
         "simulated": any(bool(e.get("simulated")) for e in extras),

@@ -120,8 +120,6 @@ def render_card(
         "distribution": distribution,
         "rounds": facts["rounds"],
         "agreement": facts["agreement"],
-        # Issue 11 fills this: one entry per schema version the rounds used, oldest first.
-        "schema_history": facts.get("schema_history", []),
         "license": info["license"],
     }
     try:

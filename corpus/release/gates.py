@@ -149,3 +149,31 @@ def label_gates(
 
 def privacy_gate(leaks: Sequence[str]) -> list[GateFailure]:
     return [GateFailure("privacy", f"an e-mail address appears in {where}") for where in leaks]
+
+
+def unknown_labels(
+    schema: AnnotationSchema,
+    gold: Sequence[Mapping[str, Any]],
+    gold_spans: Sequence[Mapping[str, Any]],
+    annotations: Sequence[Mapping[str, Any]],
+    spans: Sequence[Mapping[str, Any]],
+) -> list[GateFailure]:
+    """Labels in the rows that the current schema does not have (a migration is missing)."""
+    stances = {r["stance"] for r in [*gold, *annotations]} - {None, *schema.stance_names}
+    issues = {r["issue"] for r in [*gold_spans, *spans]} - set(schema.issue_names)
+    span_stances = {r["stance"] for r in [*gold_spans, *spans]}
+    span_stances -= {None, *schema.span_stance_names}
+    found = [
+        f"{kind} {', '.join(sorted(map(str, labels)))}"
+        for kind, labels in (("stance", stances), ("issue", issues), ("span stance", span_stances))
+        if labels
+    ]
+    if not found:
+        return []
+    return [
+        GateFailure(
+            "schema",
+            f"the rows use labels the current schema (version {schema.schema_version}) does "
+            f"not have: {'; '.join(found)}; run `corpus schema migrate`",
+        )
+    ]

@@ -80,7 +80,11 @@ def release_units(
     groups: Mapping[str, str],
     labels: Mapping[str, Collection[str]],
     pairs: Iterable[tuple[str, str]],
+    roots: Mapping[str, str] | None = None,
 ) -> list[Unit]:
-    """Split units from doc_id -> dup_group, doc_id -> labels and near-duplicate pairs."""
+    """Split units from doc_id -> dup_group, doc_id -> labels, the near-duplicate pairs among
+    the released documents and ``roots`` (group -> the group ingest merged it into, through
+    documents that may not be released: :func:`corpus.ingestion.dedup.group_roots`)."""
     links = [(groups[a], groups[b]) for a, b in pairs if groups[a] != groups[b]]
+    links += [(g, r) for g, r in (roots or {}).items() if g != r]
     return build_units(((groups[d], labels[d]) for d in sorted(groups)), links)

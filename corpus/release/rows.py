@@ -52,8 +52,11 @@ def document_rows(
     ``offsets``: with the columns an offsets-only release keeps, see :mod:`tables`)."""
     sents = sorted(sentences, key=lambda s: s["index"])
     srows = tables.sentence_rows(doc, sents, stance, spans, schema, report, offsets=offsets)
+    provenance = doc.get("provenance") or (None, None)
     return {
-        "documents": [tables.document_row(doc, stance, spans, schema, offsets=offsets)],
+        "documents": [
+            tables.document_row(doc, stance, spans, schema, offsets=offsets, provenance=provenance)
+        ],
         "sentences": srows,
         "tokens": [
             tables.token_row(sent, row, schema, report, offsets=offsets)
@@ -94,8 +97,10 @@ def release_rows(
     if text == "full":
         rows: Rows = {c: {s: [] for s in SPLITS} for c in ("documents", "raw_annotations")}
         for doc_id in sorted(docs):
-            doc = tables.document_row(docs[doc_id], stance_of[doc_id], spans_of.get(doc_id, []),
-                                      schema)  # fmt: skip
+            doc = tables.document_row(
+                docs[doc_id], stance_of[doc_id], spans_of.get(doc_id, []), schema,
+                provenance=docs[doc_id].get("provenance") or (None, None),
+            )  # fmt: skip
             rows["documents"][split_of[doc_id]].append(doc)
         for row in tables.raw_rows(raw_annotations, raw_spans, schema):
             rows["raw_annotations"][split_of[row["doc_id"]]].append(row)

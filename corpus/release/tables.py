@@ -62,6 +62,7 @@ def features(
         "stance": stance, "spans": List(span), "dup_group": Value("string"),
         "source": Value("string"), "url": Value("string"),
         "published_at": Value("timestamp[us, tz=UTC]"), "language": Value("string"),
+        "gold_round": Value("string"), "decided_by": Value("string"),
     }  # fmt: skip
     if text == "full":
         documents = {"doc_id": Value("string"), "title": Value("string"),
@@ -138,13 +139,16 @@ def document_row(
     schema: AnnotationSchema,
     *,
     offsets: bool = False,
+    provenance: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
-    """The ``documents`` row; ``offsets``: with the source columns of an offsets-only one."""
+    """The ``documents`` row; ``provenance``: the round whose gold counts for the document,
+    and how it was decided; ``offsets``: with the source columns of an offsets-only one."""
     row = {
         "doc_id": doc["doc_id"], "title": doc["title"], "text": doc["text"],
         "stance": _index(schema.stance_names, gold_stance), "spans": span_dicts(spans, schema),
         "dup_group": doc["dup_group"], "source": doc.get("source"), "url": doc.get("url"),
         "published_at": _when(doc.get("published_at")), "language": doc.get("language") or "und",
+        "gold_round": provenance[0], "decided_by": provenance[1],
     }  # fmt: skip
     if offsets:
         row.update({c: doc.get(c) for c in SOURCE_COLUMNS})

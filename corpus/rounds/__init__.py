@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from corpus.rounds.pull import PulledRound, PullResult, pull_round, pulled_round
+from corpus.rounds.pull import PulledRound, PullResult, pull_round, pulled_round, pulled_versions
 from corpus.rounds.push import PushResult, push_round, start_round
 from corpus.rounds.state import RoundSettings, RoundState, list_rounds, load_round
 from corpus.rounds.status import RoundStatus, round_status
@@ -25,6 +25,7 @@ __all__ = [
     "load_round",
     "pull_round",
     "pulled_round",
+    "pulled_versions",
     "push_round",
     "round_status",
     "start_round",

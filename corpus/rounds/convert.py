@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,26 +15,6 @@ from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT
 from corpus.preannotate import SpanSuggestion
 
 Span = tuple[int, int, str]
-
-
-def sample_documents(
-    docs: Iterable[tuple[str, str]], *, n: int | None, seed: int, anchor: int = 0
-) -> tuple[list[str], list[str]]:
-    """At most one document per dup_group, reproducible from ``seed``.
-
-    ``docs`` are (doc_id, dup_group) pairs. The representative of a group is its
-    smallest doc_id; groups are shuffled with the seed and the first ``n`` taken. The
-    first ``anchor`` sampled documents form the anchor set.
-    """
-    reps: dict[str, str] = {}
-    for doc_id, group in docs:
-        if group not in reps or doc_id < reps[group]:
-            reps[group] = doc_id
-    chosen = sorted(reps.values())
-    random.Random(seed).shuffle(chosen)
-    if n is not None:
-        chosen = chosen[:n]
-    return chosen, chosen[: min(anchor, len(chosen))]
 
 
 def to_task(
@@ -77,10 +56,19 @@ def to_task(
     }
 
 
-def pseudonym(key: bytes, server: str, user: object) -> str:
-    """A stable, keyed pseudonym for a Label Studio user; no e-mail or name is kept."""
+def pseudonym(
+    key: bytes, server: str, user: object, joined: Mapping[int, str] | None = None
+) -> str:
+    """A stable, keyed pseudonym for a Label Studio user; no e-mail or name is kept.
+
+    ``server`` is the server's identity (not its URL: a restart on another port keeps every
+    pseudonym); ``joined`` gives users' ``date_joined``, so that a user deleted and created
+    again with a reused id is another annotator.
+    """
     user_id = user.get("id") if isinstance(user, dict) else user
-    mac = hmac.new(key, f"{server}|{user_id}".encode(), hashlib.sha256).hexdigest()
+    stamp = (joined or {}).get(user_id, "") if isinstance(user_id, int) else ""
+    who = f"{user_id}:{stamp}" if stamp else f"{user_id}"
+    mac = hmac.new(key, f"{server}|{who}".encode(), hashlib.sha256).hexdigest()
     return f"ann-{mac[:10]}"
 
 
@@ -229,6 +217,7 @@ def _validate_annotation(
                 **span,
                 "stance": region_stance.get(key),
                 "from_prediction": unchanged,
+                "schema_version": schema.schema_version,
             }
         )
     out.annotations.append(
@@ -245,6 +234,7 @@ def _validate_annotation(
             "created_at": ann.get("created_at"),
             "updated_at": ann.get("updated_at"),
             "n_spans": len(regions),
+            "schema_version": schema.schema_version,
         }
     )
 

@@ -20,6 +20,7 @@ from corpus.ids import bytes_sha256, canonical_json, hash_hex, row_hash
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import ISSUE
+from corpus.migrations import map_rows
 from corpus.models import AnnotationRow, SpanAnnotation
 from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -32,6 +33,7 @@ from corpus.rounds.convert import (
     validate_task,
 )
 from corpus.rounds.push import owned_project
+from corpus.rounds.schemas import current_version, label_map, round_schema
 from corpus.rounds.state import RoundState, load_round, round_dir, save_round
 from corpus.store import Store, as_store, derive_version
 
@@ -176,12 +178,16 @@ def pull_round(
 ) -> PullResult:
     """Export, archive, validate and store a round's annotations as a new version.
 
-    Only tasks whose data or annotations changed since the last pull are validated
-    again; with no change at all nothing is written (``result.written`` is False).
+    Annotations are validated against the label schema the round was started under (its
+    kept copy; ``schema`` only for rounds made before copies were kept) and then mapped
+    into the store's current schema through its migrations. Only tasks whose data or
+    annotations changed since the last pull are validated again; with no change at all
+    nothing is written (``result.written`` is False).
     """
-    schema = schema or load_schema()
-    pre = preannotator or KeywordPreAnnotator(schema)
-    return drive(_pull(client, as_store(store), schema, name, pre), progress)
+    store = as_store(store)
+    made_under = round_schema(store, load_round(store.root, name), schema or load_schema())
+    pre = preannotator or KeywordPreAnnotator(made_under)
+    return drive(_pull(client, store, made_under, name, pre), progress)
 
 
 def _pull(
@@ -191,7 +197,6 @@ def _pull(
     name: str,
     preannotator: PreAnnotator,
 ) -> Steps[PullResult]:
-    server_url = client.url
     state = load_round(store.root, name)
     if state.project_id is None:
         raise RoundError(
@@ -205,9 +210,29 @@ def _pull(
         )
     yield Progress("pull", "exporting from Label Studio", 0, 1)
     raw = client.export(state.project_id)
+    annotators = annotator_keys(client, store)
     with store.lock():
-        result = yield from _commit_pull(store, schema, name, preannotator, server_url, raw)
+        result = yield from _commit_pull(store, schema, name, preannotator, annotators, raw)
     return result
+
+
+@dataclass(frozen=True)
+class AnnotatorKeys:
+    """What pseudonyms are keyed on: the server's identity and users' join times."""
+
+    server: str
+    joined: dict[int, str]
+
+    def pseudonym(self, key: bytes, user: object) -> str:
+        return pseudonym(key, self.server, user, self.joined)
+
+
+def annotator_keys(client: StudioClient, store: Store) -> AnnotatorKeys:
+    """The server's identity (recorded in the store the first time it is seen) and users'
+    ``date_joined``; neither depends on the server's URL or port."""
+    identity = client.server_identity()
+    store.record_server(identity, client.url)
+    return AnnotatorKeys(identity, {u.id: u.joined for u in client.users()})
 
 
 def _commit_pull(
@@ -215,7 +240,7 @@ def _commit_pull(
     schema: AnnotationSchema,
     name: str,
     preannotator: PreAnnotator,
-    server_url: str,
+    annotators: AnnotatorKeys,
     raw: bytes,
 ) -> Steps[PullResult]:
     """Archive, validate and store one export, under the store lock.
@@ -291,7 +316,7 @@ def _commit_pull(
             docs=docs,
             schema=schema,
             round_name=name,
-            who=lambda user: pseudonym(key, server_url, user),
+            who=lambda user: annotators.pseudonym(key, user),
             predicted=predicted,
         )
         annotations.extend(checked.annotations)
@@ -305,6 +330,7 @@ def _commit_pull(
             rejects.append(
                 Reject("task deleted in Label Studio: no task holds this document", doc_id=doc_id)
             )
+    annotations, spans, relabel = _to_current_schema(store, schema, annotations, spans)
     result.rejects = rejects
     result.annotations, result.spans = len(annotations), len(spans)
     result.archive = archived.result()  # the export is kept before anything is stored
@@ -323,6 +349,7 @@ def _commit_pull(
             result.archive,
             state.simulated,
             digest=digest,
+            relabel=relabel,
         )
         result.written = True
         pulled.append(version)
@@ -408,7 +435,7 @@ def _previous_rows(
 
 def write_pull_version(
     store: Store,
-    parent: str,
+    base: str,
     name: str,
     annotations: list[dict[str, Any]],
     spans: list[dict[str, Any]],
@@ -417,12 +444,16 @@ def write_pull_version(
     simulated: bool = False,
     *,
     digest: str | None = None,
+    relabel: dict[str, list[str]] | None = None,
 ) -> str:
-    """Parent's tables + this round's annotations (other rounds' rows are kept)."""
+    """A new version holding this round's annotations, derived from the store's LATEST
+    version (lineage is a line): every table is carried forward, other rounds' rows and gold
+    included; only this round's rows are replaced. ``base`` is the version the round's
+    documents come from (recorded in the manifest)."""
     with store.lock():
         return derive_version(
             store,
-            parent,
+            _latest(store, base),
             round_name=name,
             tables={
                 "annotations": (ROUND_TABLES["annotations"], annotations),
@@ -435,5 +466,25 @@ def write_pull_version(
                 "rejects": [r.to_dict() for r in rejects],
                 "simulated": simulated,
                 "rows": digest or rows_digest(annotations, spans, rejects),
+                "base": base,
+                **({"needs_relabel": relabel} if relabel else {}),
             },
         )
+
+
+def _to_current_schema(
+    store: Store,
+    schema: AnnotationSchema,
+    annotations: list[dict[str, Any]],
+    spans: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, list[str]]]:
+    """Rows of a round made under an older schema, mapped through the store's migrations."""
+    mapping = label_map(store, schema.schema_version, current_version(store, schema.schema_version))
+    if mapping is None:
+        return annotations, spans, {}
+    mapped = map_rows(mapping, {"annotations": annotations, "spans": spans})
+    return mapped.rows["annotations"], mapped.rows["spans"], dict(mapped.relabel)
+
+
+def _latest(store: Store, fallback: str) -> str:
+    return store.latest_name() or fallback

@@ -15,10 +15,12 @@ from typing import Any
 from corpus.errors import RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import ProjectInfo, StudioClient
-from corpus.labelstudio.config import config_sha256, label_config
+from corpus.labelstudio.config import config_sha256, label_config, project_instructions
 from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
 from corpus.progress import Progress, ProgressCallback, Steps, drive
-from corpus.rounds.convert import sample_documents, to_task
+from corpus.rounds.convert import to_task
+from corpus.rounds.population import plan_sample
+from corpus.rounds.schemas import round_schema, save_round_schema
 from corpus.rounds.state import (
     RoundSettings,
     RoundState,
@@ -73,7 +75,7 @@ def start_round(
     store: Store | str | os.PathLike[str],
     name: str,
     *,
-    version: str,
+    version: str | None = None,
     schema: AnnotationSchema | None = None,
     preannotator: PreAnnotator | None = None,
     sample: int | None = None,
@@ -81,33 +83,48 @@ def start_round(
     seed: int = 0,
     anchor: int = 0,
     batch_size: int = 1000,
+    strategy: str = "random",
+    relabel: str | None = None,
+    include_labelled: bool = False,
     simulated: bool = False,
     progress: ProgressCallback | None = None,
 ) -> PushResult:
     """Create (or find again) the round's project and push its tasks.
 
-    ``sample`` documents of ``version`` (all when None), at most one per near-duplicate
-    group, reproducible from ``seed``; ``overlap`` annotators per task; ``anchor`` of the
-    sampled documents stay open to every annotator. ``preannotator`` (default: schema
-    keywords) attaches suggestions. ``simulated`` marks a round whose annotations come from
-    simulated annotators (the demo): every version pulled from it, and every release built
-    on it, says so.
+    ``sample`` documents of ``version`` (default: the latest; all when ``sample`` is None),
+    at most one per near-duplicate group, reproducible from ``seed``, chosen by ``strategy``
+    (:mod:`corpus.rounds.sample`) among the documents no earlier round has sent and that
+    have no gold (``include_labelled`` drops that rule, ``relabel`` re-sends an earlier
+    round's documents). ``overlap`` annotators per task; ``anchor`` of the sampled documents
+    stay open to every annotator. ``preannotator`` (default: schema keywords) attaches
+    suggestions. ``simulated`` marks a round whose annotations come from simulated annotators
+    (the demo): every version pulled from it, and every release built on it, says so.
     """
     check_round_options(sample=sample, overlap=overlap, anchor=anchor, batch_size=batch_size)
+    if relabel is not None and include_labelled:
+        raise ValueError("relabel and include_labelled exclude each other")
     schema = schema or load_schema()
+    store = as_store(store)
     steps = _start(
         client,
-        as_store(store),
+        store,
         schema,
         name,
         version=version,
         preannotator=preannotator or KeywordPreAnnotator(schema),
         settings=RoundSettings(
-            sample=sample, overlap=overlap, seed=seed, anchor=anchor, batch_size=batch_size
+            sample=sample,
+            overlap=overlap,
+            seed=seed,
+            anchor=anchor,
+            batch_size=batch_size,
+            strategy=strategy,
+            relabel=relabel,
+            include_labelled=include_labelled,
         ),
         simulated=simulated,
     )
-    with as_store(store).lock():  # round.json is read, changed and written: one writer
+    with store.lock():  # round.json is read, changed and written: one writer
         return drive(steps, progress)
 
 
@@ -117,7 +134,7 @@ def _start(
     schema: AnnotationSchema,
     name: str,
     *,
-    version: str,
+    version: str | None,
     preannotator: PreAnnotator,
     settings: RoundSettings,
     simulated: bool,
@@ -127,6 +144,12 @@ def _start(
         state = load_round(store.root, name)
     except RoundError:
         state = None
+    if version is None:
+        version = state.version if state is not None else store.latest_name()
+        if version is None:
+            raise RoundError(
+                "the store has no version to sample from", hint="Run `corpus ingest` first."
+            )
     if state is not None:
         if state.version != version or state.settings != settings:
             raise RoundError(
@@ -136,18 +159,25 @@ def _start(
             )
     else:
         store.manifest(version)  # a clear error for an unknown version
-        docs = store.documents(version, columns=["dup_group"])
-        pairs = [(d, row["dup_group"]) for d, row in docs.items()]
-        doc_ids, anchor_ids = sample_documents(
-            pairs, n=settings.sample, seed=settings.seed, anchor=settings.anchor
-        )
+        sample = plan_sample(store, name, version, settings, preannotator)
+        if not sample.doc_ids:
+            left = ", ".join(f"{n} {why}" for why, n in sample.excluded.items()) or "none"
+            raise RoundError(
+                f"nothing to sample for round {name!r} from version {version}: "
+                f"{sample.population} candidate document(s) (left out: {left})",
+                hint="Ingest more articles, or pass --include-labelled (or --relabel ROUND) "
+                "to send documents again.",
+            )
         state = RoundState(
             name=name,
             version=version,
             project_title=project_title(name, store.store_id()),
             settings=settings,
-            doc_ids=doc_ids,
-            anchor_ids=anchor_ids,
+            doc_ids=sample.doc_ids,
+            anchor_ids=sample.anchor_ids,
+            scores=sample.scores,
+            excluded=sample.excluded,
+            population=sample.population,
             schema_hash=schema.hash(),
             label_config_sha256=config_sha256(xml),
             model_version=preannotator.model_version,
@@ -155,10 +185,13 @@ def _start(
             simulated=simulated,
         )
         save_round(store.root, state)
+        save_round_schema(store, state, schema)
     created = False
     if state.project_id is None or owned_project(client, state.project_id, store) is None:
-        state.project_id, created = _find_or_create_project(client, store, state, xml)
+        state.project_id, created = _find_or_create_project(client, store, state, xml, schema)
         save_round(store.root, state)
+    elif state.schema_hash == schema.hash():  # a project made before it had instructions
+        client.update_project(state.project_id, **project_instructions(schema))
     result = yield from _push(client, store, name, preannotator=preannotator)
     result.created_project = created
     return result
@@ -211,7 +244,7 @@ def find_or_create_project(
 
 
 def _find_or_create_project(
-    client: StudioClient, store: Store, state: RoundState, xml: str
+    client: StudioClient, store: Store, state: RoundState, xml: str, schema: AnnotationSchema
 ) -> tuple[int, bool]:
     return find_or_create_project(
         client,
@@ -224,6 +257,7 @@ def _find_or_create_project(
         show_collab_predictions=True,
         model_version=state.model_version,
         enable_empty_annotation=False,
+        **project_instructions(schema),
     )
 
 
@@ -237,9 +271,17 @@ def push_round(
     preannotator: PreAnnotator | None = None,
     progress: ProgressCallback | None = None,
 ) -> PushResult:
-    """Import the round's missing tasks; safe to re-run after a crash or a killed server."""
-    pre = preannotator or KeywordPreAnnotator(schema or load_schema())
-    return drive(_push(client, as_store(store), name, preannotator=pre), progress)
+    """Import the round's missing tasks; safe to re-run after a crash or a killed server.
+
+    Suggestions come from ``preannotator`` (default: the keywords of the schema the round
+    was started under).
+    """
+    store = as_store(store)
+    if preannotator is None:
+        preannotator = KeywordPreAnnotator(
+            round_schema(store, load_round(store.root, name), schema or load_schema())
+        )
+    return drive(_push(client, store, name, preannotator=preannotator), progress)
 
 
 def _push(

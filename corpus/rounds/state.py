@@ -23,6 +23,13 @@ class RoundSettings(BaseModel):
     unit: str = Field(default="document", description="Task unit; only 'document' for now.")
     anchor: int = Field(default=0, ge=0, description="Documents every annotator labels.")
     batch_size: int = Field(default=1000, ge=1)
+    strategy: str = Field(default="random", description="How documents are sampled.")
+    relabel: str | None = Field(
+        default=None, description="An earlier round whose documents are sent again."
+    )
+    include_labelled: bool = Field(
+        default=False, description="Also sample documents earlier rounds sent, or with gold."
+    )
 
 
 class RoundState(BaseModel):
@@ -44,6 +51,16 @@ class RoundState(BaseModel):
     pulled_versions: list[str] = Field(default_factory=list)
     simulated: bool = Field(
         default=False, description="Annotations come from simulated annotators (corpus demo)."
+    )
+    scores: dict[str, float] = Field(
+        default_factory=dict, description="Each sampled document's score under the strategy."
+    )
+    excluded: dict[str, int] = Field(
+        default_factory=dict, description="Documents left out of the sample, by reason."
+    )
+    population: int | None = Field(default=None, description="Documents the sample chose from.")
+    server: str | None = Field(
+        default=None, description="Identity of the Label Studio server of the project."
     )
 
 
@@ -112,3 +129,8 @@ def list_rounds(store_root: Path) -> list[RoundState]:
         for p in sorted(folder.iterdir())
         if (p / "round.json").is_file()
     ]
+
+
+def round_order(store_root: Path) -> list[str]:
+    """The store's rounds, oldest first (by when they were started, then by name)."""
+    return [r.name for r in sorted(list_rounds(store_root), key=lambda r: (r.created, r.name))]

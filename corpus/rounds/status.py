@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from corpus.errors import translate_os_errors
 from corpus.labelstudio import StudioClient
+from corpus.labelstudio.counts import project_counts
 from corpus.rounds.push import owned_project
 from corpus.rounds.state import load_round
 from corpus.store import Store, as_store
@@ -35,7 +35,8 @@ def round_status(
 ) -> RoundStatus:
     """Tasks total / annotated / skipped, and per annotator (by Label Studio e-mail).
 
-    E-mails are shown to the coordinator here and never stored.
+    Counts come from the project and Data Manager counts, never the whole export (fast at
+    10,000 tasks). E-mails are shown to the coordinator here and never stored.
     """
     store = as_store(store)
     state = load_round(store.root, name)
@@ -44,18 +45,10 @@ def round_status(
     )
     if state.project_id is None or owned_project(client, state.project_id, store) is None:
         return status
-    tasks = json.loads(client.export(state.project_id))
+    counts = project_counts(client, state.project_id)
+    status.tasks, status.annotated, status.skipped = counts.tasks, counts.annotated, counts.skipped
     emails = {u.id: u.email for u in client.users()}
-    status.tasks = len(tasks)
-    for task in tasks:
-        anns = task.get("annotations") or []
-        done = [a for a in anns if not a.get("was_cancelled")]
-        status.annotated += bool(done)
-        status.skipped += bool(anns) and not done
-        for a in anns:
-            user = a.get("completed_by")
-            uid = user.get("id") if isinstance(user, dict) else user
-            who = emails.get(int(uid), f"user {uid}") if uid is not None else "unknown"
-            counts = status.per_annotator.setdefault(who, {"done": 0, "skipped": 0})
-            counts["skipped" if a.get("was_cancelled") else "done"] += 1
+    for uid, (done, skipped) in sorted(counts.per_user.items()):
+        who = emails.get(uid, f"user {uid}")
+        status.per_annotator[who] = {"done": done, "skipped": skipped}
     return status

@@ -152,6 +152,23 @@ class Store:
                     write_json_atomic(self.root / STORE_FILE, meta)
         return str(meta["store_id"])
 
+    def record_server(self, identity: str, url: str) -> None:
+        """Remember a Label Studio server the first time this store talks to it."""
+        meta = self._meta()
+        servers = meta.setdefault("servers", {})
+        if identity in servers:
+            return
+        with self.lock():
+            meta = self._meta()
+            servers = meta.setdefault("servers", {})
+            if identity not in servers:
+                servers[identity] = {
+                    "first_url": url,
+                    "first_seen": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+                meta.setdefault("store_id", uuid.uuid4().hex)
+                write_json_atomic(self.root / STORE_FILE, meta)
+
     def record_version(self, version: str) -> None:
         """Remember the highest version number used (the caller holds the lock)."""
         meta = self._meta()
@@ -224,12 +241,19 @@ class Store:
         path = folder / "manifest.json"
         if not folder.is_dir():
             raise VersionNotFoundError(f"no version {version} in the store {self.root}", path=path)
-        if not path.is_file():
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            st = None
+        if st is None or not path.is_file():
             raise DamagedVersionError(
                 f"version {version} is damaged: {path} is missing", path=path
             ) from None
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        if (cached := _MANIFESTS.get(key)) is not None:
+            return cached
         try:
-            return VersionManifest.model_validate_json(path.read_bytes())
+            manifest = VersionManifest.model_validate_json(path.read_bytes())
         except ValidationError as exc:
             first = exc.errors()[0]
             where = " -> ".join(str(p) for p in first["loc"]) or "(top level)"
@@ -238,6 +262,10 @@ class Store:
                 f"({exc.error_count()} problem(s), first: [{where}] {first['msg']})",
                 path=path,
             ) from None
+        if len(_MANIFESTS) >= 64:  # manifests of large ingests list every input file
+            _MANIFESTS.pop(next(iter(_MANIFESTS)))
+        _MANIFESTS[key] = manifest
+        return manifest
 
     def verify_table(self, version: str, table: str) -> None:
         """Check the size and sha256 of a table's files against the manifest, once per process.
@@ -252,6 +280,19 @@ class Store:
         for rel, record in manifest.files.items():
             if rel.split("/", 1)[0] == table:
                 check_file(folder / rel, record, version)
+
+    def verify_files(self, version: str, folder: str) -> list[str]:
+        """Check every file of a version's ``folder`` (not a table: e.g. ``dedup``) against
+        the manifest, once per process; their paths relative to the folder."""
+        manifest = self.manifest(version)
+        base = self.version_dir(version)
+        found = []
+        for rel, record in manifest.files.items():
+            top, _, rest = rel.partition("/")
+            if top == folder and rest:
+                check_file(base / rel, record, version)
+                found.append(rest)
+        return found
 
     def table_shards(self, version: str, table: str) -> list[Path]:
         """The table's shard files, after checking them (see :meth:`verify_table`)."""
@@ -313,7 +354,9 @@ class Store:
     def link_tables(
         self, parent: str, writer: VersionWriter, *, skip: Collection[str] = ()
     ) -> None:
-        """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged."""
+        """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged, and its
+        other folders (the near-duplicate index ``dedup``). Every file is checked against
+        the parent's manifest first: a version is never derived from a damaged one."""
         manifest = self.manifest(parent)
         for name, info in manifest.tables.items():
             if name not in skip:
@@ -324,6 +367,11 @@ class Store:
                     int(info.content_sha256, 16),
                     records,
                 )
+        folders = {rel.partition("/")[0] for rel in manifest.files if "/" in rel}
+        base = self.version_dir(parent)
+        for top in sorted(folders - set(manifest.tables) - set(skip)):
+            for rest in self.verify_files(parent, top):
+                writer.link_file(base / top / rest, top, rest, manifest.files[f"{top}/{rest}"])
 
     def load(self, version: str, table: str) -> Any:
         """The table as a ``datasets.Dataset`` (``load_from_disk``)."""
@@ -373,6 +421,15 @@ class Version:
         return self.store.read_table(self.name, name, columns)
 
 
+def _fit(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
+    """A row of an older table in today's columns (a new column is null)."""
+    return {name: row.get(name) for name in schema.names}
+
+
+# Parsed manifests by (path, inode, size, mtime): a manifest is written once and sealed,
+# and a replaced or edited one has another key.
+_MANIFESTS: dict[tuple[str, int, int, int], VersionManifest] = {}
+
 # Store locks held by this process (re-entrant), by resolved store folder.
 _HELD: dict[Path, int] = {}
 
@@ -386,16 +443,18 @@ def derive_version(
     store: Store,
     parent: str,
     *,
-    round_name: str,
+    round_name: str | None,
     tables: Mapping[str, tuple[pa.Schema, list[dict[str, Any]]]],
     kind: str,
     message: str,
     extra: dict[str, object],
+    schema_hash: str | None = None,
 ) -> str:
     """A new version (next minor) from ``parent`` holding one round's rows in ``tables``.
 
     Every other table of the parent is linked unchanged; each table in ``tables`` keeps the
-    parent's rows of *other* rounds and gets this round's rows. The caller holds the lock.
+    parent's rows of *other* rounds and gets this round's rows (``round_name`` None: the
+    rows replace the whole table). The caller holds the lock.
     """
     from corpus.about import __version__
 
@@ -406,8 +465,12 @@ def derive_version(
         store.link_tables(parent, writer, skip=tables.keys())
         for table, (schema, rows) in tables.items():
             out = writer.table(table, schema)
-            if table in manifest.tables:
-                kept = [r for r in store.iter_rows(parent, table) if r["round"] != round_name]
+            if table in manifest.tables and round_name is not None:
+                kept = [
+                    _fit(r, schema)
+                    for r in store.iter_rows(parent, table)
+                    if r["round"] != round_name
+                ]
                 out.write_rows(kept, sum(row_hash(r) for r in kept))
             out.write_rows(rows, sum(row_hash(r) for r in rows))
         writer.commit(
@@ -417,7 +480,7 @@ def derive_version(
                 kind=kind,
                 created=datetime.now(UTC).isoformat(timespec="seconds"),
                 tool_version=__version__,
-                schema_hash=manifest.schema_hash,
+                schema_hash=schema_hash or manifest.schema_hash,
                 message=message,
                 normalization=NormalizationInfo(),
                 segmenter=manifest.segmenter,
@@ -425,7 +488,7 @@ def derive_version(
                 inputs=[],
                 tables={},
                 report=[],
-                extra={"round": round_name, **extra},
+                extra={**({"round": round_name} if round_name else {}), **extra},
             )
         )
     except BaseException:

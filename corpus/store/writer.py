@@ -79,6 +79,19 @@ class TableWriter:
         self.rows += rows
         self.hash_sum += hash_sum
 
+    def adopt(self, shards: list[tuple[Path, FileRecord]], rows: int, hash_sum: int) -> None:
+        """Take over shards written by other processes (the Ray engine's workers) in this
+        version's temporary folder: each is moved into the table's folder; the records are
+        their size and sha256 as the writer computed them."""
+        self.close()
+        for src, record in shards:
+            name = f"data-{len(self.files):05d}.arrow"
+            src.rename(self.folder / name)
+            self.files.append(name)
+            self.known[name] = record
+        self.rows += rows
+        self.hash_sum += hash_sum
+
     def write_rows(self, rows: list[dict[str, Any]], hash_sum: int) -> None:
         if rows:
             self.write_batch(pa.RecordBatch.from_pylist(rows, schema=self.schema), hash_sum)
@@ -197,6 +210,29 @@ class VersionWriter:
         self.tmp = store.root / ".tmp" / f"{version}-{uuid.uuid4().hex[:8]}"
         self.tmp.mkdir(parents=True)
         self.tables: dict[str, TableWriter] = {}
+        # folders of other files (the near-duplicate index): linked files' parent records,
+        # by path relative to the folder, with the inode linked (a replaced file is hashed)
+        self.folders: dict[str, dict[str, tuple[FileRecord, int]]] = {}
+
+    def folder(self, name: str) -> Path:
+        """A folder of files that are not tables (e.g. ``dedup``): every file in it at
+        :meth:`commit` is recorded in the manifest and sealed like a table's shards."""
+        path = self.tmp / name
+        path.mkdir(parents=True, exist_ok=True)
+        self.folders.setdefault(name, {})
+        return path
+
+    def link_file(self, src: Path, name: str, rel: str, record: FileRecord | None) -> None:
+        """Reuse a parent's file as ``<name>/<rel>`` (hard link, or copy across file
+        systems); ``record`` is its size and sha256 as the parent recorded them."""
+        dst = self.folder(name) / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+        if record is not None:
+            self.folders[name][rel] = (record, dst.stat().st_ino)
 
     def table(self, name: str, schema: pa.Schema) -> TableWriter:
         if name not in self.tables:
@@ -215,6 +251,8 @@ class VersionWriter:
                 files[f"{name}/{rel}"] = record
                 _seal(writer.folder / rel)
             fsync_dir(writer.folder)
+        for name, known in self.folders.items():
+            files.update(_seal_folder(self.tmp, name, known))
         manifest = manifest.model_copy(update={"tables": infos, "files": files})
         path = self.tmp / "manifest.json"
         write_json(path, manifest.model_dump(mode="json"))
@@ -238,6 +276,26 @@ class VersionWriter:
             with contextlib.suppress(Exception):
                 writer.close()
         remove_tree(self.tmp)
+
+
+def _seal_folder(
+    root: Path, name: str, known: dict[str, tuple[FileRecord, int]]
+) -> dict[str, FileRecord]:
+    """Record and seal every file under ``root/name`` (a linked file keeps its parent's
+    record unless it was replaced since)."""
+    folder = root / name
+    records: dict[str, FileRecord] = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        linked = known.get(rel)
+        if linked is not None and linked[1] == path.stat().st_ino:
+            records[f"{name}/{rel}"] = linked[0]
+        else:
+            records[f"{name}/{rel}"] = _record(path)
+        _seal(path)
+    for sub in sorted({p.parent for p in folder.rglob("*")} | {folder}):
+        fsync_dir(sub)
+    return records
 
 
 def remove_tree(folder: Path) -> None:

@@ -1,0 +1,120 @@
+"""Label-schema migrations (pure): checked against both schema versions, rows mapped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from corpus.errors import SchemaError
+from corpus.label_schema import AnnotationSchema, parse_schema
+from corpus.migrations import SPLIT, LabelMap, Migration, check_migration, load_migration, map_rows
+
+RAW = yaml.safe_load((ROOT / "schemas" / "annotation.yaml").read_text(encoding="utf-8"))
+
+
+def version(n: int, *, drop: tuple[str, ...] = (), add: tuple[str, ...] = ()) -> AnnotationSchema:
+    raw = {**RAW, "schema_version": n}
+    issues = [i for i in RAW["issues"] if i["name"] not in drop]
+    template = RAW["issues"][0]
+    issues += [{**template, "name": name, "title": name, "examples": []} for name in add]
+    return parse_schema(yaml.safe_dump({**raw, "issues": issues}))
+
+
+def migration(**rules: object) -> Migration:
+    return Migration.model_validate({"from": 1, "to": 2, **rules})
+
+
+def test_a_migration_that_fits_is_described() -> None:
+    old = version(1)
+    new = version(2, drop=("trade", "exchanges", "climate"),
+                  add=("trade_goods", "trade_services", "people_to_people", "tourism"))  # fmt: skip
+    plan = migration(
+        issue=[
+            {"split": {"from": "trade", "into": ["trade_goods", "trade_services"]}},
+            {"rename": {"from": "exchanges", "to": "people_to_people"}},
+            {"remove": "climate"},
+        ]
+    )
+    report = check_migration(plan, old, new)
+    assert report.changes["issue"] == [
+        "split trade -> trade_goods, trade_services (relabel)",
+        "rename exchanges -> people_to_people",
+        "remove climate",
+    ]
+    assert report.added["issue"] == ["tourism"] and report.changes["stance"] == []
+
+
+@pytest.mark.parametrize(
+    ("rules", "problem"),
+    [
+        ({}, "'trade' of version 1 is not in version 2 and no rule says what becomes of it"),
+        ({"issue": [{"rename": {"from": "nope", "to": "trade_goods"}}]}, "'nope' is not a label"),
+        (
+            {"issue": [{"rename": {"from": "trade", "to": "nope"}}]},
+            "'nope' is not a label of version 2",
+        ),
+        ({"issue": [{"remove": "trade"}, {"remove": "trade"}]}, "'trade' has more than one rule"),
+        ({"stance": [{"split": {"from": "supportive", "into": ["a", "b"]}}]}, "only issue labels"),
+    ],
+)
+def test_a_migration_that_does_not_fit_is_refused(rules: dict[str, object], problem: str) -> None:
+    new = version(2, drop=("trade",), add=("trade_goods",))
+    with pytest.raises(SchemaError) as info:
+        check_migration(migration(**rules), version(1), new)
+    assert problem in info.value.message and info.value.hint
+
+
+def test_versions_must_match_and_be_consecutive(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError):
+        check_migration(migration(), version(3), version(4))
+    bad = tmp_path / "m.yaml"
+    bad.write_text("from: 1\nto: 3\n", encoding="utf-8")
+    with pytest.raises(SchemaError) as info:
+        load_migration(bad)
+    assert "one version to the next" in info.value.message
+    bad.write_text("from: 1\nto: 2\nissue:\n  - rename: {from: a, to: b}\n    remove: c\n")
+    with pytest.raises(SchemaError) as info:
+        load_migration(bad)
+    assert "one of rename, merge, remove, split" in info.value.message
+
+
+def test_rows_are_mapped_dropped_or_marked_for_relabelling() -> None:
+    plan = migration(
+        issue=[
+            {"split": {"from": "trade", "into": ["trade_goods", "trade_services"]}},
+            {"merge": {"from": ["climate", "exchanges"], "into": "diplomacy_dialogue"}},
+            {"remove": "taiwan"},
+        ],
+        span_stance=[{"rename": {"from": "opposed", "to": "against"}}],
+        stance=[{"remove": "mixed"}],
+    )
+    spans = [
+        {"doc_id": "d1", "issue": "trade", "stance": "opposed"},
+        {"doc_id": "d1", "issue": "climate", "stance": "opposed"},
+        {"doc_id": "d2", "issue": "taiwan", "stance": None},
+        {"doc_id": "d2", "issue": "investment_economy", "stance": "neutral"},
+    ]
+    annotations = [{"doc_id": "d1", "stance": "mixed"}, {"doc_id": "d2", "stance": "opposed"}]
+    mapped = map_rows(LabelMap.of(plan), {"spans": spans, "annotations": annotations})
+    assert mapped.rows["spans"] == [
+        {"doc_id": "d1", "issue": "diplomacy_dialogue", "stance": "against"},
+        {"doc_id": "d2", "issue": "investment_economy", "stance": "neutral"},
+    ]
+    assert [a["stance"] for a in mapped.rows["annotations"]] == [None, "opposed"]
+    assert dict(mapped.relabel) == {"d1": ["trade"]}
+    assert dict(mapped.dropped) == {
+        "spans: trade (split: relabel)": 1,
+        "spans: taiwan (removed)": 1,
+    }
+
+
+def test_maps_chain_across_versions() -> None:
+    one = LabelMap({"issue": {"a": "b", "x": None, "s": SPLIT}})
+    two = LabelMap({"issue": {"b": "c", "y": "z"}})
+    both = one.then(two)
+    assert both.label("issue", "a") == "c" and both.label("issue", "x") is None
+    assert both.label("issue", "s") == SPLIT and both.label("issue", "y") == "z"
+    assert both.label("issue", "kept") == "kept"

@@ -1,0 +1,77 @@
+"""Sampling strategies (pure) and the population a new round samples from."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from corpus.rounds.sample import (
+    Candidate,
+    RandomStrategy,
+    ScoredStrategy,
+    StratifiedStrategy,
+    disagreement_scores,
+    sample_documents,
+    select,
+)
+
+
+def test_random_sampling_is_what_it_always_was() -> None:
+    """One per group (its smallest id), shuffled with the seed: old rounds stay reproducible."""
+    docs = [(f"d{i:02d}", f"g{i // 2}") for i in range(20)]
+    chosen, anchors = sample_documents(docs, n=5, seed=3, anchor=2)
+    import random
+
+    reps = sorted({g: d for d, g in reversed(docs)}.values())
+    random.Random(3).shuffle(reps)
+    assert chosen == reps[:5] and anchors == chosen[:2]
+
+
+def test_one_document_per_near_duplicate_group() -> None:
+    cands = [Candidate(f"d{i}", "same") for i in range(5)] + [Candidate("x", "other")]
+    sample = select(cands, RandomStrategy(), n=None, seed=0)
+    assert sorted(sample.doc_ids) == ["d0", "x"] and sample.population == 6
+
+
+def test_stratified_finds_rare_issues_that_random_misses() -> None:
+    common = [Candidate(f"c{i:03d}", f"c{i}", "wire", frozenset({"trade"})) for i in range(200)]
+    rare = [
+        Candidate("r1", "r1", "wire", frozenset({"taiwan"})),
+        Candidate("r2", "r2", "blog", frozenset({"climate"})),
+        Candidate("r3", "r3", "wire", frozenset({"human_rights", "trade"})),
+    ]
+    pool = common + rare
+    picked = select(pool, StratifiedStrategy(), n=6, seed=1)
+    assert {"r1", "r2", "r3"} <= set(picked.doc_ids)
+    misses = sum(
+        not {"r1", "r2", "r3"} <= set(select(pool, RandomStrategy(), n=6, seed=s).doc_ids)
+        for s in range(20)
+    )
+    assert misses == 20  # random sampling of 6 of 203 almost never has all three
+    assert picked.doc_ids == select(pool, StratifiedStrategy(), n=6, seed=1).doc_ids
+    assert all(picked.scores[d] > 0 for d in picked.doc_ids)
+
+
+def test_stratified_spreads_over_sources() -> None:
+    pool = [Candidate(f"a{i}", f"a{i}", "A") for i in range(30)]
+    pool += [Candidate(f"b{i}", f"b{i}", "B") for i in range(3)]
+    picked = select(pool, StratifiedStrategy(), n=6, seed=0)
+    assert Counter(d[0] for d in picked.doc_ids) == {"a": 3, "b": 3}
+
+
+def test_disagreement_ranks_the_most_disputed_first() -> None:
+    annotations = [
+        {"doc_id": "agreed", "annotator": a, "stance": "neutral", "cancelled": False} for a in "xyz"
+    ] + [
+        {"doc_id": "split", "annotator": "x", "stance": "neutral", "cancelled": False},
+        {"doc_id": "split", "annotator": "y", "stance": "opposed", "cancelled": False},
+        {"doc_id": "split", "annotator": "z", "stance": "opposed", "cancelled": False},
+        {"doc_id": "spans", "annotator": "x", "stance": "neutral", "cancelled": False},
+        {"doc_id": "spans", "annotator": "y", "stance": "neutral", "cancelled": False},
+        {"doc_id": "alone", "annotator": "x", "stance": "neutral", "cancelled": False},
+    ]
+    spans = [{"doc_id": "spans", "annotator": "x", "issue": "trade"}]
+    scores = disagreement_scores(annotations, spans, unresolved=["tie"])
+    assert scores == {"split": 1 - 2 / 3, "spans": 1.0, "tie": 1.0}  # agreed and alone left out
+    pool = [Candidate(d, d) for d in ("agreed", "split", "spans", "alone", "tie")]
+    ranked = select(pool, ScoredStrategy("disagreement", scores), n=2, seed=0)
+    assert set(ranked.doc_ids) == {"spans", "tie"}
