@@ -54,7 +54,8 @@ def test_an_offsets_only_release_carries_no_text(built: dict[str, Any], tmp_path
     titles = [t for split in SPLITS for t in parquet(full, "documents", split)["title"].to_pylist()]
     assert {c: parquet(none, c, "train").column_names for c in CONFIGS[:3]} == {
         "documents": ["doc_id", "text_sha256", "stance", "spans", "dup_group", "source", "url",
-                      "published_at", "language", "source_path", "source_record", "external_id"],
+                      "published_at", "language", "gold_round", "decided_by", "source_path",
+                      "source_record", "external_id"],
         "sentences": ["doc_id", "sentence_index", "start", "end", "doc_stance", "spans"],
         "tokens": ["doc_id", "sentence_index", "token_start", "token_end", "tags"],
     }  # fmt: skip
