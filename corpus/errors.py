@@ -18,6 +18,8 @@ the builtin ``TypeError`` / ``ValueError`` instead.
     - StudioAuthError        the server answers but rejects the token
   + RoundError             annotation rounds: unknown round, bad settings, drift
   + ReleaseError           building, verifying or publishing a release
+  + ModelError             training, loading or using a stored model (``.path``): a release
+                           without gold or too small, a damaged model folder, another schema
   + FileSystemError        the operating system refused a read or write (``.path``, ``.errno``):
                            read-only or full disk, no permission, a missing file
 
@@ -181,6 +183,16 @@ class ReleaseError(CorpusError):
     default_hint = "See the reason above; `--force REASON` overrides a release gate."
 
 
+class ModelError(CorpusError):
+    """A stored model could not be trained, read or used; ``path`` names the folder."""
+
+    default_hint = "Run `corpus model list` to see the models in this store."
+
+    def __init__(self, message: str, *, path: Path | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
 class FileSystemError(CorpusError):
     """The operating system refused a read or write; ``path`` and ``errno`` say which."""
 
@@ -294,6 +306,7 @@ __all__ = [
     "FileSystemError",
     "IngestError",
     "LabelStudioError",
+    "ModelError",
     "Problem",
     "ReleaseError",
     "RoundError",
