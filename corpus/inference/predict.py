@@ -15,6 +15,7 @@ probability, and how unsure the model is about a document.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -92,7 +93,6 @@ def load_model(
     pickled by another scikit-learn version (which scikit-learn cannot read reliably).
     """
     import joblib
-    import pycrfsuite
 
     root = as_store(store).root if store is not None else Path.cwd()
     folder = resolve(root, model)
@@ -106,10 +106,28 @@ def load_model(
             path=folder,
             hint=f"Train it again with `corpus model train {manifest.release.release}`.",
         )
-    tagger = pycrfsuite.Tagger()
-    tagger.open_inmemory(files[TAGGER_FILE])
     stance = joblib.load(io.BytesIO(files[STANCE_FILE]))
-    return StoredModel(folder, manifest, version, stance, tagger)
+    return StoredModel(folder, manifest, version, stance, open_tagger(files[TAGGER_FILE]))
+
+
+@functools.cache
+def _tagger_class() -> Any:
+    import pycrfsuite
+
+    class KeptTagger(pycrfsuite.Tagger):  # type: ignore[misc]
+        """A tagger that keeps its model's bytes alive (CRFsuite reads them in place)."""
+
+        model_bytes = b""
+
+    return KeptTagger
+
+
+def open_tagger(model: bytes) -> Any:
+    """A CRFsuite tagger over a model file's bytes (kept alive as long as the tagger)."""
+    tagger = _tagger_class()()
+    tagger.model_bytes = model
+    tagger.open_inmemory(model)
+    return tagger
 
 
 def stance_probabilities(
@@ -133,8 +151,7 @@ def tag_text(tagger: Any, text: str, language: str) -> tuple[list[SpanSuggestion
     uncertain: list[float] = []
     for tokens in sentences(text, language):
         words = [text[a:b] for a, b in tokens]
-        tagger.set(token_features(words))
-        tags = tagger.tag()
+        tags = tagger.tag(token_features(words))  # also the sequence marginal() reads
         marginals = [tagger.marginal(tag, t) for t, tag in enumerate(tags)]
         uncertain.extend(1.0 - p for p in marginals)
         for first, stop, label in bio_spans(tags):
@@ -233,6 +250,7 @@ __all__ = [
     "entropy",
     "library_versions",
     "load_model",
+    "open_tagger",
     "predict_documents",
     "stance_probabilities",
     "tag_text",

@@ -36,7 +36,7 @@ import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 MODEL_STRATEGIES = ("uncertainty", "diverse-uncertainty")
 STRATEGIES = ("random", "stratified", "disagreement", "relabel-migrated", *MODEL_STRATEGIES)
@@ -60,6 +60,7 @@ class Strategy(Protocol):
     def rank(self, candidates: Sequence[Candidate], *, seed: int) -> list[tuple[str, float]]: ...
 
 
+@runtime_checkable
 class UncertaintyScorer(Protocol):
     """A model that says how unsure it is about each text (0 = sure, 1 = knows nothing)."""
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.inference.features import bio_spans, token_features
+from corpus.inference.predict import open_tagger
 from corpus.training.data import MIN_PER_CLASS, Doc, Sentence
 
 STANCE_GRID = (0.1, 1.0, 10.0)
@@ -133,11 +134,7 @@ def fit_tagger(
 
 
 def tagger_from_bytes(model: bytes) -> Any:
-    import pycrfsuite
-
-    tagger = pycrfsuite.Tagger()
-    tagger.open_inmemory(model)
-    return tagger
+    return open_tagger(model)
 
 
 def span_f1(tagger: Any, sentences: Sequence[Sentence]) -> float:
