@@ -9,6 +9,7 @@ gold, or with a split too small to train on is refused with an error naming it.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,16 +82,14 @@ def release_path(store: Store | str | os.PathLike[str] | None, release: str | Pa
     )
 
 
-def _load(path: Path, config: str, cache_dir: Path | None) -> Any:
+def _load(path: Path, config: str, cache_dir: Path) -> Any:
     import datasets
     from datasets import load_dataset
 
     quiet = datasets.are_progress_bars_disabled()
     datasets.disable_progress_bars()
     try:
-        return load_dataset(
-            str(path), config, cache_dir=str(cache_dir) if cache_dir is not None else None
-        )
+        return load_dataset(str(path), config, cache_dir=str(cache_dir))
     finally:
         if not quiet:
             datasets.enable_progress_bars()
@@ -102,7 +101,9 @@ def read_release(
     *,
     cache_dir: Path | None = None,
 ) -> ReleaseData:
-    """The release's documents and sentences per split (checksums checked first)."""
+    """The release's documents and sentences per split (checksums checked first), read
+    with ``datasets.load_dataset`` into ``cache_dir`` (default: a temporary folder, removed
+    after: ``datasets`` can serve a stale copy cached for another folder of that name)."""
     path = release_path(store, release)
     manifest = read_manifest(path)
     check_files(path, manifest)
@@ -115,6 +116,14 @@ def read_release(
                 path=path,
                 hint="Train on a release built by `corpus release build` with its text.",
             )
+    if cache_dir is None:  # datasets may serve another folder's cached copy: read afresh
+        with tempfile.TemporaryDirectory(prefix="corpus-release-") as tmp:
+            return _read(path, manifest, Path(tmp))
+    return _read(path, manifest, cache_dir)
+
+
+def _read(path: Path, manifest: dict[str, Any], cache_dir: Path) -> ReleaseData:
+    name = str(manifest.get("release", path.name))
     docs_ds = _load(path, "documents", cache_dir)
     tokens_ds = _load(path, "tokens", cache_dir)
     stance_names: list[str] = docs_ds["train"].features["stance"].names
