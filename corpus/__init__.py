@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         FileSystemError,
         IngestError,
         LabelStudioError,
+        ModelError,
         Problem,
         ReleaseError,
         RoundError,
@@ -87,6 +88,15 @@ if TYPE_CHECKING:
     )
     from corpus.rounds.migrate import MigrationResult, migrate_schema
     from corpus.store import CheckReport, Store, Version, VersionDiff, check_store, diff_versions
+    from corpus.training import (
+        CurveResult,
+        Evaluation,
+        TrainResult,
+        evaluate_model,
+        learning_curve,
+        list_models,
+        train_model,
+    )
 
 # public name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
@@ -103,6 +113,7 @@ _EXPORTS: dict[str, str] = {
             "FileSystemError",
             "IngestError",
             "LabelStudioError",
+            "ModelError",
             "Problem",
             "ReleaseError",
             "RoundError",
@@ -164,6 +175,18 @@ _EXPORTS: dict[str, str] = {
         ["CheckReport", "Store", "Version", "VersionDiff", "check_store", "diff_versions"],
         "corpus.store",
     ),
+    **dict.fromkeys(
+        [
+            "CurveResult",
+            "Evaluation",
+            "TrainResult",
+            "evaluate_model",
+            "learning_curve",
+            "list_models",
+            "train_model",
+        ],
+        "corpus.training",
+    ),
 }
 
 __all__ = [
@@ -172,8 +195,10 @@ __all__ = [
     "AnnotationSchema",
     "CheckReport",
     "CorpusError",
+    "CurveResult",
     "DamagedVersionError",
     "DemoResult",
+    "Evaluation",
     "FileSystemError",
     "IngestError",
     "IngestResult",
@@ -181,6 +206,7 @@ __all__ = [
     "LabelStudioError",
     "Metric",
     "MigrationResult",
+    "ModelError",
     "PreAnnotator",
     "Problem",
     "Progress",
@@ -203,6 +229,7 @@ __all__ = [
     "StudioInfo",
     "StudioNotRunningError",
     "StudioStatus",
+    "TrainResult",
     "VerifyReport",
     "Version",
     "VersionDiff",
@@ -214,7 +241,10 @@ __all__ = [
     "build_release",
     "check_store",
     "diff_versions",
+    "evaluate_model",
     "ingest",
+    "learning_curve",
+    "list_models",
     "list_rounds",
     "load_schema",
     "migrate_schema",
@@ -230,6 +260,7 @@ __all__ = [
     "studio_down",
     "studio_status",
     "studio_up",
+    "train_model",
     "verify_release",
     "write_report",
 ]
