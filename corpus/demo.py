@@ -41,6 +41,7 @@ from corpus.training import train_model
 
 SIM_DOMAIN = "demo.corpus.local"
 DEMO_FORCE = "demo: a small simulated corpus cannot have every label in every split"
+ROUND_2_MESSAGE = "demo: articles for round 2"
 
 
 @dataclass
@@ -139,8 +140,10 @@ def _demo(
     ingested = ingest(
         inputs, store=store, schema=schema, message="demo: seed and generated articles"
     )
-    base = ingested.version or next(
-        v for v in reversed(store.version_names()) if store.manifest(v).kind == "ingest"
+    base = ingested.version or next(  # the first round's ingest, not the second round's
+        v
+        for v in reversed(store.version_names())
+        if store.manifest(v).kind == "ingest" and store.manifest(v).message != ROUND_2_MESSAGE
     )
     yield Progress(
         "ingest",
@@ -270,7 +273,7 @@ def _model_round(
         version = load_round(store.root, name).version
     except RoundError:
         folder = _generate(seeds, store.root / "demo" / "generated-round-2", n, seed + 1)
-        ingest([folder], store=store, schema=schema, message="demo: articles for round 2")
+        ingest([folder], store=store, schema=schema, message=ROUND_2_MESSAGE)
         version = store.latest_name() or ""
     pushed = start_round(
         client, store, name, version=version, schema=schema, model=model[0], sample=n // 2,
