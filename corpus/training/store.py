@@ -29,7 +29,7 @@ from corpus.inference.folder import (
     models_dir,
     read_manifest,
 )
-from corpus.store import Store
+from corpus.store import Store, as_store
 
 TMP_PREFIX = ".tmp-model-"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -127,9 +127,9 @@ class ModelInfo:
         return {**self.__dict__, "path": str(self.path)}
 
 
-def list_models(store: Store) -> list[ModelInfo]:
+def list_models(store: Store | str | os.PathLike[str]) -> list[ModelInfo]:
     """Every model folder of the store, each checked; a damaged one says why."""
-    folder = models_dir(store.root)
+    folder = models_dir(as_store(store).root)
     out = []
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         if not path.is_dir() or path.name.startswith("."):
