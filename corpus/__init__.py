@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         FileSystemError,
         IngestError,
         LabelStudioError,
+        ModelError,
         Problem,
         ReleaseError,
         RoundError,
@@ -89,6 +90,15 @@ if TYPE_CHECKING:
     )
     from corpus.rounds.migrate import MigrationResult, migrate_schema
     from corpus.store import CheckReport, Store, Version, VersionDiff, check_store, diff_versions
+    from corpus.training import (
+        CurveResult,
+        Evaluation,
+        TrainResult,
+        evaluate_model,
+        learning_curve,
+        list_models,
+        train_model,
+    )
 
 # public name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
@@ -106,6 +116,7 @@ _EXPORTS: dict[str, str] = {
             "FileSystemError",
             "IngestError",
             "LabelStudioError",
+            "ModelError",
             "Problem",
             "ReleaseError",
             "RoundError",
@@ -168,6 +179,18 @@ _EXPORTS: dict[str, str] = {
         ["CheckReport", "Store", "Version", "VersionDiff", "check_store", "diff_versions"],
         "corpus.store",
     ),
+    **dict.fromkeys(
+        [
+            "CurveResult",
+            "Evaluation",
+            "TrainResult",
+            "evaluate_model",
+            "learning_curve",
+            "list_models",
+            "train_model",
+        ],
+        "corpus.training",
+    ),
 }
 
 __all__ = [
@@ -176,9 +199,11 @@ __all__ = [
     "AnnotationSchema",
     "CheckReport",
     "CorpusError",
+    "CurveResult",
     "DamagedVersionError",
     "DemoResult",
     "EngineError",
+    "Evaluation",
     "FileSystemError",
     "IngestError",
     "IngestResult",
@@ -186,6 +211,7 @@ __all__ = [
     "LabelStudioError",
     "Metric",
     "MigrationResult",
+    "ModelError",
     "PostgresSettings",
     "PreAnnotator",
     "Problem",
@@ -209,6 +235,7 @@ __all__ = [
     "StudioInfo",
     "StudioNotRunningError",
     "StudioStatus",
+    "TrainResult",
     "VerifyReport",
     "Version",
     "VersionDiff",
@@ -220,7 +247,10 @@ __all__ = [
     "build_release",
     "check_store",
     "diff_versions",
+    "evaluate_model",
     "ingest",
+    "learning_curve",
+    "list_models",
     "list_rounds",
     "load_schema",
     "migrate_schema",
@@ -236,6 +266,7 @@ __all__ = [
     "studio_down",
     "studio_status",
     "studio_up",
+    "train_model",
     "verify_release",
     "write_report",
 ]

@@ -19,6 +19,8 @@ the builtin ``TypeError`` / ``ValueError`` instead.
   + RoundError             annotation rounds: unknown round, bad settings, drift
   + ReleaseError           building, verifying or publishing a release
   + EngineError            the engine asked for (``--engine ray``) is not installed or reachable
+  + ModelError             training, loading or using a stored model (``.path``): a release
+                           without gold or too small, a damaged model folder, another schema
   + FileSystemError        the operating system refused a read or write (``.path``, ``.errno``):
                            read-only or full disk, no permission, a missing file
 
@@ -188,6 +190,16 @@ class EngineError(CorpusError):
     default_hint = "Install the Ray engine with `pip install 'corpus[ray]'`, or use --engine local."
 
 
+class ModelError(CorpusError):
+    """A stored model could not be trained, read or used; ``path`` names the folder."""
+
+    default_hint = "Run `corpus model list` to see the models in this store."
+
+    def __init__(self, message: str, *, path: Path | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
 class FileSystemError(CorpusError):
     """The operating system refused a read or write; ``path`` and ``errno`` say which."""
 
@@ -298,9 +310,11 @@ def redact_url(url: str) -> str:
 __all__ = [
     "CorpusError",
     "DamagedVersionError",
+    "EngineError",
     "FileSystemError",
     "IngestError",
     "LabelStudioError",
+    "ModelError",
     "Problem",
     "ReleaseError",
     "RoundError",

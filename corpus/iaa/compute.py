@@ -34,6 +34,7 @@ from corpus.iaa.stats import (
     overlaps,
     weighted_nominal_alpha,
 )
+from corpus.iaa.suggestions import per_model_version
 
 
 def _latest(annotations: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -60,8 +61,10 @@ def compute_agreement(
     version: str = "",
     bootstrap: int = 1000,
     seed: int = 0,
+    model_version: str | None = None,
 ) -> AgreementReport:
-    """All agreement figures of one round, from its annotations and spans rows."""
+    """All agreement figures of one round, from its annotations and spans rows
+    (``model_version``: the round's pre-annotator, for rows that do not record theirs)."""
     from krippendorff import alpha as kripp_alpha
     from sklearn.metrics import cohen_kappa_score
     from statsmodels.stats.inter_rater import fleiss_kappa
@@ -241,6 +244,7 @@ def compute_agreement(
         confusion=confusion.tolist(),
         stance_labels=list(stance_labels),
         messages=messages,
+        per_model_version=per_model_version(rows, spans, fallback=model_version),
     )
 
 
