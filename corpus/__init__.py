@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         FileSystemError,
         IngestError,
         LabelStudioError,
+        ModelError,
         Problem,
         RehydrateError,
         ReleaseError,
@@ -93,6 +94,15 @@ if TYPE_CHECKING:
     )
     from corpus.rounds.migrate import MigrationResult, migrate_schema
     from corpus.store import CheckReport, Store, Version, VersionDiff, check_store, diff_versions
+    from corpus.training import (
+        CurveResult,
+        Evaluation,
+        TrainResult,
+        evaluate_model,
+        learning_curve,
+        list_models,
+        train_model,
+    )
 
 # public name -> the module that defines it (imported on first use)
 _EXPORTS: dict[str, str] = {
@@ -110,6 +120,7 @@ _EXPORTS: dict[str, str] = {
             "FileSystemError",
             "IngestError",
             "LabelStudioError",
+            "ModelError",
             "Problem",
             "RehydrateError",
             "ReleaseError",
@@ -176,6 +187,18 @@ _EXPORTS: dict[str, str] = {
         ["CheckReport", "Store", "Version", "VersionDiff", "check_store", "diff_versions"],
         "corpus.store",
     ),
+    **dict.fromkeys(
+        [
+            "CurveResult",
+            "Evaluation",
+            "TrainResult",
+            "evaluate_model",
+            "learning_curve",
+            "list_models",
+            "train_model",
+        ],
+        "corpus.training",
+    ),
 }
 
 __all__ = [
@@ -184,9 +207,11 @@ __all__ = [
     "AnnotationSchema",
     "CheckReport",
     "CorpusError",
+    "CurveResult",
     "DamagedVersionError",
     "DemoResult",
     "EngineError",
+    "Evaluation",
     "FileSystemError",
     "IngestError",
     "IngestResult",
@@ -194,6 +219,7 @@ __all__ = [
     "LabelStudioError",
     "Metric",
     "MigrationResult",
+    "ModelError",
     "PostgresSettings",
     "PreAnnotator",
     "Problem",
@@ -220,6 +246,7 @@ __all__ = [
     "StudioInfo",
     "StudioNotRunningError",
     "StudioStatus",
+    "TrainResult",
     "VerifyReport",
     "Version",
     "VersionDiff",
@@ -231,7 +258,10 @@ __all__ = [
     "build_release",
     "check_store",
     "diff_versions",
+    "evaluate_model",
     "ingest",
+    "learning_curve",
+    "list_models",
     "list_rounds",
     "load_schema",
     "migrate_schema",
@@ -248,6 +278,7 @@ __all__ = [
     "studio_down",
     "studio_status",
     "studio_up",
+    "train_model",
     "verify_release",
     "write_report",
 ]

@@ -4,8 +4,12 @@ Ingest the seed articles (plus generated ones, titled ``[generated]``, when more
 are asked for), start a round with overlap in the real Label Studio, have simulated
 annotators (real Label Studio users created through the API) submit annotations derived from
 the pre-annotations with realistic disagreement, pull, measure agreement, adjudicate by
-majority, build a release marked as simulated and verify it with ``load_dataset``.
-Re-running it continues where it stopped and repeats nothing already done.
+majority, build a release marked as simulated and verify it with ``load_dataset``. Then
+the model in the loop: train a model on the release, ingest a second batch of generated
+articles, start a second round that samples them by the model's uncertainty and shows the
+model's suggestions (stance and spans with their probabilities), have the simulated
+annotators label it, pull it, and report how often each model version's suggestions were
+kept. Re-running it continues where it stopped and repeats nothing already done.
 """
 
 from __future__ import annotations
@@ -19,18 +23,21 @@ from pathlib import Path
 from typing import Any
 
 from corpus.adjudication import adjudicate
-from corpus.errors import ReleaseGateError, translate_os_errors
+from corpus.errors import ModelError, ReleaseGateError, RoundError, translate_os_errors
 from corpus.iaa import agreement, fmt, write_report
+from corpus.inference import check_folder, models_dir
 from corpus.ingestion import ingest
 from corpus.ingestion.core import normalize, split_title
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import StudioClient
-from corpus.preannotate import KeywordPreAnnotator
+from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.release import build_release, releases_dir, verify_release
 from corpus.rounds import load_round, pull_round, start_round
+from corpus.rounds.preannotators import model_preannotator
 from corpus.simulate import annotator_profiles, generate_articles, simulate_result
 from corpus.store import Store, as_store, parse_version
+from corpus.training import train_model
 
 SIM_DOMAIN = "demo.corpus.local"
 
@@ -47,6 +54,9 @@ def demo_force_reason(gates: list[dict[str, Any]]) -> str | None:
     )
 
 
+ROUND_2_MESSAGE = "demo: articles for round 2"
+
+
 @dataclass
 class DemoResult:
     store: Path
@@ -60,28 +70,38 @@ class DemoResult:
     release: Path
     verified: dict[str, Any] = field(default_factory=dict)
     forced: list[str] = field(default_factory=list)
+    model: str | None = None  # model_version of the model trained on the release
+    model_round: str | None = None  # the second round, sampled and pre-annotated by it
+    model_agreement: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in self.__dict__.items()}
 
 
+def _seed_files(seeds: Path) -> list[Path]:
+    return sorted(p for p in seeds.rglob("*.txt") if p.is_file())
+
+
+def _generate(seeds: Path, folder: Path, n: int, seed: int) -> Path:
+    """``n`` generated articles (recombined seed paragraphs) in ``folder``."""
+    paragraphs: list[str] = []
+    for path in _seed_files(seeds):
+        _, body = split_title(normalize(path.read_text(encoding="utf-8")))
+        paragraphs += body.split("\n\n")
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (title, body) in enumerate(generate_articles(paragraphs, n, seed=seed)):
+        path = folder / f"generated-{i:04d}.txt"
+        if not path.exists():
+            path.write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+    return folder
+
+
 def _articles(seeds: Path, store: Store, n: int | None, seed: int) -> list[Path]:
     """The seed folder, plus a folder of generated articles when ``n`` exceeds the seeds."""
-    seed_files = sorted(p for p in seeds.rglob("*.txt") if p.is_file())
+    missing = (n or 0) - len(_seed_files(seeds))
     inputs = [seeds]
-    missing = (n or 0) - len(seed_files)
     if missing > 0:
-        paragraphs: list[str] = []
-        for path in seed_files:
-            _, body = split_title(normalize(path.read_text(encoding="utf-8")))
-            paragraphs += body.split("\n\n")
-        folder = store.root / "demo" / "generated"
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, (title, body) in enumerate(generate_articles(paragraphs, missing, seed=seed)):
-            path = folder / f"generated-{i:04d}.txt"
-            if not path.exists():
-                path.write_text(f"{title}\n\n{body}\n", encoding="utf-8")
-        inputs.append(folder)
+        inputs.append(_generate(seeds, store.root / "demo" / "generated", missing, seed))
     return inputs
 
 
@@ -133,8 +153,10 @@ def _demo(
     ingested = ingest(
         inputs, store=store, schema=schema, message="demo: seed and generated articles"
     )
-    base = ingested.version or next(
-        v for v in reversed(store.version_names()) if store.manifest(v).kind == "ingest"
+    base = ingested.version or next(  # the first round's ingest, not the second round's
+        v
+        for v in reversed(store.version_names())
+        if store.manifest(v).kind == "ingest" and store.manifest(v).message != ROUND_2_MESSAGE
     )
     yield Progress(
         "ingest",
@@ -189,6 +211,12 @@ def _demo(
     release_path, forced = yield from _release(store, schema, gold_version)
     verified = verify_release(release_path)
     yield Progress("verify", f"{release_path}: checksums, card and load_dataset OK")
+    model = yield from _model(store, release_path, seed)
+    second: tuple[str, Path] | None = None
+    if model is not None:
+        second = yield from _model_round(
+            client, store, schema, seeds, model, users, docs or len(state.doc_ids), seed
+        )
     return DemoResult(
         store=store.root,
         ingested=base,
@@ -201,7 +229,88 @@ def _demo(
         release=release_path,
         verified=verified.to_dict(),
         forced=forced,
+        model=model[1] if model else None,
+        model_round=second[0] if second else None,
+        model_agreement=second[1] if second else None,
     )
+
+
+def _model(store: Store, release: Path, seed: int) -> Steps[tuple[str, str] | None]:
+    """(name, version) of the model trained on ``release`` (trained now if needed)."""
+    name = f"demo-{release.name}"
+    folder = models_dir(store.root) / name
+    if folder.is_dir():
+        _, version = check_folder(folder)
+        yield Progress("model", f"model {version} on release {release.name} already trained")
+        return name, version
+    try:
+        trained = train_model(store, release, name=name, seed=seed, bootstrap=200)
+    except ModelError as exc:
+        yield Progress("model", f"no model: {exc.message}")
+        return None
+    test = trained.scores.get("test", {})
+    figures = ", ".join(
+        f"{what} {fmt_score(test[key])}"
+        for what, key in (("stance macro-F1", "stance_macro_f1"), ("span F1", "span_exact_f1"))
+        if key in test
+    )
+    yield Progress(
+        "model",
+        f"model {trained.version} trained on release {release.name} in "
+        f"{trained.training_seconds:.0f} s (test: {figures or 'no labelled test document'}); "
+        f"card at {trained.path / 'README.md'}",
+    )
+    return name, trained.version
+
+
+def fmt_score(metric: dict[str, Any]) -> str:
+    value = metric.get("value")
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _model_round(
+    client: StudioClient,
+    store: Store,
+    schema: AnnotationSchema,
+    seeds: Path,
+    model: tuple[str, str],
+    users: list[tuple[int, str]],
+    docs: int,
+    seed: int,
+) -> Steps[tuple[str, Path]]:
+    """A second round on new articles, sampled by the model's uncertainty, pre-annotated by
+    it, labelled by the simulated annotators, pulled, with its agreement report."""
+    name = f"demo-model-{model[0].removeprefix('demo-')}"
+    n = max(4, docs // 3)
+    try:
+        version = load_round(store.root, name).version
+    except RoundError:
+        folder = _generate(seeds, store.root / "demo" / "generated-round-2", n, seed + 1)
+        ingest([folder], store=store, schema=schema, message=ROUND_2_MESSAGE)
+        version = store.latest_name() or ""
+    pushed = start_round(
+        client, store, name, version=version, schema=schema, model=model[0], sample=n // 2,
+        strategy="uncertainty", overlap=len(users), seed=seed, simulated=True,
+    )  # fmt: skip
+    state = pushed.state
+    yield Progress(
+        "round 2",
+        f"round {name}: {len(state.doc_ids)} of {state.population} new documents chosen by "
+        f"uncertainty ({len(state.explored)} at random), pre-annotated by {model[1]}",
+    )
+    pre = model_preannotator(store, model[0], schema)
+    created = _annotate(client, store, schema, state.project_id or 0, version, users, pre, seed)
+    pull_round(client, store, name, schema=schema)
+    report = agreement(store, name, schema=schema, bootstrap=200)
+    files = write_report(report, store.root / "rounds" / name / "agreement")
+    kept = next((m for m in report.per_model_version if m.model_version == model[1]), None)
+    yield Progress(
+        "round 2",
+        f"{created} simulated annotations; suggestions of {model[1]} kept: spans "
+        f"{kept.accepted_suggestions if kept else 'n/a'}, stance "
+        f"{kept.stance_accepted if kept else 'n/a'}; report at {files[-1]}",
+    )
+    return name, files[-1]
 
 
 def _annotate(
@@ -211,7 +320,7 @@ def _annotate(
     project_id: int,
     version: str,
     users: list[tuple[int, str]],
-    pre: KeywordPreAnnotator,
+    pre: PreAnnotator,
     seed: int,
 ) -> int:
     """Each simulated annotator labels every task they have not labelled yet."""

@@ -23,6 +23,8 @@ the builtin ``TypeError`` / ``ValueError`` instead.
     - RehydrateError       the user's copies do not give back the release's text
                            (``.missing``, ``.changed``, ``.skipped``)
   + EngineError            the engine asked for (``--engine ray``) is not installed or reachable
+  + ModelError             training, loading or using a stored model (``.path``): a release
+                           without gold or too small, a damaged model folder, another schema
   + FileSystemError        the operating system refused a read or write (``.path``, ``.errno``):
                            read-only or full disk, no permission, a missing file
 
@@ -225,6 +227,16 @@ class EngineError(CorpusError):
     default_hint = "Install the Ray engine with `pip install 'corpus[ray]'`, or use --engine local."
 
 
+class ModelError(CorpusError):
+    """A stored model could not be trained, read or used; ``path`` names the folder."""
+
+    default_hint = "Run `corpus model list` to see the models in this store."
+
+    def __init__(self, message: str, *, path: Path | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.path = path
+
+
 class FileSystemError(CorpusError):
     """The operating system refused a read or write; ``path`` and ``errno`` say which."""
 
@@ -335,9 +347,11 @@ def redact_url(url: str) -> str:
 __all__ = [
     "CorpusError",
     "DamagedVersionError",
+    "EngineError",
     "FileSystemError",
     "IngestError",
     "LabelStudioError",
+    "ModelError",
     "Problem",
     "ReleaseError",
     "RoundError",

@@ -20,6 +20,7 @@ FAULT_POINTS = {
     "pull:after-version": "the pulled version committed, the round state not yet updated",
     "release:writing": "some Parquet files of the release written, not all",
     "release:before-rename": "the release complete in its temporary folder, not renamed",
+    "model:before-rename": "a model's files and manifest written, the folder not renamed",
 }
 
 

@@ -153,6 +153,14 @@ class AnnotationRow(BaseModel):
         description="Label-schema version the labels were made under (null: stored before "
         "versions were recorded). Labels are always in the version's current schema.",
     )
+    model_version: str | None = Field(
+        default=None,
+        description="model_version of the prediction the task showed (keywords or a stored "
+        "model); null when it had none or was stored before this was recorded.",
+    )
+    suggested_stance: str | None = Field(
+        default=None, description="The document stance that prediction suggested, if any."
+    )
 
 
 class GoldAnnotation(BaseModel):

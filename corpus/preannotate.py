@@ -2,13 +2,15 @@
 
 A pre-annotator is anything with a ``model_version`` and a ``predict(text)`` that returns
 spans; a real model can replace the keyword baseline by implementing :class:`PreAnnotator`.
+One that also suggests the document's stance implements :class:`StancePreAnnotator`
+(``predict_stance``): a stored model does (:class:`corpus.inference.ModelPreAnnotator`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from corpus.label_schema import AnnotationSchema
 
@@ -21,11 +23,38 @@ class SpanSuggestion:
     score: float = 1.0
 
 
+@dataclass(frozen=True)
+class StanceSuggestion:
+    """A suggested document stance and its probability."""
+
+    stance: str
+    score: float
+
+
 class PreAnnotator(Protocol):
     @property
     def model_version(self) -> str: ...
 
     def predict(self, text: str) -> list[SpanSuggestion]: ...
+
+
+@runtime_checkable
+class StancePreAnnotator(Protocol):
+    """A pre-annotator that also suggests the document stance."""
+
+    @property
+    def model_version(self) -> str: ...
+
+    def predict(self, text: str) -> list[SpanSuggestion]: ...
+
+    def predict_stance(self, text: str) -> StanceSuggestion | None: ...
+
+
+def stance_suggestion(preannotator: PreAnnotator, text: str) -> StanceSuggestion | None:
+    """The pre-annotator's stance for ``text``, or None when it suggests none."""
+    if isinstance(preannotator, StancePreAnnotator):
+        return preannotator.predict_stance(text)
+    return None
 
 
 class KeywordPreAnnotator:

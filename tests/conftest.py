@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before datasets/huggingface_hub are imported
 
@@ -235,3 +236,29 @@ def build_newsroom_version(
     gold = adjudicate(store, name).version
     assert gold is not None
     return gold
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A release of a simulated gold corpus and a model trained on it (shared, read-only:
+    tests that change a store copy the model folder or use a store of their own)."""
+
+    store: Store
+    release: Path
+    path: Path
+    name: str
+    version: str
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
+    from corpus.release import ReleaseResult, build_release
+    from corpus.training import train_model
+
+    root = tmp_path_factory.mktemp("trained-model")
+    store, schema = Store(root / "store"), load_schema()
+    gold = build_gold_version(store, schema, root / "articles", n=60)
+    built = build_release(store, gold, release="1.0.0", schema=schema, force="small test corpus")
+    assert isinstance(built, ReleaseResult)
+    result = train_model(store, "1.0.0", name="base", bootstrap=200, cache_dir=root / "hf")
+    return TrainedModel(store, built.path, result.path, result.name, result.version)

@@ -367,6 +367,10 @@ def failing_invocations(store: Path, damaged: Path, tmp: Path) -> dict[tuple[str
         ("schema", "generate"): ["schema", "generate", "--out", str(tmp / "a-file")],
         ("schema", "migrate"): ["schema", "migrate", str(tmp / "missing.yaml"), *s],
         ("round", "show"): ["round", "show", "r9", *s],
+        ("model", "train"): ["model", "train", "9.9.9", *s],
+        ("model", "evaluate"): ["model", "evaluate", "missing", "9.9.9", *s],
+        ("model", "list"): ["model", "list", "--store", str(tmp / "a-file")],
+        ("model", "curve"): ["model", "curve", "9.9.9", "--sizes", "10,20", *s],
     }
 
 
@@ -394,6 +398,8 @@ def test_every_command_fails_with_one_json_object(seeded: Path, tmp_path: Path) 
     assert kinds[("round", "status")] == "StudioNotRunningError"
     assert kinds[("show",)] == "VersionNotFoundError"
     assert kinds[("schema", "generate")] == "FileSystemError"
+    assert kinds[("model", "train")] == kinds[("model", "curve")] == "ReleaseError"
+    assert kinds[("model", "evaluate")] == "ModelError"
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEEDS, build_gold_version, write_article
+from conftest import SEEDS, TrainedModel, build_gold_version, write_article
 
 from corpus.faults import FAULT_POINTS
 from corpus.label_schema import AnnotationSchema
@@ -32,6 +32,7 @@ TESTED = {
     "pull:after-version": "test_kill_between_version_and_round_state",
     "release:writing": "test_kill_inside_a_release_build",
     "release:before-rename": "test_kill_inside_a_release_build",
+    "model:before-rename": "test_kill_before_a_model_folder_is_renamed",
 }
 
 
@@ -176,3 +177,20 @@ def test_kill_inside_a_release_build(
     killed(corpus_cli(*build[:3], "--release", "1.1.0", *build[5:], fault=point))
     later = ok(corpus_cli(*build[:3], "--release", "1.1.0", *build[5:], "--json"))
     assert Path(later["path"]).name == "1.1.0"
+
+
+def test_kill_before_a_model_folder_is_renamed(trained_model: TrainedModel, tmp_path: Path) -> None:
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(trained_model.release, store / "releases" / "1.0.0")
+    train = ("model", "train", "1.0.0", "--name", "m", "--bootstrap", "0", "--store", str(store))
+    killed(corpus_cli(*train, fault="model:before-rename"))
+    models = store / "models"
+    assert not (models / "m").exists()
+    assert [p.name for p in models.iterdir() if p.name.startswith(".tmp-model-m-")]
+    result = ok(corpus_cli(*train, "--json"))
+    assert Path(result["path"]) == models / "m"
+    assert sorted(p.name for p in models.iterdir()) == ["m"]  # the leftover is gone
+    listed = ok(corpus_cli("model", "list", "--store", str(store), "--json"))
+    assert [(m["name"], m["problem"]) for m in listed["models"]] == [("m", None)]

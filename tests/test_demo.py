@@ -12,6 +12,7 @@ from corpus.demo import DemoResult, demo_force_reason, run_demo
 from corpus.label_schema import AnnotationSchema
 from corpus.labelstudio import StudioClient
 from corpus.progress import Progress
+from corpus.rounds import load_round
 from corpus.store import Store
 
 
@@ -78,3 +79,37 @@ def test_the_demo_forces_only_gaps_no_split_could_fill() -> None:
     assert demo_force_reason([rare, avoidable]) is None
     assert demo_force_reason([rare, leak]) is None
     assert demo_force_reason([]) is None
+
+
+@pytest.mark.studio
+def test_demo_trains_a_model_and_pre_annotates_a_second_round_with_it(
+    studio_client: StudioClient, tmp_path: Path, schema: AnnotationSchema
+) -> None:
+    store = Store(tmp_path / "store")
+    events: list[Progress] = []
+    result = run_demo(
+        studio_client, store, seeds=SEEDS, schema=schema, docs=30, annotators=2, seed=3,
+        progress=events.append,
+    )  # fmt: skip
+    stages = [e.stage for e in events]
+    assert stages[stages.index("verify") + 1 :] == ["model", "round 2", "round 2"]
+    assert result.model is not None and result.model.startswith(f"demo-{result.release.name}-")
+    card = store.root / "models" / f"demo-{result.release.name}" / "README.md"
+    assert result.model in card.read_text()
+    assert result.model_round is not None
+    state = load_round(store.root, result.model_round)
+    assert state.model_version == result.model and state.settings.strategy == "uncertainty"
+    tasks = list(studio_client.sdk.tasks.list(project=state.project_id, fields="all"))
+    assert len(tasks) == len(state.doc_ids) > 0
+    assert all(t.predictions[0].model_version == result.model for t in tasks)
+    assert result.model_agreement is not None
+    assert result.model in result.model_agreement.read_text()
+    pulled = store.read_table(store.latest_name() or "", "annotations").to_pylist()
+    mine = [a for a in pulled if a["round"] == result.model_round]
+    assert mine and all(a["model_version"] == result.model for a in mine)
+    # a second run repeats nothing
+    versions = store.version_names()
+    again = run_demo(
+        studio_client, store, seeds=SEEDS, schema=schema, docs=30, annotators=2, seed=3
+    )
+    assert again.model == result.model and store.version_names() == versions

@@ -1,8 +1,8 @@
 """The `corpus` command line: thin wrappers over the library, drawn with rich.
 
 The Typer app is built here; each command group lives in its own module (``ingest``,
-``versions``, ``studio``, ``round``, ``agreement``, ``adjudicate``, ``release``, ``demo``,
-``schema``) and shares options and output helpers from :mod:`corpus.cli.options`. Command
+``versions``, ``studio``, ``round``, ``agreement``, ``adjudicate``, ``release``, ``model``,
+``demo``, ``schema``) and shares options and output helpers from :mod:`corpus.cli.options`. Command
 modules import the library inside their commands, so ``corpus --help`` starts fast.
 """
 
@@ -17,6 +17,7 @@ from corpus.cli import (
     agreement,
     demo,
     ingest,
+    model,
     release,
     round,
     schema,
@@ -56,7 +57,9 @@ def main_callback(
     """corpus: versioned news corpora with Label Studio annotation rounds."""
 
 
-for _module in (ingest, versions, studio, round, agreement, adjudicate, release, demo, schema):
+for _module in (
+    ingest, versions, studio, round, agreement, adjudicate, release, model, demo, schema
+):  # fmt: skip
     _module.register(app)
 
 

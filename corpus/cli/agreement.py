@@ -89,6 +89,18 @@ def agreement_cli(
                 str(a.accepted_suggestions),
             )
         out.print(people)
+        models = Table(
+            "model version", "annotations", "spans", "accepted sugg.", "stance = suggestion"
+        )
+        for m in report.per_model_version:
+            models.add_row(
+                out.text(m.model_version),
+                str(m.annotations),
+                str(m.spans),
+                str(m.accepted_suggestions),
+                f"{m.stance_accepted} (of {m.stance_suggested})",
+            )
+        out.print(models)
         out.say("Report with plots: {path}", path=files[-1])
 
     out.done({**report.to_dict(), "report": files[-1]}, draw)

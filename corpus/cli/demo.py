@@ -40,7 +40,8 @@ def demo_cli(
     schema: SchemaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run ingest → round → simulated annotation → pull → agreement → adjudication → release."""
+    """Run ingest → round → simulated annotation → pull → agreement → adjudication → release,
+    then train a model on the release and run a second round sampled and pre-annotated by it."""
     from corpus.demo import run_demo
 
     out = Output(as_json)
@@ -68,6 +69,19 @@ def demo_cli(
         )
         out.say("  agreement report: {path}", path=result.agreement)
         out.say("  release (marked simulated): {path}", path=result.release)
+        if result.model is not None:
+            out.say(
+                "  model {model}: `corpus model list --store {store}`",
+                model=result.model,
+                store=result.store,
+            )
+        if result.model_round is not None:
+            out.say(
+                "  round {name}, sampled by uncertainty and pre-annotated by the model; "
+                "suggestions kept per model version in {path}",
+                name=result.model_round,
+                path=result.model_agreement,
+            )
         out.say(
             "  load it: datasets.load_dataset({path}, 'documents')",
             path=repr(str(result.release.absolute())),

@@ -30,6 +30,8 @@ class StrategyChoice(StrEnum):
     stratified = "stratified"
     disagreement = "disagreement"
     relabel_migrated = "relabel-migrated"
+    uncertainty = "uncertainty"
+    diverse_uncertainty = "diverse-uncertainty"
 
 
 @round_app.command("start")
@@ -58,9 +60,25 @@ def round_start_cli(
         typer.Option(
             help="random; stratified (spread over pre-annotated issues and sources); "
             "disagreement (earlier rounds' documents with low agreement or unresolved gold); "
-            "relabel-migrated (documents a schema migration marked)."
+            "relabel-migrated (documents a schema migration marked); uncertainty (what the "
+            "--preannotate model is least sure of); diverse-uncertainty (the same, spread "
+            "over TF-IDF clusters)."
         ),
     ] = StrategyChoice.random,
+    preannotate: Annotated[
+        str | None,
+        typer.Option(
+            "--preannotate",
+            metavar="MODEL",
+            help="Pre-annotate with this stored model (a name from `corpus model list`, or a "
+            "model folder): spans and the stance, with their probabilities. Default: the "
+            "schema's keywords.",
+        ),
+    ] = None,
+    explore: Annotated[
+        float,
+        typer.Option(help="Share of an uncertainty sample picked at random.", min=0.0, max=1.0),
+    ] = 0.2,
     relabel: Annotated[
         str | None,
         typer.Option(help="Send the documents of this earlier round again (a second opinion)."),
@@ -88,6 +106,11 @@ def round_start_cli(
         raise typer.BadParameter(
             "--relabel already chooses the documents", param_hint="--include-labelled"
         )
+    if strategy.value in ("uncertainty", "diverse-uncertainty") and preannotate is None:
+        raise typer.BadParameter(
+            f"the {strategy.value} strategy needs a model: pass --preannotate MODEL",
+            param_hint="--strategy",
+        )
     from corpus.rounds import start_round
 
     out = Output(as_json)
@@ -107,6 +130,8 @@ def round_start_cli(
             strategy=strategy.value,
             relabel=relabel,
             include_labelled=include_labelled,
+            model=preannotate,
+            explore=explore,
             progress=progress,
         )
     url = f"{client.url}projects/{result.state.project_id}/"
@@ -124,6 +149,7 @@ def round_start_cli(
             imported=result.imported,
             overlap=overlap,
         )
+        out.say("  suggestions by {version}", version=state.model_version)
         for why, n in state.excluded.items():
             out.say("  left out: {n} {why}", n=n, why=why)
         out.say("  label at {url}data, then: corpus round pull {name}", url=url, name=name)
@@ -278,10 +304,22 @@ def round_show_cli(
             anchor=len(state.anchor_ids),
             seed=s.seed,
         )
+        out.say(
+            "  suggestions by {version}{model}",
+            version=state.model_version,
+            model=f" (model {s.model})" if s.model else "",
+        )
         if summary:
+            out.say(  # say() inserts text: numbers are formatted here
+                "  scores: min {min}, median {median}, max {max} ({n} documents)",
+                **{k: f"{v:.3f}" if isinstance(v, float) else v for k, v in summary.items()},
+            )
+        if s.explore is not None:
             out.say(
-                "  scores: min {min:.3f}, median {median:.3f}, max {max:.3f} ({n} documents)",
-                **summary,
+                "  explore: {k} of {n} documents picked at random (share {share})",
+                k=len(state.explored),
+                n=len(state.doc_ids),
+                share=s.explore,
             )
         for why, n in state.excluded.items():
             out.say("  left out: {n} {why}", n=n, why=why)
@@ -289,7 +327,8 @@ def round_show_cli(
 
     out.done(
         {
-            **state.model_dump(mode="json", exclude={"doc_ids", "scores"}),
+            **state.model_dump(mode="json", exclude={"doc_ids", "scores", "explored"}),
+            "explored": len(state.explored),
             "documents": len(state.doc_ids),
             "scores": summary,
             "pulled_versions": pulled,

@@ -36,6 +36,7 @@ from corpus.iaa.stats import (
     overlaps,
     weighted_nominal_alpha,
 )
+from corpus.iaa.suggestions import per_model_version
 
 ONE_STANCE = "a resample in which every annotation has the same stance"
 
@@ -65,10 +66,12 @@ def compute_agreement(
     bootstrap: int = 1000,
     seed: int = 0,
     interval: str = "bca",
+    model_version: str | None = None,
 ) -> AgreementReport:
     """All agreement figures of one round, from its annotations and spans rows; intervals
     from ``bootstrap`` resamples over documents, BCa where defined (``interval="bca"``) or
-    percentile (see :mod:`corpus.iaa.intervals`)."""
+    percentile (see :mod:`corpus.iaa.intervals`); ``model_version``: the round's
+    pre-annotator, for rows that do not record theirs."""
     from krippendorff import alpha as kripp_alpha
     from sklearn.metrics import cohen_kappa_score
     from statsmodels.stats.inter_rater import fleiss_kappa
@@ -264,6 +267,7 @@ def compute_agreement(
         confusion=confusion.tolist(),
         stance_labels=list(stance_labels),
         messages=messages,
+        per_model_version=per_model_version(rows, spans, fallback=model_version),
     )
 
 

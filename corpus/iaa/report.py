@@ -16,7 +16,7 @@ from corpus.errors import os_error, translate_os_errors
 from corpus.iaa.compute import compute_agreement
 from corpus.iaa.stats import AgreementReport, Metric
 from corpus.label_schema import AnnotationSchema, load_schema
-from corpus.rounds import pulled_round
+from corpus.rounds import load_round, pulled_round
 from corpus.store import Store, as_store
 
 
@@ -55,7 +55,8 @@ def agreement(
     if bootstrap < 0:
         raise ValueError(f"bootstrap must be 0 or more replicates, not {bootstrap}")
     schema = schema or load_schema()
-    version, annotations, spans, lengths = round_rows(as_store(store), name)
+    store = as_store(store)
+    version, annotations, spans, lengths = round_rows(store, name)
     return compute_agreement(
         annotations,
         spans,
@@ -67,6 +68,7 @@ def agreement(
         bootstrap=bootstrap,
         seed=seed,
         interval=interval,
+        model_version=load_round(store.root, name).model_version,
     )
 
 
@@ -140,6 +142,17 @@ def summary_markdown(report: AgreementReport) -> str:
         ),
         "",
         "![labels per annotator](labels_per_annotator.png)",
+        "",
+        "## Suggestions kept, per model version",
+        "",
+        "| model version | annotations | spans | accepted span suggestions | "
+        "stance suggested | stance = suggestion |",
+        "|---|---|---|---|---|---|",
+        *(
+            f"| {m.model_version} | {m.annotations} | {m.spans} | "
+            f"{_opt(m.accepted_suggestions)} | {m.stance_suggested} | {_opt(m.stance_accepted)} |"
+            for m in report.per_model_version
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -86,6 +86,7 @@ class AgreementReport:
     confusion: list[list[int]]
     stance_labels: list[str]
     messages: list[str] = field(default_factory=list)
+    per_model_version: list[Any] = field(default_factory=list)  # iaa.suggestions summaries
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

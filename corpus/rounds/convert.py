@@ -12,7 +12,7 @@ from typing import Any
 from corpus.ids import canonical_json, sha256_int
 from corpus.label_schema import AnnotationSchema
 from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT
-from corpus.preannotate import SpanSuggestion
+from corpus.preannotate import SpanSuggestion, StanceSuggestion
 
 Span = tuple[int, int, str]
 
@@ -24,10 +24,15 @@ def to_task(
     round_name: str,
     suggestions: list[SpanSuggestion],
     model_version: str,
+    stance: StanceSuggestion | None = None,
 ) -> dict[str, Any]:
-    """One import payload: the stored text exactly, ids to match on, pre-annotations."""
+    """One import payload: the stored text exactly, ids to match on, pre-annotations.
+
+    Each suggested span carries its own ``score``; a suggested ``stance`` is a choice whose
+    probability is the prediction's score (else the spans' mean score is).
+    """
     text: str = doc["text"]
-    result = [
+    result: list[dict[str, Any]] = [
         {
             "id": f"p{i}",
             "from_name": ISSUE,
@@ -39,10 +44,23 @@ def to_task(
                 "text": text[s.start : s.end],
                 "labels": [s.issue],
             },
+            "score": s.score,
         }
         for i, s in enumerate(suggestions)
     ]
     score = round(sum(s.score for s in suggestions) / len(suggestions), 3) if suggestions else 0.0
+    if stance is not None:
+        result.append(
+            {
+                "id": "pstance",
+                "from_name": STANCE,
+                "to_name": TEXT,
+                "type": "choices",
+                "value": {"choices": [stance.stance]},
+                "score": stance.score,
+            }
+        )
+        score = round(stance.score, 4)
     return {
         "data": {
             TEXT: text,
@@ -201,7 +219,9 @@ def _validate_annotation(
             reject(f"unknown result {name!r} of type {kind!r}", item)
     for key in region_stance.keys() - regions.keys():
         reject("span stance without its span", {"region": key})
-    suggested = predicted.get(doc_id, set())
+    prediction = ann.get("prediction")
+    shown = _prediction(prediction) if isinstance(prediction, Mapping) else None
+    suggested = shown[2] if shown is not None else predicted.get(doc_id, set())
     for key, span in regions.items():
         origin = span.pop("origin")
         unchanged = origin == "prediction" or (
@@ -235,8 +255,27 @@ def _validate_annotation(
             "updated_at": ann.get("updated_at"),
             "n_spans": len(regions),
             "schema_version": schema.schema_version,
+            "model_version": shown[0] if shown is not None else None,
+            "suggested_stance": shown[1] if shown is not None else None,
         }
     )
+
+
+def _prediction(prediction: Mapping[str, Any]) -> tuple[str | None, str | None, set[Span]]:
+    """(model_version, suggested stance, suggested spans) of the prediction an export shows
+    with an annotation (Label Studio embeds the task's prediction in each annotation)."""
+    stance: str | None = None
+    spans: set[Span] = set()
+    for item in prediction.get("result") or []:
+        value = item.get("value") or {}
+        if item.get("from_name") == STANCE and value.get("choices"):
+            stance = str(value["choices"][0])
+        elif item.get("from_name") == ISSUE and value.get("labels"):
+            start, end = value.get("start"), value.get("end")
+            if isinstance(start, int) and isinstance(end, int):
+                spans.add((start, end, str(value["labels"][0])))
+    version = prediction.get("model_version")
+    return (str(version) if version else None), stance, spans
 
 
 def _region_key(item: Mapping[str, Any], value: Mapping[str, Any]) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from corpus.errors import RoundError
 from corpus.preannotate import PreAnnotator
 from corpus.rounds.sample import (
+    MODEL_STRATEGIES,
     STRATEGIES,
     Candidate,
     RandomStrategy,
@@ -23,11 +24,17 @@ from corpus.rounds.sample import (
     ScoredStrategy,
     Strategy,
     StratifiedStrategy,
+    UncertaintyScorer,
+    UncertaintyStrategy,
     disagreement_scores,
+    representatives,
     select,
+    tfidf_clusters,
 )
 from corpus.rounds.state import RoundSettings, list_rounds
 from corpus.store import Store
+
+DIVERSE_CLUSTERS = 20  # clusters of a diverse-uncertainty round that samples everything
 
 
 def plan_sample(
@@ -39,7 +46,9 @@ def plan_sample(
             f"unknown sampling strategy {settings.strategy!r}",
             hint=f"Use one of: {', '.join(STRATEGIES)}.",
         )
-    columns = ["dup_group", "source"] + (["text"] if settings.strategy == "stratified" else [])
+    by_model = settings.strategy in MODEL_STRATEGIES
+    texts = settings.strategy == "stratified" or by_model
+    columns = ["dup_group", "source"] + (["text"] if texts else [])
     docs = store.documents(version, columns=columns)
     earlier = {r.name: r for r in list_rounds(store.root) if r.name != name}
     if settings.relabel is not None and settings.relabel not in earlier:
@@ -60,13 +69,15 @@ def plan_sample(
             d,
             row["dup_group"],
             row.get("source"),
-            frozenset(s.issue for s in preannotator.predict(row["text"]))
-            if "text" in row
-            else frozenset(),
+            _labels(preannotator, row) if settings.strategy == "stratified" else frozenset(),
         )
         for d, row in sorted(docs.items())
     ]
-    strategy = _strategy(store, settings.strategy, earlier, set(docs))
+    strategy = (
+        _uncertainty(settings, preannotator, candidates, docs)
+        if by_model
+        else _strategy(store, settings.strategy, earlier, set(docs))
+    )
     if isinstance(strategy, ScoredStrategy):
         left_out = sum(c.doc_id not in strategy.scores for c in candidates)
         if left_out:
@@ -74,7 +85,7 @@ def plan_sample(
             if settings.strategy == "relabel-migrated":
                 why = "not marked for relabelling by a schema migration"
             excluded[why] += left_out
-    return select(
+    sample = select(
         candidates,
         strategy,
         n=settings.sample,
@@ -82,6 +93,32 @@ def plan_sample(
         anchor=settings.anchor,
         excluded={k: v for k, v in excluded.items() if v},
     )
+    if isinstance(strategy, UncertaintyStrategy):
+        sample.explored = [d for d in sample.doc_ids if d in strategy.explored]
+    return sample
+
+
+def _uncertainty(
+    settings: RoundSettings,
+    preannotator: PreAnnotator,
+    candidates: list[Candidate],
+    docs: dict[str, dict[str, Any]],
+) -> UncertaintyStrategy:
+    """The model's uncertainty about every near-duplicate group's representative."""
+    if not isinstance(preannotator, UncertaintyScorer):
+        raise RoundError(
+            f"the {settings.strategy} strategy needs a model to be unsure with; "
+            f"pre-annotator {preannotator.model_version} is not one",
+            hint="Pass --preannotate MODEL (train one with `corpus model train RELEASE`).",
+        )
+    reps = [c.doc_id for c in representatives(candidates)]
+    scores = dict(zip(reps, preannotator.uncertainty([docs[d]["text"] for d in reps]), strict=True))
+    clusters = None
+    if settings.strategy == "diverse-uncertainty" and reps:
+        k = min(settings.sample or DIVERSE_CLUSTERS, len(reps))
+        clusters = tfidf_clusters({d: docs[d]["text"] for d in reps}, k, seed=settings.seed)
+    explore = settings.explore if settings.explore is not None else 0.2
+    return UncertaintyStrategy(scores, explore=explore, clusters=clusters)
 
 
 def _labels(preannotator: PreAnnotator, row: dict[str, Any]) -> frozenset[str]:

@@ -22,7 +22,7 @@ from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import ISSUE
 from corpus.migrations import map_rows
 from corpus.models import AnnotationRow, SpanAnnotation
-from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
+from corpus.preannotate import PreAnnotator
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import (
     Reject,
@@ -32,6 +32,7 @@ from corpus.rounds.convert import (
     task_fingerprint,
     validate_task,
 )
+from corpus.rounds.preannotators import LazyRoundPreAnnotator
 from corpus.rounds.push import owned_project
 from corpus.rounds.schemas import current_version, label_map, round_schema
 from corpus.rounds.state import RoundState, load_round, round_dir, save_round
@@ -185,8 +186,9 @@ def pull_round(
     nothing is written (``result.written`` is False).
     """
     store = as_store(store)
-    made_under = round_schema(store, load_round(store.root, name), schema or load_schema())
-    pre = preannotator or KeywordPreAnnotator(made_under)
+    state = load_round(store.root, name)
+    made_under = round_schema(store, state, schema or load_schema())
+    pre = preannotator or LazyRoundPreAnnotator(store, state, made_under)
     return drive(_pull(client, store, made_under, name, pre), progress)
 
 
@@ -376,17 +378,20 @@ def _save_state(store: Store, state: RoundState, pulled: list[str]) -> None:
 
 
 def _compares_suggestions(task: dict[str, Any]) -> bool:
-    """Whether a span of the task has no ``origin`` (made through the API, not in the UI).
+    """Whether a span of the task has no ``origin`` (made through the API, not in the UI)
+    in an annotation whose export does not embed the prediction it was shown.
 
     Only such spans are compared with the pre-annotator's suggestions to learn whether they
-    were accepted as is (the UI records that in ``origin``), so only their documents need
-    ``predict`` again; running it over every document made pulls slow.
+    were accepted as is (the UI records that in ``origin``; the export embeds the task's
+    prediction in each annotation), so only their documents need ``predict`` again;
+    running it over every document made pulls slow.
     """
     return any(
         item.get("from_name") == ISSUE
         and item.get("type") == "labels"
         and item.get("origin") is None
         for ann in task.get("annotations") or []
+        if not isinstance(ann.get("prediction"), dict)
         for item in ann.get("result") or []
     )
 

@@ -16,10 +16,12 @@ from corpus.errors import RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import ProjectInfo, StudioClient
 from corpus.labelstudio.config import config_sha256, label_config, project_instructions
-from corpus.preannotate import KeywordPreAnnotator, PreAnnotator
+from corpus.preannotate import KeywordPreAnnotator, PreAnnotator, stance_suggestion
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import to_task
 from corpus.rounds.population import plan_sample
+from corpus.rounds.preannotators import model_preannotator, model_reference, round_preannotator
+from corpus.rounds.sample import MODEL_STRATEGIES
 from corpus.rounds.schemas import round_schema, save_round_schema
 from corpus.rounds.state import (
     RoundSettings,
@@ -86,6 +88,8 @@ def start_round(
     strategy: str = "random",
     relabel: str | None = None,
     include_labelled: bool = False,
+    model: str | os.PathLike[str] | None = None,
+    explore: float = 0.2,
     simulated: bool = False,
     progress: ProgressCallback | None = None,
 ) -> PushResult:
@@ -97,14 +101,27 @@ def start_round(
     have no gold (``include_labelled`` drops that rule, ``relabel`` re-sends an earlier
     round's documents). ``overlap`` annotators per task; ``anchor`` of the sampled documents
     stay open to every annotator. ``preannotator`` (default: schema keywords) attaches
-    suggestions. ``simulated`` marks a round whose annotations come from simulated annotators
-    (the demo): every version pulled from it, and every release built on it, says so.
+    suggestions; ``model`` (a model name in ``<store>/models/`` or a folder, see
+    :mod:`corpus.inference`) pre-annotates with a stored model instead: spans with their
+    marginal probability and the document stance with its probability. The ``uncertainty``
+    and ``diverse-uncertainty`` strategies rank documents by that model's uncertainty, with
+    an ``explore`` share picked at random. ``simulated`` marks a round whose annotations
+    come from simulated annotators (the demo): every version pulled from it, and every
+    release built on it, says so.
     """
     check_round_options(sample=sample, overlap=overlap, anchor=anchor, batch_size=batch_size)
     if relabel is not None and include_labelled:
         raise ValueError("relabel and include_labelled exclude each other")
+    if model is not None and preannotator is not None:
+        raise ValueError("pass a model or a preannotator, not both")
+    if not 0.0 <= explore <= 1.0:
+        raise ValueError(f"explore must be between 0 and 1, not {explore}")
     schema = schema or load_schema()
     store = as_store(store)
+    model_name = None
+    if model is not None:
+        preannotator = model_preannotator(store, model, schema)
+        model_name = model_reference(store, preannotator.model.path)
     steps = _start(
         client,
         store,
@@ -121,6 +138,8 @@ def start_round(
             strategy=strategy,
             relabel=relabel,
             include_labelled=include_labelled,
+            model=model_name,
+            explore=explore if strategy in MODEL_STRATEGIES else None,
         ),
         simulated=simulated,
     )
@@ -178,6 +197,7 @@ def _start(
             scores=sample.scores,
             excluded=sample.excluded,
             population=sample.population,
+            explored=sample.explored,
             schema_hash=schema.hash(),
             label_config_sha256=config_sha256(xml),
             model_version=preannotator.model_version,
@@ -278,8 +298,9 @@ def push_round(
     """
     store = as_store(store)
     if preannotator is None:
-        preannotator = KeywordPreAnnotator(
-            round_schema(store, load_round(store.root, name), schema or load_schema())
+        state = load_round(store.root, name)
+        preannotator = round_preannotator(
+            store, state, round_schema(store, state, schema or load_schema())
         )
     return drive(_push(client, store, name, preannotator=preannotator), progress)
 
@@ -303,7 +324,8 @@ def _push(
         raise RoundError(
             f"round {name!r} was started with pre-annotator {state.model_version}, "
             f"not {preannotator.model_version}",
-            hint="The annotation schema changed since the round started; start a new round.",
+            hint="The annotation schema changed since the round started, or its model was "
+            "trained again under the same name; start a new round.",
         )
     pid = state.project_id
     result = PushResult(state=state)
@@ -330,6 +352,7 @@ def _push(
                     round_name=name,
                     suggestions=preannotator.predict(docs[d]["text"]),
                     model_version=state.model_version,
+                    stance=stance_suggestion(preannotator, docs[d]["text"]),
                 )
                 for d in chunk
             ]

@@ -16,6 +16,14 @@ built-in strategies:
   not candidates.
 * ``relabel-migrated``: documents whose spans used a label that a schema migration split,
   marked for relabelling.
+* ``uncertainty`` (needs a model): documents the model is least sure about first (its
+  score, see :mod:`corpus.inference.predict`), with an ``explore`` share of random picks:
+  position ``k`` of the ranking is a random document whenever ``floor(explore * k)`` grows,
+  so every batch of ``n`` holds ``floor(explore * n)`` of them.
+* ``diverse-uncertainty``: the same over TF-IDF clusters of the candidates
+  (:func:`tfidf_clusters`): the most uncertain document of each cluster first (clusters in
+  the order of their best score), then the second of each, and so on, so that a batch is not
+  twenty versions of one story; one document per near-duplicate group, as always.
 
 A model-based strategy implements :class:`Strategy` (``name`` and ``rank``) the same way.
 """
@@ -24,12 +32,14 @@ from __future__ import annotations
 
 import hashlib
 import random
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-STRATEGIES = ("random", "stratified", "disagreement", "relabel-migrated")
+MODEL_STRATEGIES = ("uncertainty", "diverse-uncertainty")
+STRATEGIES = ("random", "stratified", "disagreement", "relabel-migrated", *MODEL_STRATEGIES)
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,13 @@ class Strategy(Protocol):
     def rank(self, candidates: Sequence[Candidate], *, seed: int) -> list[tuple[str, float]]: ...
 
 
+@runtime_checkable
+class UncertaintyScorer(Protocol):
+    """A model that says how unsure it is about each text (0 = sure, 1 = knows nothing)."""
+
+    def uncertainty(self, texts: Sequence[str]) -> list[float]: ...
+
+
 @dataclass
 class Sample:
     """The documents of a round, why others were left out, and every document's score."""
@@ -59,6 +76,7 @@ class Sample:
     scores: dict[str, float]
     population: int
     excluded: dict[str, int] = field(default_factory=dict)  # reason -> documents
+    explored: list[str] = field(default_factory=list)  # picked at random by an explore share
 
 
 def _order(doc_id: str, seed: int) -> str:
@@ -127,6 +145,77 @@ class ScoredStrategy:
         scored = [c for c in candidates if c.doc_id in self.scores]
         scored.sort(key=lambda c: (-self.scores[c.doc_id], _order(c.doc_id, seed)))
         return [(c.doc_id, round(float(self.scores[c.doc_id]), 6)) for c in scored]
+
+
+@dataclass
+class UncertaintyStrategy:
+    """Most uncertain first (``scores``), an ``explore`` share at random; with ``clusters``
+    (doc id -> cluster), round-robin over clusters (``diverse-uncertainty``)."""
+
+    scores: Mapping[str, float]
+    explore: float = 0.2
+    clusters: Mapping[str, int] | None = None
+    explored: set[str] = field(default_factory=set)  # filled by rank()
+    name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.explore <= 1.0:
+            raise ValueError(f"explore must be between 0 and 1, not {self.explore}")
+        self.name = "uncertainty" if self.clusters is None else "diverse-uncertainty"
+
+    def rank(self, candidates: Sequence[Candidate], *, seed: int) -> list[tuple[str, float]]:
+        reps = [c.doc_id for c in representatives(candidates) if c.doc_id in self.scores]
+        ordered = sorted(reps, key=lambda d: (-self.scores[d], _order(d, seed)))
+        if self.clusters is not None:
+            ordered = _round_robin(ordered, self.clusters)
+        shuffled = sorted(reps, key=lambda d: _order(d, seed + 1))
+        taken: set[str] = set()
+        out: list[tuple[str, float]] = []
+        best, rand = iter(ordered), iter(shuffled)
+        self.explored = set()
+        for k in range(1, len(reps) + 1):
+            pick_random = int(self.explore * k) > int(self.explore * (k - 1))
+            source = rand if pick_random else best
+            doc_id = next(d for d in source if d not in taken)
+            taken.add(doc_id)
+            if pick_random:
+                self.explored.add(doc_id)
+            out.append((doc_id, round(float(self.scores[doc_id]), 6)))
+        return out
+
+
+def _round_robin(ordered: Sequence[str], clusters: Mapping[str, int]) -> list[str]:
+    """The first of each cluster (clusters in order of their first), then the second..."""
+    groups: dict[int, list[str]] = {}
+    for doc_id in ordered:
+        groups.setdefault(clusters.get(doc_id, -1), []).append(doc_id)
+    queues = list(groups.values())  # dicts keep insertion order: best cluster first
+    out: list[str] = []
+    depth = 0
+    while len(out) < len(ordered):
+        out.extend(q[depth] for q in queues if depth < len(q))
+        depth += 1
+    return out
+
+
+def tfidf_clusters(texts: Mapping[str, str], k: int, *, seed: int = 0) -> dict[str, int]:
+    """Doc id -> one of ``k`` k-means clusters of the texts' TF-IDF vectors."""
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    ids = sorted(texts)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    if len(ids) <= k:
+        return {doc_id: i for i, doc_id in enumerate(ids)}
+    vectors = TfidfVectorizer(sublinear_tf=True, max_features=20000).fit_transform(
+        [texts[d] for d in ids]
+    )
+    with warnings.catch_warnings():  # fewer distinct texts than clusters is fine here
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(vectors)
+    return {doc_id: int(label) for doc_id, label in zip(ids, labels, strict=True)}
 
 
 def disagreement_scores(
@@ -200,6 +289,7 @@ def sample_documents(
 
 
 __all__ = [
+    "MODEL_STRATEGIES",
     "STRATEGIES",
     "Candidate",
     "RandomStrategy",
@@ -207,8 +297,11 @@ __all__ = [
     "ScoredStrategy",
     "Strategy",
     "StratifiedStrategy",
+    "UncertaintyScorer",
+    "UncertaintyStrategy",
     "disagreement_scores",
     "representatives",
     "sample_documents",
     "select",
+    "tfidf_clusters",
 ]

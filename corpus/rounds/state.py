@@ -30,6 +30,14 @@ class RoundSettings(BaseModel):
     include_labelled: bool = Field(
         default=False, description="Also sample documents earlier rounds sent, or with gold."
     )
+    model: str | None = Field(
+        default=None,
+        description="Stored model that pre-annotates the tasks (and ranks them for the "
+        "uncertainty strategies): a name in <store>/models/ or a folder.",
+    )
+    explore: float | None = Field(
+        default=None, ge=0, le=1, description="Random share of an uncertainty sample."
+    )
 
 
 class RoundState(BaseModel):
@@ -59,6 +67,9 @@ class RoundState(BaseModel):
         default_factory=dict, description="Documents left out of the sample, by reason."
     )
     population: int | None = Field(default=None, description="Documents the sample chose from.")
+    explored: list[str] = Field(
+        default_factory=list, description="Sampled documents picked at random (explore share)."
+    )
     server: str | None = Field(
         default=None, description="Identity of the Label Studio server of the project."
     )
