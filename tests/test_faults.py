@@ -243,7 +243,7 @@ def test_pseudonyms_survive_a_restart_on_another_port(
     another port one annotator became two."""
     import socket
 
-    from corpus.rounds.pull import annotator_keys
+    from corpus.rounds.pulled import annotator_keys
 
     info = studio_up(victim, venv_dir=studio_venv)
     client = connect(info.connection())

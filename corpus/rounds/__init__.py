@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from corpus.rounds.pull import PulledRound, PullResult, pull_round, pulled_round, pulled_versions
+from corpus.rounds.pull import PullResult, pull_round
+from corpus.rounds.pulled import PulledRound, pulled_round, pulled_versions
 from corpus.rounds.push import PushResult, push_round, start_round
 from corpus.rounds.state import RoundSettings, RoundState, list_rounds, load_round
 from corpus.rounds.status import RoundStatus, round_status

@@ -8,13 +8,13 @@
 
 from __future__ import annotations
 
+from corpus.store.derive import derive_version
 from corpus.store.diff import VersionDiff, diff_versions, list_versions, show_version
 from corpus.store.integrity import CheckReport, check_store
 from corpus.store.versions import (
     Store,
     Version,
     as_store,
-    derive_version,
     next_minor,
     parse_version,
 )

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -34,8 +34,7 @@ from corpus.errors import (
     VersionNotFoundError,
     os_error,
 )
-from corpus.ids import row_hash
-from corpus.models import NormalizationInfo, VersionManifest
+from corpus.models import VersionManifest
 from corpus.store.files import check_file
 from corpus.store.writer import VersionWriter, remove_tree
 
@@ -421,11 +420,6 @@ class Version:
         return self.store.read_table(self.name, name, columns)
 
 
-def _fit(row: dict[str, Any], schema: pa.Schema) -> dict[str, Any]:
-    """A row of an older table in today's columns (a new column is null)."""
-    return {name: row.get(name) for name in schema.names}
-
-
 # Parsed manifests by (path, inode, size, mtime): a manifest is written once and sealed,
 # and a replaced or edited one has another key.
 _MANIFESTS: dict[tuple[str, int, int, int], VersionManifest] = {}
@@ -437,61 +431,3 @@ _HELD: dict[Path, int] = {}
 def as_store(store: Store | str | os.PathLike[str]) -> Store:
     """A :class:`Store` from a store or a path (what every public function accepts)."""
     return store if isinstance(store, Store) else Store(store)
-
-
-def derive_version(
-    store: Store,
-    parent: str,
-    *,
-    round_name: str | None,
-    tables: Mapping[str, tuple[pa.Schema, list[dict[str, Any]]]],
-    kind: str,
-    message: str,
-    extra: dict[str, object],
-    schema_hash: str | None = None,
-) -> str:
-    """A new version (next minor) from ``parent`` holding one round's rows in ``tables``.
-
-    Every other table of the parent is linked unchanged; each table in ``tables`` keeps the
-    parent's rows of *other* rounds and gets this round's rows (``round_name`` None: the
-    rows replace the whole table). The caller holds the lock.
-    """
-    from corpus.about import __version__
-
-    manifest = store.manifest(parent)
-    version = store.next_version()
-    writer = store.begin(version)
-    try:
-        store.link_tables(parent, writer, skip=tables.keys())
-        for table, (schema, rows) in tables.items():
-            out = writer.table(table, schema)
-            if table in manifest.tables and round_name is not None:
-                kept = [
-                    _fit(r, schema)
-                    for r in store.iter_rows(parent, table)
-                    if r["round"] != round_name
-                ]
-                out.write_rows(kept, sum(row_hash(r) for r in kept))
-            out.write_rows(rows, sum(row_hash(r) for r in rows))
-        writer.commit(
-            VersionManifest(
-                version=version,
-                parent=parent,
-                kind=kind,
-                created=datetime.now(UTC).isoformat(timespec="seconds"),
-                tool_version=__version__,
-                schema_hash=schema_hash or manifest.schema_hash,
-                message=message,
-                normalization=NormalizationInfo(),
-                segmenter=manifest.segmenter,
-                dedup=manifest.dedup,
-                inputs=[],
-                tables={},
-                report=[],
-                extra={**({"round": round_name} if round_name else {}), **extra},
-            )
-        )
-    except BaseException:
-        writer.abort()
-        raise
-    return version
