@@ -11,12 +11,13 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpus.ids import hash_hex, row_hash
 from corpus.label_schema import AnnotationSchema
-from corpus.release import tables
+from corpus.release import columns, tables
 from corpus.release.columns import SPECIAL, WORD, big_tables, tokenize_many
 from corpus.release.rows import document_rows
 from corpus.release.splits import SPLITS
@@ -60,6 +61,12 @@ def test_numpy_tokens_equal_the_reference(rows: list[tuple[str, list[int]]]) -> 
         [t[a:b] for a, b in tokenize(t, c)] if c else _TOKEN.findall(t) for t, c in rows
     ]
     assert offsets == {i: tokenize(rows[i][0], c) for i, c in cuts.items()}
+    # the same in chunks of 3 rows (a release tokenizes CHUNK_ROWS rows at a time)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(columns, "CHUNK_ROWS", 3)
+        chunked, chunked_offsets = tokenize_many(texts, cuts)
+    assert chunked.to_pylist() == tokens.to_pylist()
+    assert chunked_offsets == offsets
     if len(rows) > 2:  # a slice of a larger array (offsets into shared buffers)
         sliced, _ = tokenize_many(texts.slice(1, len(rows) - 2), {})
         assert sliced.to_pylist() == [_TOKEN.findall(t) for t, _ in rows[1:-1]]
