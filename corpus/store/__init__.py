@@ -1,8 +1,10 @@
 """The versioned store: immutable versions of Arrow tables, written atomically.
 
-* :mod:`corpus.store.versions`: :class:`Store`, :class:`Version`, deriving a version;
+* :mod:`corpus.store.versions`: :class:`Store` and :class:`Version`;
+* :mod:`corpus.store.derive`: a new version derived from the latest, carrying its tables;
 * :mod:`corpus.store.writer`: writing tables into a temporary version and committing it;
 * :mod:`corpus.store.arrow`: Arrow arrays built from Python values without pandas;
+* :mod:`corpus.store.meta`: `store.json` (the store id, the last version issued, servers);
 * :mod:`corpus.store.diff`: list, show and diff versions.
 """
 

@@ -10,13 +10,10 @@ table a version shares with its parent is hard-linked, not copied.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-import uuid
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +22,6 @@ import filelock
 import pyarrow as pa
 from pydantic import ValidationError
 
-from corpus.atomic import write_json_atomic
 from corpus.errors import (
     DamagedVersionError,
     StoreError,
@@ -36,12 +32,11 @@ from corpus.errors import (
 )
 from corpus.models import VersionManifest
 from corpus.store.files import check_file
+from corpus.store.meta import now, read_meta, update_meta
 from corpus.store.writer import VersionWriter, remove_tree
 
 if TYPE_CHECKING:
     from corpus.store.integrity import CheckReport
-
-STORE_FILE = "store.json"
 
 DOCUMENT_COLUMNS = ("doc_id", "title", "text", "text_sha256", "dup_group")
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
@@ -118,65 +113,48 @@ class Store:
 
     def last_used_version(self) -> str | None:
         """The highest version number ever used here (its folder may be damaged or gone)."""
-        used = [*self.version_names(), *filter(None, [self._meta().get("last_version")])]
+        last = read_meta(self.root).get("last_version")
+        used = [*self.version_names(), *filter(None, [last])]
         return max(used, key=parse_version) if used else None
 
     def next_version(self) -> str:
         """The next minor version number; a number once used is never used again."""
         return next_minor(self.last_used_version())
 
-    def _meta(self) -> dict[str, Any]:
-        path = self.root / STORE_FILE
-        try:
-            value = json.loads(path.read_bytes())
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise StoreError(
-                f"{path} is damaged ({exc})",
-                path=path,
-                hint="Restore it from a backup; it holds the store's id and last version.",
-            ) from None
-        return value if isinstance(value, dict) else {}
-
     def store_id(self) -> str:
         """The store's identity, created once (under the lock) and kept in ``store.json``."""
-        meta = self._meta()
+        meta = read_meta(self.root)
         if "store_id" not in meta:
             with self.lock():
-                meta = self._meta()
-                if "store_id" not in meta:
-                    meta["store_id"] = uuid.uuid4().hex
-                    meta.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
-                    write_json_atomic(self.root / STORE_FILE, meta)
+                meta = update_meta(self.root, lambda m: "store_id" not in m)
         return str(meta["store_id"])
 
     def record_server(self, identity: str, url: str) -> None:
         """Remember a Label Studio server the first time this store talks to it."""
-        meta = self._meta()
-        servers = meta.setdefault("servers", {})
-        if identity in servers:
+        if identity in read_meta(self.root).get("servers", {}):
             return
-        with self.lock():
-            meta = self._meta()
+
+        def add(meta: dict[str, Any]) -> bool:
             servers = meta.setdefault("servers", {})
-            if identity not in servers:
-                servers[identity] = {
-                    "first_url": url,
-                    "first_seen": datetime.now(UTC).isoformat(timespec="seconds"),
-                }
-                meta.setdefault("store_id", uuid.uuid4().hex)
-                write_json_atomic(self.root / STORE_FILE, meta)
+            if identity in servers:
+                return False
+            servers[identity] = {"first_url": url, "first_seen": now()}
+            return True
+
+        with self.lock():
+            update_meta(self.root, add)
 
     def record_version(self, version: str) -> None:
         """Remember the highest version number used (the caller holds the lock)."""
-        meta = self._meta()
-        last = meta.get("last_version")
-        if last is None or parse_version(version) > parse_version(last):
+
+        def raise_last(meta: dict[str, Any]) -> bool:
+            last = meta.get("last_version")
+            if last is not None and parse_version(version) <= parse_version(last):
+                return False
             meta["last_version"] = version
-            meta.setdefault("store_id", uuid.uuid4().hex)
-            meta.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
-            write_json_atomic(self.root / STORE_FILE, meta)
+            return True
+
+        update_meta(self.root, raise_last)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
