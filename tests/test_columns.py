@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from corpus.ids import hash_hex, row_hash
 from corpus.label_schema import AnnotationSchema
-from corpus.release import columns, tables
+from corpus.release import columns, rowjson, tables
 from corpus.release.columns import SPECIAL, WORD, big_tables, tokenize_many
 from corpus.release.rows import document_rows
 from corpus.release.splits import SPLITS
@@ -146,3 +146,22 @@ def test_the_fast_path_equals_the_reference(schema: AnnotationSchema) -> None:
     )
     assert report.unaligned == ref_report.unaligned and report.unaligned
     assert any(unicodedata.category(ch) == "Cc" for t in TEXTS for ch in t)  # the tricky bits
+
+
+PLAIN = st.characters(max_codepoint=0xFFFF, exclude_categories=["Cs", "Cc"])
+ESCAPED = st.text(st.one_of(PLAIN, st.sampled_from('"\\\n\r\t')), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ESCAPED, max_size=10), st.integers(0, 3), st.sampled_from([1, 3, 1 << 22]))
+def test_escaping_equals_orjson(strings: list[str], skip: int, scan: int) -> None:
+    """The JSON string bodies the content hashes are built from, scanned in pieces of
+    ``scan`` bytes, of string and large string arrays and of slices of them."""
+    import orjson
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rowjson, "SCAN_BYTES", scan)
+        for kind in (pa.string(), pa.large_string()):
+            array = pa.array(strings, kind).slice(min(skip, len(strings)))
+            expected = [orjson.dumps(s).decode()[1:-1] for s in strings[skip:]]
+            assert rowjson.escaped(array).to_pylist() == expected

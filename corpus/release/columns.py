@@ -3,20 +3,20 @@
 A release has a sentences row and a tokens row per sentence: a million each for 20,000
 articles. :mod:`corpus.release.tables` builds one Python dict per row (the reference, also
 used for offsets-only releases); this module builds the same tables from the stored
-``sentences`` table with Arrow compute, and their content hashes (the sum of the sha256 of
-each row's canonical JSON) from JSON text assembled by Arrow, so that Python touches only the
-rows that need it:
+``sentences`` table with Arrow compute and numpy, and their content hashes (the sum of the
+sha256 of each row's canonical JSON) from JSON text assembled by Arrow
+(:mod:`corpus.release.rowjson`), so that Python touches only the rows that need it:
 
 * sentences with gold spans (their spans are cut at the sentence, their tokens cut at span
   boundaries and tagged): the reference functions, row by row;
 * sentences holding a character that the fast path cannot treat exactly like Python: one
-  outside the Basic Multilingual Plane (RE2's Unicode tables, newer than Python's, call some
-  of them word characters) or a control character that JSON escapes other than ``\\n``,
-  ``\\r``, ``\\t``.
+  outside the Basic Multilingual Plane (the byte pass decodes characters of up to three
+  bytes, and RE2's Unicode tables there are newer than Python's) or a control character
+  that JSON escapes other than ``\\n``, ``\\r``, ``\\t``.
 
-Tokens elsewhere are ``\\w+|[^\\w\\s]`` (the reference's pattern) done by RE2: every character
-that is neither a word character nor a space gets spaces around it, then the text is split
-at spaces. ``WORD`` and ``SPACE`` are Python's ``\\w`` and ``\\s`` as RE2 classes, equal on
+Tokens elsewhere are ``\\w+|[^\\w\\s]`` (the reference's pattern), found by a numpy pass over
+the UTF-8 bytes (:func:`tokenize_many`) with Python's own ``\\w`` and ``\\s`` tabulated for every
+BMP code point. ``WORD`` is Python's ``\\w`` as an RE2 class (for the e-mail scan), equal on
 every BMP code point (a test checks all of them). Tests check that the tables and hashes
 equal the reference's.
 """
@@ -24,22 +24,21 @@ equal the reference's.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from corpus.ids import canonical_json, sha256_int
 from corpus.label_schema import AnnotationSchema
-from corpus.release import tables
+from corpus.release import rowjson, tables
 from corpus.release.splits import SPLITS
 from corpus.release.tables import EMAIL, AlignmentReport
 
 WORD = r"\pL\pN_"  # Python's \w on the BMP, as an RE2 class (for the e-mail scan)
 SPECIAL = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{10000}-\x{10ffff}]"
 EMAIL_RE2 = rf"[{WORD}.+-]+@[{WORD}-]+\.[{WORD}.-]+"
-_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 
 
 @dataclass
@@ -87,9 +86,10 @@ def tokenize_many(texts: Any, cuts: Mapping[int, Sequence[int]]) -> tuple[Any, d
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     parts, offsets = [], {}
+    rows = sorted(cuts)
     for lo in range(0, max(len(texts), 1), CHUNK_ROWS):
         hi = min(lo + CHUNK_ROWS, len(texts))
-        mine = {i - lo: c for i, c in cuts.items() if lo <= i < hi}
+        mine = {i - lo: cuts[i] for i in rows[bisect_left(rows, lo) : bisect_left(rows, hi)]}
         tokens, found = _tokenize_chunk(texts.slice(lo, hi - lo), mine)
         parts.append(tokens)
         offsets.update({i + lo: v for i, v in found.items()})
@@ -159,88 +159,6 @@ def _tokenize_chunk(texts: Any, cuts: Mapping[int, Sequence[int]]) -> tuple[Any,
             found[i] = pairs[at : at + k]
             at += k
     return pa.ListArray.from_arrays(list_offsets, values), found
-
-
-def _escaped(strings: Any) -> Any:
-    """JSON string bodies (orjson's escaping, for text without other control characters):
-    only the strings holding something to escape are rewritten."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
-    mask = pc.match_substring_regex(strings, r'[\\"\n\r\t]')
-    if not len(strings) or not pc.any(mask).as_py():
-        return strings
-    some = strings.filter(mask)
-    for old, new in _ESCAPES:
-        some = pc.replace_substring(some, old, new)
-    return pc.replace_with_mask(strings, mask, some.cast(strings.type))
-
-
-def _join(*parts: Any) -> Any:
-    """Element-wise concatenation of string arrays and literals (as large strings)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pa.large_string()
-    cast = []
-    for part in parts:
-        if isinstance(part, str):
-            cast.append(pa.scalar(part, text))
-        else:
-            if isinstance(part, pa.ChunkedArray):
-                part = part.combine_chunks()
-            cast.append(part.cast(text))
-    return pc.binary_join_element_wise(*cast, pa.scalar("", text))
-
-
-def _json_lists(lists: Any, *, quoted: bool) -> Any:
-    """Each list as JSON text: ``[1,2]``, or ``["a","b"]`` with ``quoted`` (its strings hold
-    no control character other than \\n, \\r, \\t)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = pa.large_string()
-    if isinstance(lists, pa.ChunkedArray):
-        lists = lists.combine_chunks()
-    lengths = pc.list_value_length(lists)
-    if not quoted:  # tags: all zeros but in the sentences with spans
-        flat = pc.list_flatten(lists)
-        nonzero = np.flatnonzero(flat.to_numpy(zero_copy_only=False))
-        zeros = _join("[", pc.binary_repeat(pa.scalar("0,", text), lengths), "]")
-        zeros = pc.replace_substring(zeros, ",]", "]")
-        if not len(nonzero):
-            return zeros
-        bounds = np.concatenate([[0], np.cumsum(lengths.to_numpy(zero_copy_only=False))])
-        rows = np.unique(np.searchsorted(bounds, nonzero, side="right") - 1)
-        mask = np.zeros(len(lists), bool)
-        mask[rows] = True
-        tagged = pa.array([canonical_json(v) for v in lists.take(pa.array(rows)).to_pylist()],
-                          text)  # fmt: skip
-        return pc.replace_with_mask(zeros, pa.array(mask), tagged)
-    values = pc.list_flatten(lists).cast(text)
-    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths.to_numpy(zero_copy_only=False))]))
-    rebuilt = pa.LargeListArray.from_arrays(offsets, _escaped(values))
-    joined = _join('["', pc.binary_join(rebuilt, pa.scalar('","', text)), '"]')
-    return pc.if_else(pc.equal(lengths, 0), pa.scalar("[]", text), joined)
-
-
-def _add_hashes(json: Any, codes: Any, into: list[int]) -> None:
-    """Add the sha256 (as integers) of each JSON text to the total of its split."""
-    import numpy as np
-    import pyarrow as pa
-
-    json = json.cast(pa.large_string())
-    if isinstance(json, pa.ChunkedArray):
-        json = json.combine_chunks()
-    offsets = np.frombuffer(json.buffers()[1], dtype=np.int64)[json.offset :][: len(json) + 1]
-    data = memoryview(json.buffers()[2] or b"")
-    bounds = offsets.tolist()
-    sha, big = hashlib.sha256, int.from_bytes
-    for i, code in enumerate(codes.tolist()):
-        into[code] += big(sha(data[bounds[i] : bounds[i + 1]]).digest(), "big")
 
 
 def big_tables(
@@ -336,19 +254,19 @@ def big_tables(
         kind = token_schema.field(name).type
         rest = pa.array([slow[i][name] for i in slow_rows.tolist()], kind)
         both = pa.concat_arrays([fast_columns[name].cast(kind), rest])
-        columns.append(both.take(pa.array(order)))
+        columns.append(both.take(pa.array(order)) if len(slow_rows) else both)
     token_table = pa.Table.from_arrays([t["doc_id"], index, *columns], schema=token_schema)
 
     out = BigTables()
     for config, table in (("sentences", sentence_table), ("tokens", token_table)):
         if config == "sentences":
             ok, others = np.flatnonzero(~special), np.flatnonzero(special)
-            json = _sentence_json(table, ok, span_lists)
+            json = rowjson.sentence_json(table, ok, span_lists)
         else:
             ok, others = fast_rows, slow_rows
-            json = _token_json(table, ok)
+            json = rowjson.token_json(table, ok)
         sums = [0] * len(SPLITS)
-        _add_hashes(json, codes[ok], sums)
+        rowjson.add_hashes(json, codes[ok], sums)
         leaks: set[int] = set()
         at = np.flatnonzero(pc.match_substring(json, "@").to_numpy(zero_copy_only=False))
         if len(at):  # the pattern only where an @ is
@@ -363,44 +281,3 @@ def big_tables(
         out.leaks += [f"{config}/{SPLITS[c]}" for c in sorted(leaks)]
         out.tables[config] = {s: table.filter(pa.array(codes == c)) for c, s in enumerate(SPLITS)}
     return out
-
-
-def _sentence_json(table: Any, rows: Any, span_lists: Mapping[int, Any]) -> Any:
-    """The canonical JSON of the sentences rows ``rows`` (their text holds no special
-    character): keys doc_id, doc_stance, sentence_index, spans, text."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    t = table if len(rows) == table.num_rows else table.take(pa.array(rows))
-    spans = pa.array([canonical_json(span_lists.get(i) or []) for i in rows.tolist()]
-                     if len(span_lists) * 4 > len(rows) else
-                     _sparse_json(rows, span_lists), pa.large_string())  # fmt: skip
-    return _join(
-        '{"doc_id":"', t["doc_id"], '","doc_stance":', pc.cast(t["doc_stance"], pa.string()),
-        ',"sentence_index":', pc.cast(t["sentence_index"], pa.string()), ',"spans":', spans,
-        ',"text":"', _escaped(t["text"]), '"}',
-    )  # fmt: skip
-
-
-def _sparse_json(rows: Any, lists: Mapping[int, Any]) -> list[str]:
-    """``canonical_json(lists.get(i, []))`` for each row, "[]" without a dict look-up each."""
-    out = ["[]"] * len(rows)
-    where = {int(i): k for k, i in enumerate(rows.tolist())} if lists else {}
-    for i, value in lists.items():
-        if i in where:
-            out[where[i]] = canonical_json(value)
-    return out
-
-
-def _token_json(table: Any, rows: Any) -> Any:
-    """The canonical JSON of the tokens rows ``rows``: doc_id, sentence_index, tags, tokens."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    t = table if len(rows) == table.num_rows else table.take(pa.array(rows))
-    return _join(
-        '{"doc_id":"', t["doc_id"],
-        '","sentence_index":', pc.cast(t["sentence_index"], pa.string()),
-        ',"tags":', _json_lists(t["tags"], quoted=False),
-        ',"tokens":', _json_lists(t["tokens"], quoted=True), "}",
-    )  # fmt: skip
