@@ -268,7 +268,7 @@ def big_tables(
         sums = [0] * len(SPLITS)
         rowjson.add_hashes(json, codes[ok], sums)
         leaks: set[int] = set()
-        at = np.flatnonzero(pc.match_substring(json, "@").to_numpy(zero_copy_only=False))
+        at = np.flatnonzero(rowjson.holding(json, rowjson.byte_table("@")))
         if len(at):  # the pattern only where an @ is
             hit = pc.match_substring_regex(json.take(pa.array(at)), EMAIL_RE2)
             leaks |= {int(c) for c in codes[ok][at][hit.to_numpy(zero_copy_only=False)]}

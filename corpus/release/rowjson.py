@@ -21,12 +21,13 @@ _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "
 SCAN_BYTES = 1 << 22  # bytes scanned at once for characters to escape
 
 
-@functools.lru_cache(maxsize=1)
-def _to_escape() -> Any:
+@functools.lru_cache(maxsize=8)
+def byte_table(chars: str) -> Any:
+    """256 booleans marking the bytes of ``chars`` (ASCII), for :func:`holding`."""
     import numpy as np
 
     table = np.zeros(256, bool)
-    table[[ord(old) for old, _ in _ESCAPES]] = True
+    table[[ord(ch) for ch in chars]] = True
     return table
 
 
@@ -38,7 +39,7 @@ def escaped(strings: Any) -> Any:
 
     if isinstance(strings, pa.ChunkedArray):
         strings = strings.combine_chunks()
-    mask = holding(strings, _to_escape())
+    mask = holding(strings, byte_table("".join(old for old, _ in _ESCAPES)))
     if not mask.any():
         return strings
     chosen = pa.array(mask)
@@ -54,6 +55,8 @@ def holding(strings: Any, table: Any) -> Any:
     import numpy as np
     import pyarrow as pa
 
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
     n = len(strings)
     mask = np.zeros(n, bool)
     if not n:
