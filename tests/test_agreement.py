@@ -205,3 +205,23 @@ def test_skips_do_not_vote_and_per_annotator_figures(tmp_path: Path) -> None:
             assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f.stat().st_size > 2000
     summary = (tmp_path / "rep" / "README.md").read_text()
     assert "![stance confusion](stance_confusion.png)" in summary and "Krippendorff" in summary
+
+
+def test_no_resamples_gives_the_figures_without_intervals(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    rows = [ann(f"d{d}", who, rng.choice(STANCES), 3 * d + k)
+            for d in range(20) for k, who in enumerate("abc")]  # fmt: skip
+    spans = [span(r["doc_id"], r["annotator"], r["annotation_id"], 0, rng.choice([4, 5]),
+                  rng.choice(ISSUES)) for r in rows]  # fmt: skip
+    lengths = {f"d{d}": 40 for d in range(20)}
+    kwargs: dict[str, Any] = {"lengths": lengths, "stance_labels": STANCES, "issue_labels": ISSUES}
+    full = compute_agreement(rows, spans, bootstrap=200, **kwargs)
+    none = compute_agreement(rows, spans, bootstrap=0, **kwargs)
+    assert none.bootstrap == 0 and none.stance_alpha.value == full.stance_alpha.value
+    assert full.stance_alpha.low is not None
+    for metric in (none.stance_alpha, none.stance_fleiss, *(p.kappa for p in none.stance_pairs)):
+        assert metric.low is None and metric.interval_note == "no interval: 0 resamples"
+    write_report(none, tmp_path)
+    readme = (tmp_path / "README.md").read_text()
+    assert "No intervals" in readme and "Intervals are bootstrap" not in readme
+    assert json.loads((tmp_path / "agreement.json").read_text())["bootstrap"] == 0

@@ -122,9 +122,10 @@ def test_release_build_refuses_bad_ratios(
     assert not out.exists()
 
 
-def test_agreement_refuses_zero_bootstrap(seeded: Path) -> None:
-    error = usage(["agreement", "r1", "--store", str(seeded), "--bootstrap", "0"], "--bootstrap")
-    assert "at least 1, not 0" in error["message"]
+def test_agreement_refuses_a_negative_bootstrap(seeded: Path) -> None:
+    # 0 is allowed: the figures without intervals (tests/test_agreement.py)
+    error = usage(["agreement", "r1", "--store", str(seeded), "--bootstrap", "-1"], "--bootstrap")
+    assert "greater than or equal to 0" in error["message"]
 
 
 def test_publish_refuses_an_empty_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

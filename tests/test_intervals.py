@@ -102,7 +102,7 @@ def test_too_few_defined_replicates_say_so_instead_of_an_interval() -> None:
     )
     assert "no interval: only" in fmt(m)
     none = bootstrap_metric(0.4, [], 12)
-    assert none.interval_note == "no interval: no bootstrap resamples were drawn"
+    assert none.interval_note == "no interval: 0 resamples"
 
 
 def ann(doc: str, who: str, stance: str, aid: int) -> dict[str, Any]:

@@ -136,6 +136,10 @@ def test_a_round_pre_annotated_and_sampled_by_a_model(
         app, ["agreement", "m1", "--store", str(fresh.root), "--bootstrap", "20", "--json"]
     )
     assert json.loads(shown.stdout)["per_model_version"][0]["stance_accepted"] == 0.5
+    quick = runner.invoke(  # no resamples: the same figures, no intervals
+        app, ["agreement", "m1", "--store", str(fresh.root), "--bootstrap", "0", "--json"]
+    )
+    assert quick.exit_code == 0 and json.loads(quick.stdout)["bootstrap"] == 0
     readme = (round_dir(fresh.root, "m1") / "agreement" / "README.md").read_text()
     assert "Suggestions kept, per model version" in readme and trained_model.version in readme
 

@@ -9,11 +9,11 @@ import typer
 
 from corpus.cli.options import (
     DEFAULT_STORE,
+    BootstrapOpt,
     JsonOpt,
     Output,
     SchemaOpt,
     StoreOpt,
-    positive,
     schema_of,
 )
 
@@ -25,12 +25,7 @@ def agreement_cli(
         Path | None,
         typer.Option("--out", help="Report folder (default: <store>/rounds/ROUND/agreement)."),
     ] = None,
-    bootstrap: Annotated[
-        int,
-        typer.Option(
-            help="Bootstrap replicates for the 95% intervals.", callback=positive("--bootstrap")
-        ),
-    ] = 1000,
+    bootstrap: BootstrapOpt = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     interval: Annotated[
         str,

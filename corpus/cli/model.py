@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from corpus.cli.options import DEFAULT_STORE, JsonOpt, Output, StoreOpt, positive
+from corpus.cli.options import (
+    DEFAULT_STORE,
+    BootstrapOpt,
+    JsonOpt,
+    Output,
+    StoreOpt,
+    positive,
+)
 
 model_app = typer.Typer(
     help="Models trained on a release: train, evaluate, list, learning curve.",
@@ -16,9 +23,6 @@ model_app = typer.Typer(
 
 ReleaseArg = Annotated[
     str, typer.Argument(help="A release folder, or a release number of the store (1.0.0).")
-]
-BootstrapOpt = Annotated[
-    int, typer.Option(help="Bootstrap replicates for the intervals (0: none).", min=0)
 ]
 
 

@@ -63,6 +63,13 @@ SchemaOpt = Annotated[
     Path | None,
     typer.Option("--schema", envvar="CORPUS_SCHEMA", help="Annotation schema YAML file."),
 ]
+BootstrapOpt = Annotated[
+    int,
+    typer.Option(
+        help="Bootstrap resamples for the 95% intervals (0: the figures without intervals).",
+        min=0,
+    ),
+]
 
 EngineOpt = Annotated[
     str,

@@ -268,6 +268,7 @@ def compute_agreement(
         stance_labels=list(stance_labels),
         messages=messages,
         per_model_version=per_model_version(rows, spans, fallback=model_version),
+        bootstrap=bootstrap,
     )
 
 

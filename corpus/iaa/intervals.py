@@ -81,7 +81,7 @@ def bootstrap_metric(
     b, missing = len(reps), int(len(reps) - len(defined))
     out = Metric(round(float(value), 4), n=n, note=note, replicates=b, undefined=missing)
     if b == 0:
-        out.interval_note = "no interval: no bootstrap resamples were drawn"
+        out.interval_note = "no interval: 0 resamples"
         return out
     why = f"{missing} of {b} resamples undefined ({undefined})" if missing else None
     if len(defined) < MIN_DEFINED:

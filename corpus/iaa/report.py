@@ -103,8 +103,13 @@ def summary_markdown(report: AgreementReport) -> str:
         f"# Agreement: round {report.round} (version {report.version})",
         "",
         f"{report.documents} documents annotated, {report.multi_annotated} by two or more of "
-        f"{len(report.annotators)} annotators. Intervals are bootstrap 95% over documents "
-        "(BCa where it is defined, else percentile; each figure says which).",
+        f"{len(report.annotators)} annotators. "
+        + (
+            f"Intervals are bootstrap 95% over documents ({report.bootstrap} resamples; BCa "
+            "where it is defined, else percentile; each figure says which)."
+            if report.bootstrap
+            else "No intervals: computed with no bootstrap resamples (`--bootstrap 0`)."
+        ),
         "",
         *(f"> {m}" for m in report.messages),
         "",

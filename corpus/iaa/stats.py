@@ -87,6 +87,7 @@ class AgreementReport:
     stance_labels: list[str]
     messages: list[str] = field(default_factory=list)
     per_model_version: list[Any] = field(default_factory=list)  # iaa.suggestions summaries
+    bootstrap: int = 0  # resamples drawn for the intervals (0: none)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
