@@ -102,6 +102,33 @@ def test_an_edited_manifest_is_caught(store: Store) -> None:
     assert any("7" in p.problem and p.file.endswith("documents") for p in problems), problems
 
 
+def _edit_rows(store: Store, version: str, table: str, rows: int) -> None:
+    path = store.version_dir(version) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["tables"][table]["rows"] = rows  # still valid JSON, wrong content
+    path.chmod(0o644)
+    path.write_text(json.dumps(manifest))
+
+
+def test_an_edited_row_count_is_refused_by_every_reader(
+    tmp_path: Path, store: Store, schema: AnnotationSchema
+) -> None:
+    """The user's case: an edited row count in manifest.json went unnoticed by ``diff`` and
+    ``release build``; every reader of the table now counts its rows."""
+    gold = build_gold_version(store, schema, tmp_path / "articles", n=24)
+    parent = store.manifest(gold).parent
+    assert parent is not None
+    _edit_rows(store, gold, "documents", 7)
+    with pytest.raises(DamagedVersionError) as info:
+        corpus.build_release(store, gold, release="1.0.0", schema=schema, force="test")
+    assert "holds 24 rows, its manifest records 7" in info.value.message and info.value.hint
+    assert not (store.root / "releases" / "1.0.0").exists()
+    diffed = runner.invoke(app, ["diff", parent, gold, "--store", str(store.root), "--json"])
+    assert diffed.exit_code == 1
+    error = json.loads(diffed.stdout)["error"]
+    assert error["type"] == "DamagedVersionError" and "manifest records 7" in error["message"]
+
+
 def test_a_deleted_file_is_a_clear_error(store: Store) -> None:
     corpus.ingest([SEEDS], store=store)
     shard = store.version_dir("0.1.0") / "sentences" / "data-00000-of-00001.arrow"

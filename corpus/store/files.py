@@ -10,6 +10,8 @@ from corpus.models import FileRecord
 
 # Files whose checksum was checked in this process: (path, inode, size, mtime) of each.
 _VERIFIED: set[tuple[str, int, int, int]] = set()
+# Tables whose row count was checked: their shard paths and the count the manifest records.
+_COUNTED: set[tuple[int, tuple[str, ...]]] = set()
 
 
 def check_file(path: Path, record: FileRecord, version: str) -> None:
@@ -38,6 +40,30 @@ def check_file(path: Path, record: FileRecord, version: str) -> None:
     _VERIFIED.add(key)
 
 
+def check_rows(shards: list[Path], rows: int, version: str, table: str) -> None:
+    """The table's shards hold the number of rows its manifest records, else
+    :class:`DamagedVersionError`: an edited count is caught by every reader, not only by
+    ``corpus check --deep``. Counted from the Arrow stream's batch headers, memory-mapped,
+    so the data itself is not read."""
+    import pyarrow as pa
+
+    key = (rows, tuple(str(s) for s in shards))
+    if key in _COUNTED:
+        return
+    found = 0
+    for shard in shards:
+        with pa.memory_map(str(shard)) as source:
+            found += sum(batch.num_rows for batch in pa.ipc.open_stream(source))
+    if found != rows:
+        raise DamagedVersionError(
+            f"version {version} is damaged: its table {table} holds {found} rows, its "
+            f"manifest records {rows} (the manifest was edited after it was written)",
+            path=shards[0].parent if shards else None,
+        )
+    _COUNTED.add(key)
+
+
 def forget_verified() -> None:
     """Check every file again on its next read (tests; long-running processes)."""
     _VERIFIED.clear()
+    _COUNTED.clear()

@@ -31,7 +31,7 @@ from corpus.errors import (
     os_error,
 )
 from corpus.models import VersionManifest
-from corpus.store.files import check_file
+from corpus.store.files import check_file, check_rows
 from corpus.store.meta import now, read_meta, update_meta
 from corpus.store.writer import VersionWriter, remove_tree
 
@@ -245,21 +245,20 @@ class Store:
         return manifest
 
     def verify_table(self, version: str, table: str) -> None:
-        """Check the size and sha256 of a table's files against the manifest, once per process.
+        """Check the size and sha256 of a table's files against the manifest, and its row
+        count, once per process.
 
         :class:`DamagedVersionError` names the first file that differs. Versions written
         before file hashes were recorded are read unverified (``corpus check`` lists them).
         """
-        manifest = self.manifest(version)
-        if not manifest.files:
-            return
-        folder = self.version_dir(version)
-        for rel, record in manifest.files.items():
-            if rel.split("/", 1)[0] == table:
-                check_file(folder / rel, record, version)
+        self.verify_files(version, table)
+        if table in (tables := self.manifest(version).tables):
+            folder = self.version_dir(version) / table
+            shards = [folder / f for f in tables[table].files]
+            check_rows(shards, tables[table].rows, version, table)
 
     def verify_files(self, version: str, folder: str) -> list[str]:
-        """Check every file of a version's ``folder`` (not a table: e.g. ``dedup``) against
+        """Check every file of a version's ``folder`` (a table's, or e.g. ``dedup``) against
         the manifest, once per process; their paths relative to the folder."""
         manifest = self.manifest(version)
         base = self.version_dir(version)
