@@ -59,19 +59,37 @@ def test_stratified_spreads_over_sources() -> None:
 
 
 def test_disagreement_ranks_the_most_disputed_first() -> None:
+    rows = [("agreed", a, "neutral") for a in "xyz"] + [
+        ("split", "x", "neutral"), ("split", "y", "opposed"), ("split", "z", "opposed"),
+        ("spans", "x", "neutral"), ("spans", "y", "neutral"), ("alone", "x", "neutral"),
+    ]  # fmt: skip
     annotations = [
-        {"doc_id": "agreed", "annotator": a, "stance": "neutral", "cancelled": False} for a in "xyz"
-    ] + [
-        {"doc_id": "split", "annotator": "x", "stance": "neutral", "cancelled": False},
-        {"doc_id": "split", "annotator": "y", "stance": "opposed", "cancelled": False},
-        {"doc_id": "split", "annotator": "z", "stance": "opposed", "cancelled": False},
-        {"doc_id": "spans", "annotator": "x", "stance": "neutral", "cancelled": False},
-        {"doc_id": "spans", "annotator": "y", "stance": "neutral", "cancelled": False},
-        {"doc_id": "alone", "annotator": "x", "stance": "neutral", "cancelled": False},
+        {"doc_id": d, "annotator": a, "stance": s, "cancelled": False, "annotation_id": i}
+        for i, (d, a, s) in enumerate(rows)
     ]
-    spans = [{"doc_id": "spans", "annotator": "x", "issue": "trade"}]
+    spans = [{"doc_id": "spans", "annotator": "x", "issue": "trade", "annotation_id": 6}]
     scores = disagreement_scores(annotations, spans, unresolved=["tie"])
     assert scores == {"split": 1 - 2 / 3, "spans": 1.0, "tie": 1.0}  # agreed and alone left out
     pool = [Candidate(d, d) for d in ("agreed", "split", "spans", "alone", "tie")]
     ranked = select(pool, ScoredStrategy("disagreement", scores), n=2, seed=0)
     assert set(ranked.doc_ids) == {"spans", "tie"}
+
+
+def test_disagreement_counts_the_votes_adjudication_counts() -> None:
+    """An annotator who changed their mind votes with their latest annotation (and its
+    spans), as in adjudication; a skipped one does not vote."""
+
+    def ann(aid: int, who: str, stance: str, when: str, cancelled: bool = False) -> dict:
+        return {"doc_id": "d", "annotator": who, "stance": stance, "annotation_id": aid,
+                "updated_at": when, "cancelled": cancelled}  # fmt: skip
+
+    annotations = [
+        ann(1, "a", "opposed", "2026-01-01"), ann(2, "a", "supportive", "2026-02-01"),
+        ann(3, "b", "supportive", "2026-01-15"), ann(4, "c", "opposed", "2026-03-01", True),
+    ]  # fmt: skip
+    spans = [
+        {"doc_id": "d", "annotator": "a", "issue": "taiwan", "annotation_id": 1},  # replaced
+        {"doc_id": "d", "annotator": "a", "issue": "trade", "annotation_id": 2},
+        {"doc_id": "d", "annotator": "b", "issue": "trade", "annotation_id": 3},
+    ]
+    assert disagreement_scores(annotations, spans) == {}  # a and b agree on both

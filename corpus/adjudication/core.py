@@ -40,26 +40,7 @@ from corpus.adjudication.spans import decide_spans, span_agreement_of
 from corpus.adjudication.votes import Adjudication, DocumentVotes, Mark, Row, Unresolved
 from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT
 from corpus.models import GoldAnnotation, GoldSpan
-
-
-def voting_annotations(annotations: Iterable[Row]) -> dict[str, dict[str, Row]]:
-    """doc_id -> annotator -> the annotation that votes (latest non-skipped one).
-
-    Documents whose annotations are all skipped map to an empty dict.
-    """
-    out: dict[str, dict[str, Row]] = {}
-    for row in annotations:
-        chosen = out.setdefault(row["doc_id"], {})
-        if row["cancelled"]:
-            continue
-        old = chosen.get(row["annotator"])
-        if old is None or _recency(row) > _recency(old):
-            chosen[row["annotator"]] = row
-    return out
-
-
-def _recency(row: Row) -> tuple[str, int]:
-    return (row.get("updated_at") or row.get("created_at") or "", int(row["annotation_id"]))
+from corpus.rounds.voting import voting_annotations
 
 
 def documents(

@@ -30,6 +30,7 @@ from corpus.rounds.convert import Reject, StoredDoc, to_task, validate_task
 from corpus.rounds.pulled import annotator_keys, archive_export, pseudonym_key
 from corpus.rounds.push import find_or_create_project, owned_project
 from corpus.rounds.state import project_title, round_dir
+from corpus.rounds.voting import recency
 from corpus.store import Store, as_store
 
 REVIEW_FILE = "review.json"
@@ -309,7 +310,7 @@ def _pull_review(
                 )
                 continue
             old = curated.get(ann["doc_id"])
-            if old is None or _recency(ann) > _recency(old[0]):
+            if old is None or recency(ann) > recency(old[0]):
                 spans = [s for s in checked.spans if s["annotation_id"] == ann["annotation_id"]]
                 curated[ann["doc_id"]] = (ann, spans)
     gold = decide(inputs.docs, inputs.skipped, span_agreement=state.span_agreement)
@@ -359,7 +360,3 @@ def _pull_review(
         archive=archive,
         pull=inputs.version,
     )
-
-
-def _recency(row: dict[str, Any]) -> tuple[str, int]:
-    return (row.get("updated_at") or row.get("created_at") or "", int(row["annotation_id"]))

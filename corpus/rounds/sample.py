@@ -38,6 +38,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from corpus.rounds.voting import voting_annotations
+
 MODEL_STRATEGIES = ("uncertainty", "diverse-uncertainty")
 STRATEGIES = ("random", "stratified", "disagreement", "relabel-migrated", *MODEL_STRATEGIES)
 
@@ -224,21 +226,20 @@ def disagreement_scores(
     unresolved: Iterable[str] = (),
 ) -> dict[str, float]:
     """How much each document's annotators disagreed (0 = agreed; documents with fewer than
-    two voting annotators are left out). ``unresolved`` documents score 1."""
-    votes: dict[str, dict[str, str | None]] = defaultdict(dict)
-    for row in annotations:
-        if not row.get("cancelled"):
-            votes[str(row["doc_id"])][str(row["annotator"])] = row.get("stance")  # type: ignore[assignment]
-    labels: dict[tuple[str, str], set[str]] = defaultdict(set)
+    two voting annotators are left out), over the annotations adjudication counts (each
+    annotator's latest not skipped, :func:`corpus.rounds.voting.voting_annotations`) and their
+    spans. ``unresolved`` documents score 1."""
+    votes = voting_annotations(annotations)
+    labels: dict[object, set[str]] = defaultdict(set)
     for row in spans:
-        labels[(str(row["doc_id"]), str(row["annotator"]))].add(str(row["issue"]))
+        labels[row["annotation_id"]].add(str(row["issue"]))
     scores: dict[str, float] = {}
     for doc_id, by in votes.items():
         if len(by) < 2:
             continue
-        top = Counter(by.values()).most_common(1)[0][1]
+        top = Counter(a.get("stance") for a in by.values()).most_common(1)[0][1]
         stance = 1.0 - top / len(by)
-        sets = [labels[(doc_id, who)] for who in by]
+        sets = [labels[a["annotation_id"]] for a in by.values()]
         pairs = [(a, b) for i, a in enumerate(sets) for b in sets[i + 1 :]]
         jaccard = [len(a & b) / len(a | b) if a | b else 1.0 for a, b in pairs]
         scores[doc_id] = max(stance, 1.0 - sum(jaccard) / len(jaccard))
