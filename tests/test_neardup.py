@@ -234,3 +234,43 @@ def test_doc_keys_keep_id_order() -> None:
     assert key_ids(np.sort(doc_keys(ids))) == sorted(ids)
     with pytest.raises(ValueError, match="16 hex digits"):
         doc_keys(["abc"])
+
+
+class _Signatures:
+    """A version's ``minhashes`` table, as ``Store.iter_batches`` streams it."""
+
+    def __init__(self, ids: list[str], sigs: np.ndarray[Any, Any]) -> None:
+        self.ids, self.sigs = ids, sigs
+
+    def iter_batches(self, version: str, table: str, columns: list[str]) -> Any:
+        yield pa.record_batch(
+            [pa.array(self.ids), pa.array(self.sigs.tolist(), pa.list_(pa.uint32()))],
+            names=columns,
+        )
+
+
+def test_release_links_are_datasketchs_lsh_verified_at_the_threshold() -> None:
+    """corpus.release.links uses the index's rule; the pairs equal datasketch's MinHashLSH
+    candidates whose signatures agree on at least 70% of the values."""
+    from corpus.release.links import near_duplicate_pairs
+
+    rng = np.random.default_rng(0)
+    n = 300
+    sigs = rng.integers(0, 2**32, size=(n, NUM_PERM), dtype=np.uint64).astype(np.uint32)
+    for i in range(1, n):  # near duplicates of every degree of agreement
+        if rng.random() < 0.4:
+            keep = rng.random(NUM_PERM) < rng.uniform(0.5, 1.0)
+            sigs[i] = np.where(keep, sigs[rng.integers(0, i)], sigs[i])
+    ids = [f"{k:016x}" for k in rng.integers(0, 2**63, size=n)]
+    wanted = set(ids[::2]) | set(ids[:50])
+    lsh = MinHashLSH(threshold=0.7, num_perm=NUM_PERM)
+    sketches = {d: LeanMinHash(seed=1, hashvalues=s.astype(np.uint64), scheme="affine32")
+                for d, s in zip(ids, sigs, strict=True) if d in wanted}  # fmt: skip
+    for d, sketch in sketches.items():
+        lsh.insert(d, sketch)
+    expected = sorted({
+        (d, o) for d, sketch in sketches.items() for o in lsh.query(sketch)
+        if o > d and np.count_nonzero(sketch.hashvalues == sketches[o].hashvalues) / NUM_PERM >= 0.7
+    })  # fmt: skip
+    assert len(expected) > 20
+    assert near_duplicate_pairs(_Signatures(ids, sigs), "v", wanted) == expected  # type: ignore[arg-type]

@@ -14,8 +14,9 @@ import pytest
 from conftest import build_newsroom_version
 
 from corpus.errors import ReleaseGateError
-from corpus.ingestion.minhash import DEDUP_THRESHOLD, signature_similarity
+from corpus.ingestion.minhash import signature_similarity
 from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.neardup.bands import THRESHOLD
 from corpus.release import ReleaseResult, build_release, verify_release
 from corpus.release.links import near_duplicate_pairs
 from corpus.store import Store
@@ -89,7 +90,7 @@ def test_a_document_close_to_two_others_joins_them_in_one_split(
         pair: signature_similarity(sigs[ids[pair[0]]], sigs[ids[pair[1]]])
         for pair in ("AB", "AC", "BC")
     }
-    assert similarity["AB"] < DEDUP_THRESHOLD <= min(similarity["AC"], similarity["BC"])
+    assert similarity["AB"] < THRESHOLD <= min(similarity["AC"], similarity["BC"])
     # ingest (by design) never merges two groups: the user's {A, C} and {B}
     groups = {k: v["dup_group"] for k, v in found.items()}
     assert groups["A"] != groups["B"] and groups["C"] in (groups["A"], groups["B"])

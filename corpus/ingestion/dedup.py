@@ -22,7 +22,7 @@ from corpus.errors import DamagedVersionError
 from corpus.features import arrow_schema
 from corpus.models import DupMerge
 from corpus.neardup import NearDupIndex, Roots, doc_keys, key_ids
-from corpus.neardup.bands import BANDS, NUM_PERM, ROWS
+from corpus.neardup.bands import BANDS, NUM_PERM, ROWS, THRESHOLD
 from corpus.neardup.index import INDEX_FILE
 from corpus.store import Store, TableWriter, VersionWriter
 
@@ -33,7 +33,7 @@ CHUNK = 65536  # documents per segment when an index is built from tables
 METHOD = {
     "method": "MinHash LSH over word 5-shingles; on-disk index of band hashes (dedup/)",
     "num_perm": NUM_PERM,
-    "threshold": 0.7,
+    "threshold": THRESHOLD,
     "bands": BANDS,
     "rows": ROWS,
 }

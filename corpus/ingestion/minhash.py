@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import xxhash
 
-NUM_PERM = 64
+from corpus.neardup.bands import NUM_PERM
+
 SHINGLE = 5
-DEDUP_THRESHOLD = 0.7
 SCHEME = "affine32"
 
 _WORD = re.compile(r"\w+")

@@ -40,7 +40,7 @@ from corpus.ingestion.readers import (
 from corpus.ingestion.tables import write_doc_batch
 from corpus.models import FileRecord
 from corpus.neardup import band_hashes, doc_keys, key_ids
-from corpus.neardup.bands import BANDS, MIN_EQUAL, NUM_PERM
+from corpus.neardup.bands import BANDS, NUM_PERM, similar
 from corpus.neardup.index import BAND_SCHEMA, SIG_SCHEMA
 from corpus.neardup.runs import RunFile, RunInfo, sort_columns, write_runs
 from corpus.store import TableWriter
@@ -256,7 +256,7 @@ def verify(t: pa.Table, *, sigs: str, index: str, stored: list[dict[str, Any]]) 
     sig_b[~new], grp[~new] = found_sig, found_grp
     for run in [*pos_runs, *stored_runs]:
         run.close()
-    ok = np.count_nonzero(sig_a == sig_b, axis=1) >= MIN_EQUAL
+    ok = similar(sig_a, sig_b)
     return t.append_column("b_grp", pa.array(grp, pa.uint64())).filter(pa.array(ok))
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from corpus.errors import StoreError
 from corpus.neardup.bands import (
     BANDS,
     HASH_NAME,
@@ -41,6 +42,7 @@ from corpus.neardup.bands import (
     U32,
     U64,
     band_hashes,
+    similar,
 )
 from corpus.neardup.groups import Roots, assign_groups
 from corpus.neardup.runs import RunFile, RunInfo, merge_runs, sort_columns, write_runs
@@ -99,7 +101,15 @@ class NearDupIndex:
         self.folder = Path(folder)
         path = self.folder / INDEX_FILE
         if path.exists():
-            self.meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            try:
+                self.meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise StoreError(
+                    f"{path}: the near-duplicate index cannot be read ({exc})",
+                    path=path,
+                    hint="Restore the version folder from a backup (`corpus check` lists "
+                    "what else is damaged).",
+                ) from None
             self._check_meta(path)
         else:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -110,19 +120,15 @@ class NearDupIndex:
         expect = empty_meta()
         for key in ("format", "num_perm", "bands", "rows", "min_equal", "hash"):
             if self.meta.get(key) != expect[key]:
-                raise ValueError(
+                raise StoreError(
                     f"{path}: near-duplicate index {key}={self.meta.get(key)!r}, "
-                    f"this version of corpus reads {expect[key]!r}"
+                    f"this version of corpus reads {expect[key]!r}",
+                    path=path,
+                    hint="The store was written by another version of corpus: use that "
+                    "version, or upgrade corpus to the newest.",
                 )
 
     # --- files ---------------------------------------------------------------------------
-
-    @property
-    def docs(self) -> int:
-        return sum(int(s["docs"]) for s in self.meta["segments"])
-
-    def files(self) -> list[str]:
-        return index_files(self.meta)
 
     def save(self) -> None:
         tmp = self.folder / f".{INDEX_FILE}.tmp"
@@ -138,12 +144,6 @@ class NearDupIndex:
         for run in self._runs.values():
             run.close()
         self._runs.clear()
-
-    def __enter__(self) -> NearDupIndex:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _files(self, kind: str, band: int | None = None) -> list[RunInfo]:
         out = []
@@ -230,7 +230,7 @@ class NearDupIndex:
 
     # --- adding a batch --------------------------------------------------------------------
 
-    def add(self, keys: U64, sigs: U32, *, compact: bool = True) -> BatchResult:
+    def add(self, keys: U64, sigs: U32) -> BatchResult:
         """Match a batch (input order) against the index and itself, assign its groups and
         append its new documents as a segment."""
         keys = np.asarray(keys, dtype=np.uint64)
@@ -242,19 +242,19 @@ class NearDupIndex:
         exact = np.ones(n, dtype=bool)
         exact[np.unique(keys, return_index=True)[1]] = False
         c_pos, c_doc = self.candidates(hashes)
-        _, c_grp, c_sig = self.signatures(np.unique(c_doc))
-        at = np.searchsorted(np.unique(c_doc), c_doc)
-        ok = np.count_nonzero(c_sig[at] == sigs[c_pos], axis=1) >= MIN_EQUAL
+        stored = np.unique(c_doc)
+        _, c_grp, c_sig = self.signatures(stored)
+        at = np.searchsorted(stored, c_doc)
+        ok = similar(c_sig[at], sigs[c_pos])
         exact[c_pos[ok & (c_doc == keys[c_pos])]] = True
         ok &= ~exact[c_pos]
         old_pos, old_grp = c_pos[ok], self.roots(c_grp[at][ok])
         a, b = self._new_pairs(hashes, exact)
-        linked = np.count_nonzero(sigs[a] == sigs[b], axis=1) >= MIN_EQUAL
+        linked = similar(sigs[a], sigs[b])
         result = assign_groups(keys, exact, (a[linked], b[linked]), (old_pos, old_grp), Roots())
         keep = ~exact
         self.append(keys[keep], sigs[keep], result.group[keep], result.merges, hashes[keep])
-        if compact:
-            self.maybe_compact()
+        self.maybe_compact()
         return BatchResult(result.group, exact, result.near, result.merges)
 
     @staticmethod

@@ -1,15 +1,15 @@
 """Near-duplicate links among the released documents, and the split units they make.
 
 :func:`near_duplicate_pairs` is the one definition of "near-duplicates" at release time:
-datasketch's MinHash LSH over the signatures ingest stored (``minhashes`` table), each
-candidate pair checked on its signatures against the ingest threshold. The split units are
+the near-duplicate index's own rule (:mod:`corpus.neardup`: LSH bands, then the signatures'
+agreement) over the signatures ingest stored (``minhashes`` table). The split units are
 built from its pairs (so linked documents share a split) and the leakage gate checks the
 same pairs against the final splits.
 
-Ingest gives a new document the group of the first near-duplicate it finds and never merges
-two groups, so a document C close to both A and B (A and B themselves below the threshold)
-leaves A and B in different groups; the units merge them (:func:`corpus.release.splits.
-merge_groups`).
+Groups that ingest merged (a later document close to two groups, ``dup_merges``) come as
+``roots``; links among the released documents that ingest never drew (two documents close
+to one that is not released, or groups of stores written before the merges were kept) are
+merged at split time too (:func:`corpus.release.splits.merge_groups`).
 """
 
 from __future__ import annotations
@@ -28,30 +28,41 @@ def near_duplicate_pairs(
     store: Store, version: str, doc_ids: Collection[str]
 ) -> list[tuple[str, str]]:
     """Pairs ``(a, b)``, ``a < b``, of ``doc_ids`` whose stored MinHash signatures estimate a
-    Jaccard similarity at or above the ingest threshold; sorted."""
+    Jaccard similarity at or above the ingest threshold; sorted. Candidates share a band
+    (:func:`corpus.neardup.band_hashes`, datasketch's LSH rule) and are verified with
+    :func:`corpus.neardup.similar`: the index's own definition."""
     import numpy as np
-    from datasketch import LeanMinHash, MinHashLSH
 
-    from corpus.ingestion import minhash
-
-    def sketch(sig: Any) -> Any:
-        return LeanMinHash(seed=1, hashvalues=sig, scheme=minhash.SCHEME)
+    from corpus.neardup import band_hashes, similar
 
     wanted = set(doc_ids)
-    lsh = MinHashLSH(threshold=minhash.DEDUP_THRESHOLD, num_perm=minhash.NUM_PERM)
-    sigs: dict[str, Any] = {}
+    ids: list[str] = []
+    rows: list[list[int]] = []
+    seen: set[str] = set()
     for batch in store.iter_batches(version, "minhashes", ["doc_id", "signature"]):
         for doc_id, sig in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-            if doc_id in wanted and doc_id not in sigs:
-                sigs[doc_id] = np.asarray(sig, dtype=np.uint64)
-                lsh.insert(doc_id, sketch(sigs[doc_id]), check_duplication=False)
-    pairs = set()
-    for doc_id, sig in sigs.items():
-        for other in lsh.query(sketch(sig)):
-            if other > doc_id:
-                similarity = np.count_nonzero(sigs[other] == sig) / minhash.NUM_PERM
-                if similarity >= minhash.DEDUP_THRESHOLD:
-                    pairs.add((doc_id, other))
+            if doc_id in wanted and doc_id not in seen:
+                seen.add(doc_id)
+                ids.append(doc_id)
+                rows.append(sig)
+    if len(ids) < 2:
+        return []
+    sigs = np.asarray(rows, dtype=np.uint32)
+    hashes = band_hashes(sigs)
+    found: set[tuple[int, int]] = set()
+    for b in range(hashes.shape[1]):  # documents with an equal band hash are candidates
+        order = np.argsort(hashes[:, b], kind="stable")
+        sorted_band = hashes[order, b]
+        cut = np.flatnonzero(sorted_band[1:] != sorted_band[:-1]) + 1
+        for members in np.split(order, cut):
+            if len(members) > 1:
+                m = sorted(members.tolist())
+                found.update((x, y) for i, x in enumerate(m) for y in m[i + 1 :])
+    if not found:
+        return []
+    a, c = np.array(sorted(found), dtype=np.int64).T
+    ok = similar(sigs[a], sigs[c])
+    pairs = {(min(ids[x], ids[y]), max(ids[x], ids[y])) for x, y in zip(a[ok], c[ok], strict=True)}
     return sorted(pairs)
 
 
