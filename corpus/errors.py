@@ -224,7 +224,10 @@ class RehydrateError(ReleaseError):
 class EngineError(CorpusError):
     """The engine asked for cannot run: Ray is not installed, or its cluster not reachable."""
 
-    default_hint = "Install the Ray engine with `pip install 'corpus[ray]'`, or use --engine local."
+    default_hint = (
+        "Install the Ray engine with `pip install 'corpus[ray]'` (Ray Data and polars), or use "
+        "--engine local."
+    )
 
 
 class ModelError(CorpusError):

@@ -122,9 +122,16 @@ def load_migration(path: Path) -> Migration:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise SchemaError(f"cannot read the migration {path}: {exc.strerror}") from None
+        raise SchemaError(
+            f"cannot read the migration {path}: {exc.strerror}",
+            hint="Check the path of the migration file (corpus schema migrate MIGRATION.yaml).",
+        ) from None
     except yaml.YAMLError as exc:
-        raise SchemaError(f"{path}: not valid YAML: {exc}") from None
+        raise SchemaError(
+            f"{path}: not valid YAML: {exc}",
+            hint="Fix the YAML at the line named; the README shows a migration file "
+            "(labels that change between rounds).",
+        ) from None
     try:
         return Migration.model_validate(raw)
     except ValidationError as exc:

@@ -17,9 +17,6 @@ from typing import Any
 from corpus.errors import EngineError
 
 ENGINES = ("local", "ray")
-INSTALL = (
-    "Install it with `pip install 'corpus[ray]'` (Ray Data and polars), or use --engine local."
-)
 
 
 def check_engine(engine: str) -> str:
@@ -36,8 +33,7 @@ def import_ray() -> Any:
         import ray.data
     except ImportError as exc:
         raise EngineError(
-            f"the Ray engine needs Ray Data, which is not installed ({exc.name or exc})",
-            hint=INSTALL,
+            f"the Ray engine needs Ray Data, which is not installed ({exc.name or exc})"
         ) from None
     return ray
 

@@ -28,10 +28,9 @@ if TYPE_CHECKING:
     from label_studio_sdk.core.request_options import RequestOptions
 
 T = TypeVar("T")
-ATTEMPTS = 4
 WHOAMI = "api/current-user/whoami"
 # The SDK retries every method, POST included; our one retry policy replaces it.
-_NO_RETRY: RequestOptions = {"max_retries": 0}
+NO_RETRY: RequestOptions = {"max_retries": 0}  # retried by StudioClient.retried
 
 
 @dataclass(frozen=True)
@@ -152,10 +151,10 @@ class StudioClient:
     def server_identity(self) -> str:
         """What identifies this server across restarts, ports and URLs: its organization's id
         and creation time (readable with any user's token)."""
-        me = self.retried(WHOAMI, lambda: self.sdk.users.whoami(request_options=_NO_RETRY))
+        me = self.retried(WHOAMI, lambda: self.sdk.users.whoami(request_options=NO_RETRY))
         orgs = self.retried(
             "GET /api/organizations",
-            lambda: list(self.sdk.organizations.list(request_options=_NO_RETRY)),
+            lambda: list(self.sdk.organizations.list(request_options=NO_RETRY)),
         )
         active = getattr(me, "active_organization", None)
         org = next((o for o in orgs if o.id == active), orgs[0] if orgs else None)
@@ -169,7 +168,7 @@ class StudioClient:
 
     def create_user(self, *, username: str, email: str) -> UserInfo:
         with self.call("POST /api/users"):
-            u = self.sdk.users.create(username=username, email=email, request_options=_NO_RETRY)
+            u = self.sdk.users.create(username=username, email=email, request_options=NO_RETRY)
         return UserInfo(int(u.id or 0), str(u.email or email), str(u.username or username))
 
     # --- projects ---------------------------------------------------------------------------
@@ -179,7 +178,7 @@ class StudioClient:
         try:
             p = self.retried(
                 f"GET /api/projects/{project_id}",
-                lambda: self.sdk.projects.get(id=project_id, request_options=_NO_RETRY),
+                lambda: self.sdk.projects.get(id=project_id, request_options=NO_RETRY),
             )
         except LabelStudioError as exc:
             if exc.status_code == 404:
@@ -190,20 +189,20 @@ class StudioClient:
     def projects_titled(self, title: str) -> list[ProjectInfo]:
         found: list[Any] = self.retried(
             "GET /api/projects",
-            lambda: list(self.sdk.projects.list(title=title, request_options=_NO_RETRY)),
+            lambda: list(self.sdk.projects.list(title=title, request_options=NO_RETRY)),
         )
         return [_project(p) for p in found if p.title == title]
 
     def create_project(self, *, title: str, **settings: Any) -> ProjectInfo:
         """A new project; ``settings`` are Label Studio project fields (label_config, ...)."""
         with self.call("POST /api/projects"):
-            p = self.sdk.projects.create(title=title, **settings, request_options=_NO_RETRY)
+            p = self.sdk.projects.create(title=title, **settings, request_options=NO_RETRY)
         return _project(p)
 
     def update_project(self, project_id: int, **settings: Any) -> None:
         self.retried(
             f"PATCH /api/projects/{project_id}",
-            lambda: self.sdk.projects.update(id=project_id, **settings, request_options=_NO_RETRY),
+            lambda: self.sdk.projects.update(id=project_id, **settings, request_options=NO_RETRY),
         )
 
     # --- tasks ------------------------------------------------------------------------------
@@ -218,7 +217,7 @@ class StudioClient:
             out = []
             task: Any
             for task in self.sdk.tasks.list(
-                project=project_id, fields="task_only", page_size=1000, request_options=_NO_RETRY
+                project=project_id, fields="task_only", page_size=1000, request_options=NO_RETRY
             ):
                 doc_id = (task.data or {}).get("doc_id")
                 if isinstance(doc_id, str):
@@ -268,14 +267,14 @@ class StudioClient:
     def delete_task(self, task_id: int) -> None:
         self.retried(
             f"DELETE /api/tasks/{task_id}",
-            lambda: self.sdk.tasks.delete(id=str(task_id), request_options=_NO_RETRY),
+            lambda: self.sdk.tasks.delete(id=str(task_id), request_options=NO_RETRY),
         )
 
     def set_task_overlap(self, task_id: int, overlap: int) -> None:
         self.retried(
             f"PATCH /api/tasks/{task_id}",
             lambda: self.sdk.tasks.update(
-                id=str(task_id), overlap=overlap, request_options=_NO_RETRY
+                id=str(task_id), overlap=overlap, request_options=NO_RETRY
             ),
         )
 
@@ -288,7 +287,7 @@ class StudioClient:
                 result=result,
                 completed_by=completed_by,
                 lead_time=lead_time,
-                request_options=_NO_RETRY,
+                request_options=NO_RETRY,
             )
         return int(a.id or 0)
 

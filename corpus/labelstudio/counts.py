@@ -10,10 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from corpus.errors import LabelStudioError
-from corpus.labelstudio.client import StudioClient
-
-_NO_RETRY: Any = {"max_retries": 0}
+from corpus.labelstudio.client import NO_RETRY, ProjectInfo, StudioClient
 
 
 @dataclass(frozen=True)
@@ -31,30 +28,33 @@ def dm(column: str, operator: str, kind: str, value: object) -> dict[str, Any]:
     return {"filter": f"filter:tasks:{column}", "operator": operator, "type": kind, "value": value}
 
 
+def query(*filters: dict[str, Any]) -> str:
+    """A Data Manager query: ``filters`` and-ed."""
+    return json.dumps({"filters": {"conjunction": "and", "items": list(filters)}})
+
+
 def count_tasks(client: StudioClient, project_id: int, *filters: dict[str, Any]) -> int:
     """Tasks matching Data Manager ``filters`` (and-ed), from one page of one task."""
-    query = json.dumps({"filters": {"conjunction": "and", "items": list(filters)}})
 
     def count() -> int:
         pager: Any = client.sdk.tasks.list(
             project=project_id,
             page_size=1,
             fields="task_only",
-            query=query,
-            request_options=_NO_RETRY,
+            query=query(*filters),
+            request_options=NO_RETRY,
         )
         return int(getattr(pager.response, "total", 0) or 0)
 
     return client.retried("GET /api/tasks (count)", count)
 
 
-def project_counts(client: StudioClient, project_id: int) -> ProjectCounts:
+def project_counts(client: StudioClient, project: ProjectInfo) -> ProjectCounts:
     """Tasks total, annotated and skipped, and each annotator's submitted and skipped
-    annotations, from the project and Data Manager counts; only the tasks with a skip are
-    listed (to attribute skips), never the whole export."""
-    project = client.project(project_id)
-    if project is None:
-        raise LabelStudioError(f"project {project_id} is gone from {client.url}", status_code=404)
+    annotations, from the project (as :meth:`StudioClient.project` found it) and Data
+    Manager counts; only the tasks with a skip are listed (to attribute skips), never the
+    whole export."""
+    project_id = project.id
     annotated = count_tasks(client, project_id, dm("total_annotations", "greater", "Number", 0))
     skipped = count_tasks(
         client,
@@ -76,10 +76,7 @@ def project_counts(client: StudioClient, project_id: int) -> ProjectCounts:
 
 
 def _skips_by_user(client: StudioClient, project_id: int) -> dict[int, int]:
-    query = json.dumps(
-        {"filters": {"conjunction": "and",
-                     "items": [dm("cancelled_annotations", "greater", "Number", 0)]}}
-    )  # fmt: skip
+    skipped = query(dm("cancelled_annotations", "greater", "Number", 0))
 
     def listing() -> dict[int, int]:
         skips: dict[int, int] = {}
@@ -87,7 +84,7 @@ def _skips_by_user(client: StudioClient, project_id: int) -> dict[int, int]:
             project=project_id,
             page_size=100_000,
             fields="all",
-            query=query,
+            query=skipped,
             request_options={"max_retries": 0, "timeout": 600},
         )
         for task in pager.response.tasks or []:

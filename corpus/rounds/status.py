@@ -43,9 +43,10 @@ def round_status(
     status = RoundStatus(
         name=name, project_id=state.project_id, version=state.version, documents=len(state.doc_ids)
     )
-    if state.project_id is None or owned_project(client, state.project_id, store) is None:
+    project = None if state.project_id is None else owned_project(client, state.project_id, store)
+    if project is None:
         return status
-    counts = project_counts(client, state.project_id)
+    counts = project_counts(client, project)
     status.tasks, status.annotated, status.skipped = counts.tasks, counts.annotated, counts.skipped
     emails = {u.id: u.email for u in client.users()}
     for uid, (done, skipped) in sorted(counts.per_user.items()):
