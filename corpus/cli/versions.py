@@ -130,21 +130,11 @@ def show_cli(
     """Show one version's manifest: lineage, inputs, tables and row counts."""
     from rich.table import Table
 
-    from corpus.store import show_version
+    from corpus.store import lineage, show_version
 
     out = Output(as_json)
     m = show_version(store, version)
-
-    def lineage_of(name: str) -> list[str]:
-        from corpus.store import as_store
-
-        chain: list[str] = []
-        current: str | None = name
-        the_store = as_store(store)
-        while current is not None and current in the_store.version_names():
-            chain.append(current)
-            current = the_store.manifest(current).parent
-        return chain
+    chain = lineage(store, m.version)
 
     def draw() -> None:
         out.say(
@@ -155,7 +145,6 @@ def show_cli(
             created=m.created,
             tool=m.tool_version,
         )
-        chain = lineage_of(m.version)
         out.say("lineage: {chain}", chain=" ← ".join(chain))
         if isinstance(m.extra.get("round"), str):
             out.say("round {round} ({kind})", round=m.extra["round"], kind=m.kind)
@@ -173,7 +162,7 @@ def show_cli(
             table.add_row(out.text(name), str(info.rows), info.content_sha256[:16])
         out.print(table)
 
-    out.done({"manifest": m.model_dump(mode="json"), "lineage": lineage_of(m.version)}, draw)
+    out.done({"manifest": m.model_dump(mode="json"), "lineage": chain}, draw)
 
 
 def diff_cli(

@@ -41,7 +41,7 @@ from corpus.release.tables import TEXT_MODES, TextMode
 from corpus.release.writer import ReleaseWriter, remove_leftovers, shard_path
 from corpus.rounds.schemas import schema_history
 from corpus.rounds.state import round_order
-from corpus.store import Store, as_store, parse_version
+from corpus.store import Store, as_store, lineage, parse_version
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 REHYDRATE_CARD = ".rehydrate/README.md"  # the card of the full release, for rehydration
@@ -327,7 +327,7 @@ def _write(
 
     text, titles = settings["text"], settings["titles"]
     feats = tables.features(schema, text=text, titles=titles)
-    chain = gates.lineage(store, version)
+    chain = lineage(store, version)
     extras = [store.manifest(v).extra for v in chain]
     meta: dict[str, Any] = {
         "release": release,

@@ -17,7 +17,7 @@ from typing import Any
 from corpus.label_schema import AnnotationSchema
 from corpus.release.links import ISSUE, SPAN_STANCE, STANCE, describe, label
 from corpus.release.splits import SPLITS, Assignment, Unit
-from corpus.store import Store, parse_version
+from corpus.store import Store, lineage, parse_version
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,6 @@ class GateFailure:
 
     def to_dict(self) -> dict[str, Any]:
         return {"gate": self.gate, "message": self.message, "unavoidable": self.unavoidable}
-
-
-def lineage(store: Store, version: str) -> list[str]:
-    """The version and its ancestors, newest first."""
-    chain = []
-    current: str | None = version
-    while current is not None:
-        chain.append(current)
-        current = store.manifest(current).parent
-    return chain
 
 
 def data_gates(

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from corpus.store.derive import derive_version
-from corpus.store.diff import VersionDiff, diff_versions, list_versions, show_version
+from corpus.store.diff import VersionDiff, diff_versions, lineage, list_versions, show_version
 from corpus.store.integrity import CheckReport, check_store
 from corpus.store.versions import (
     Store,
@@ -33,6 +33,7 @@ __all__ = [
     "check_store",
     "derive_version",
     "diff_versions",
+    "lineage",
     "list_versions",
     "next_minor",
     "parse_version",

@@ -41,6 +41,19 @@ class VersionDiff:
         }
 
 
+def lineage(store: StoreLike, version: str) -> list[str]:
+    """The version and its ancestors, newest first, as far as the store holds them (an
+    ancestor removed by hand ends the chain; ``corpus check`` reports it)."""
+    store = as_store(store)
+    present = set(store.version_names())
+    chain: list[str] = []
+    current: str | None = version
+    while current is not None and current in present:
+        chain.append(current)
+        current = store.manifest(current).parent
+    return chain
+
+
 def _doc_keys(store: Store, version: str) -> dict[str, str]:
     """doc_id -> source key (external id, or path and record) of one version."""
     keys: dict[str, str] = {}
