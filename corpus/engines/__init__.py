@@ -62,3 +62,14 @@ def ray_session(address: str | None = None) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+@contextlib.contextmanager
+def engine_session(engine: str, address: str | None = None) -> Iterator[None]:
+    """One session of the engine around several engine calls: a Ray cluster is connected (or
+    started) once for all of them; the local engine needs nothing."""
+    if check_engine(engine) == "ray":
+        with ray_session(address):
+            yield
+    else:
+        yield

@@ -28,7 +28,7 @@ from typing import Any
 
 from corpus.about import __version__
 from corpus.adjudication.precedence import effective_gold
-from corpus.engines import check_engine
+from corpus.engines import check_engine, engine_session
 from corpus.engines.rows import read_rows, read_table
 from corpus.errors import ReleaseError, ReleaseGateError, translate_os_errors
 from corpus.ingestion.dedup import group_roots
@@ -211,9 +211,10 @@ def _build(
     provenance = {g["doc_id"]: (g["round"], g["decided_by"]) for g in gold}
     # the engine hook: the rows of the released documents, out of the corpus-sized tables
     engine, address = settings["engine"]
-    found = read_rows(store, version, "documents", stance_of, engine=engine, address=address)
-    docs = {d["doc_id"]: {**d, "provenance": provenance[d["doc_id"]]} for d in found}
-    sentences = read_table(store, version, "sentences", docs, engine=engine, address=address)
+    with engine_session(engine, address):  # one Ray session for both tables
+        found = read_rows(store, version, "documents", stance_of, engine=engine, address=address)
+        docs = {d["doc_id"]: {**d, "provenance": provenance[d["doc_id"]]} for d in found}
+        sentences = read_table(store, version, "sentences", docs, engine=engine, address=address)
     if sentences is None:
         raise ReleaseError(f"version {version} has no sentences table", hint="Re-ingest it.")
     spans_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
