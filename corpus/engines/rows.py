@@ -3,10 +3,12 @@
 The release build needs the documents and sentences of the adjudicated documents: a few
 thousand rows out of tables that grow with the corpus. :func:`read_rows` streams the table
 and keeps the rows of ``doc_ids``: on this machine (``local``), or with one Ray task per
-shard (``ray``). A Ray task opens its shard through a pyarrow filesystem, resolved from the
-store's path or URI (``pyarrow.fs.FileSystem.from_uri``, else fsspec's, wrapped): a store
-on a shared mount or on object storage is read where it is, never copied to local disk
-first, and every shard's sha256 is checked against the manifest as it is read.
+shard (``ray``). A Ray task opens its shard through a pyarrow filesystem resolved from the
+store's root (:func:`filesystem`): a store on a shared mount is read where it is, never
+copied to a worker's disk first, and every shard's sha256 is checked against the manifest
+as it is read. :class:`~corpus.store.Store` roots are filesystem paths (a store on object
+storage is used through a mount); :func:`filesystem` also resolves URIs, for callers of
+:func:`read_shard` that hold one.
 """
 
 from __future__ import annotations
