@@ -430,3 +430,24 @@ def test_release_verify_refuses_bad_croissant_records(tmp_path: Path, value: str
 def test_agreement_refuses_an_unknown_interval(seeded: Path) -> None:
     error = usage(["agreement", "r1", "--store", str(seeded), "--interval", "t"], "--interval")
     assert "must be bca or percentile" in error["message"]
+
+
+def test_a_locked_store_is_named_as_such_in_json(tmp_path: Path) -> None:
+    """The user's case: `ingest --json` said {"error": "bad input"} for a locked store."""
+    store = tmp_path / "store"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import time; from corpus.store import Store\n"
+         f"with Store({str(store)!r}).lock():\n"
+         "    print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        error = failure(["ingest", str(SEEDS), "--store", str(store)])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert error["type"] == "StoreLockedError"
+    assert str(store) in error["message"] and "locked" in error["message"]
+    assert not (store / "versions").exists()

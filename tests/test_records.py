@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,19 @@ def test_special_files_in_a_folder_are_reported(tmp_path: Path, store: Store) ->
     assert problems_of(info.value) == [(None, "a FIFO (named pipe), not a regular file: not read")]
     result = corpus.ingest([folder], store=store, skip_bad=True)
     assert result.documents_added == 1 and len(result.problems) == 1
+
+
+def test_device_files_in_a_folder_are_reported(tmp_path: Path, store: Store) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Title\n\nBody about trade.\n", encoding="utf-8")
+    try:  # /dev/null's numbers; needs the right to make device files (root, CAP_MKNOD)
+        os.mknod(folder / "null.txt", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("making a device file needs CAP_MKNOD")
+    with pytest.raises(IngestError) as info:
+        corpus.ingest([folder], store=store)
+    assert problems_of(info.value) == [(None, "a character device, not a regular file: not read")]
 
 
 # --- typed fields ----------------------------------------------------------------------------
