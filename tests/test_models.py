@@ -122,7 +122,12 @@ def test_evaluate_reports_f1_with_intervals_and_a_confusion_plot(
 ) -> None:
     from sklearn.metrics import f1_score
 
-    e = evaluate_model(trained_model.store, "base", "1.0.0", split="test", out=tmp_path / "ev")
+    events: list[Any] = []
+    e = evaluate_model(
+        trained_model.store, "base", "1.0.0", split="test", out=tmp_path / "ev",
+        progress=events.append,
+    )  # fmt: skip
+    assert [ev.stage for ev in events] == ["load", "read", "predict"]  # each long step shown
     data = read_release(trained_model.store, "1.0.0")
     docs = data.docs["test"]
     predicted = predict_documents(load_model(trained_model.store, "base"), [d.text for d in docs])

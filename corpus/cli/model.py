@@ -92,7 +92,10 @@ def model_evaluate_cli(
     from corpus.training import evaluate_model
 
     out = Output(as_json)
-    e = evaluate_model(store, model, release, split=split, out=out_dir, bootstrap=bootstrap)
+    with out.progress("evaluate") as progress:
+        e = evaluate_model(
+            store, model, release, split=split, out=out_dir, bootstrap=bootstrap, progress=progress
+        )
 
     def draw() -> None:
         out.say(

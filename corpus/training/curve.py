@@ -271,6 +271,8 @@ def learning_curve(
     to ``out`` (default ``<store>/curves/<release>``)."""
     _check(sizes, strategies, seeds)
     store = as_store(store)
+    if progress is not None:
+        progress(Progress("read", f"reading release {release} (checksums, then its tables)"))
     data = read_release(store, Path(release), cache_dir=cache_dir)
     pool = data.labelled("train")
     if sizes[-1] > len(pool):

@@ -36,6 +36,7 @@ from corpus.iaa.stats import (
     match_counts,
 )
 from corpus.inference import DocumentPrediction, StoredModel, load_model, predict_documents
+from corpus.progress import Progress, ProgressCallback
 from corpus.store import Store, as_store
 from corpus.training.data import Doc, read_release
 
@@ -258,13 +259,21 @@ def evaluate_model(
     bootstrap: int = 1000,
     seed: int = 0,
     cache_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Evaluation:
     """Score a stored model on a release split; writes ``evaluation.json`` and
     ``confusion.png`` to ``out`` (default ``<store>/evaluations/<model>/<release>-<split>``)."""
     if bootstrap < 0:
         raise ValueError(f"bootstrap must be 0 or more replicates, not {bootstrap}")
+
+    def say(stage: str, message: str) -> None:
+        if progress is not None:
+            progress(Progress(stage, message))
+
     store = as_store(store)
+    say("load", f"checking and loading model {model}")
     loaded = load_model(store, model)
+    say("read", f"reading release {release} (checksums, then its tables)")
     data = read_release(store, Path(release), cache_dir=cache_dir)
     if data.schema_hash != loaded.schema_hash:
         raise ModelError(
@@ -282,6 +291,7 @@ def evaluate_model(
             path=data.path,
             hint="Choose another --split (train, validation or test).",
         )
+    say("predict", f"predicting and scoring {len(docs)} {split} documents ({bootstrap} resamples)")
     evaluation = evaluate_docs(
         loaded, docs, release=data.release, split=split, bootstrap=bootstrap, seed=seed
     )

@@ -89,6 +89,7 @@ def _train(
     bootstrap: int,
     cache_dir: Path | None,
 ) -> Steps[TrainResult]:
+    yield Progress("read", f"reading release {release} (checksums, then its tables)")
     data = read_release(store, release, cache_dir=cache_dir)
     check_trainable(data)
     name = check_name(name) if name is not None else default_name(store, data.release)
