@@ -104,7 +104,11 @@ def render_card(
             path.read_text(encoding="utf-8"), undefined=jinja2.StrictUndefined
         )
     except (OSError, jinja2.TemplateError) as exc:
-        raise ReleaseError(f"cannot read the card template {path}: {exc}") from None
+        raise ReleaseError(
+            f"cannot read the card template {path}: {exc}",
+            hint="Restore DATASET_CARD.md from the repository (git checkout DATASET_CARD.md), "
+            "or fix the Jinja syntax at the place named.",
+        ) from None
     info = meta["metadata"]
     context = {
         "front_matter": front_matter(
@@ -125,7 +129,11 @@ def render_card(
     try:
         return str(template.render(**context))
     except jinja2.TemplateError as exc:
-        raise ReleaseError(f"the card template {path} does not render: {exc}") from None
+        raise ReleaseError(
+            f"the card template {path} does not render: {exc}",
+            hint="Fix DATASET_CARD.md where it uses the name above, or restore it from the "
+            "repository (git checkout DATASET_CARD.md).",
+        ) from None
 
 
 def replace_front_matter(card: str, yaml: str) -> str:

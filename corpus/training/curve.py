@@ -121,20 +121,26 @@ def simulate(
     total = len(strategies) * seeds * len(sizes)
     for seed in range(seeds):
         first = _random_pick(pool, set(), sizes[0], seed)
+        start: tuple[Any, dict[str, Any]] | None = None  # every strategy starts from `first`
         for strategy in strategies:
             labelled = set(first)
             for i in range(len(sizes)):
-                model, note = _fit([d for d in pool if d.doc_id in labelled], by_doc, seed)
-                row: dict[str, Any] = {
-                    "strategy": strategy, "seed": seed, "labelled": len(labelled),
-                    "stance_macro_f1": None, "span_f1": None, "note": note,
-                }  # fmt: skip
-                if model is not None:
-                    stance, tagger = model
-                    if stance is not None:
-                        row["stance_macro_f1"] = round(stance_macro_f1(stance.pipeline, test), 4)
-                    if tagger is not None:
-                        row["span_f1"] = round(span_f1(tagger, test_sentences), 4)
+                if i == 0 and start is not None:
+                    model, scores = start
+                else:
+                    model, note = _fit([d for d in pool if d.doc_id in labelled], by_doc, seed)
+                    scores = {"stance_macro_f1": None, "span_f1": None, "note": note}
+                    if model is not None:
+                        stance, tagger = model
+                        if stance is not None:
+                            scores["stance_macro_f1"] = round(
+                                stance_macro_f1(stance.pipeline, test), 4
+                            )
+                        if tagger is not None:
+                            scores["span_f1"] = round(span_f1(tagger, test_sentences), 4)
+                    if i == 0:
+                        start = (model, scores)
+                row = {"strategy": strategy, "seed": seed, "labelled": len(labelled), **scores}
                 rows.append(row)
                 yield Progress("curve", f"{strategy}, seed {seed}", len(rows), total)
                 if i + 1 < len(sizes):
