@@ -123,9 +123,14 @@ def test_start_push_annotate_pull_round_trip(
     corpus_version: str,
     make_annotator: Callable[..., Any],
 ) -> None:
-    result = start(studio_client, store, schema, "r1", version=corpus_version, overlap=2, seed=7)
+    events: list[Any] = []
+    result = start(
+        studio_client, store, schema, "r1", version=corpus_version, overlap=2, seed=7,
+        progress=events.append,
+    )  # fmt: skip
     state = load_round(store.root, "r1")
     assert result.created_project and result.imported == len(state.doc_ids) == 5
+    assert events[0].stage == "sample" and "random strategy" in events[0].message  # shown first
     project = ls_client.projects.get(id=state.project_id)
     assert (
         project.maximum_annotations == 2

@@ -178,6 +178,9 @@ def _start(
             )
     else:
         store.manifest(version)  # a clear error for an unknown version
+        yield Progress(
+            "sample", f"choosing documents of version {version} ({settings.strategy} strategy)"
+        )
         sample = plan_sample(store, name, version, settings, preannotator)
         if not sample.doc_ids:
             left = ", ".join(f"{n} {why}" for why, n in sample.excluded.items()) or "none"
