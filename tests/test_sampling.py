@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
+import pytest
+from conftest import write_article
+
+import corpus
+from corpus.errors import RoundError
+from corpus.label_schema import load_schema
+from corpus.preannotate import KeywordPreAnnotator
+from corpus.rounds.population import plan_sample
 from corpus.rounds.sample import (
     Candidate,
     RandomStrategy,
@@ -13,6 +23,8 @@ from corpus.rounds.sample import (
     sample_documents,
     select,
 )
+from corpus.rounds.state import RoundSettings, RoundState, save_round
+from corpus.store import Store
 
 
 def test_random_sampling_is_what_it_always_was() -> None:
@@ -93,3 +105,39 @@ def test_disagreement_counts_the_votes_adjudication_counts() -> None:
         {"doc_id": "d", "annotator": "b", "issue": "trade", "annotation_id": 3},
     ]
     assert disagreement_scores(annotations, spans) == {}  # a and b agree on both
+
+
+def test_a_new_round_leaves_out_what_earlier_rounds_sent_unless_asked(tmp_path: Path) -> None:
+    """The user's case: r2 sampled exactly r1's documents. By default a round leaves out
+    what an earlier round sent (and says so); --relabel R sends exactly R's documents
+    again; --include-labelled samples from everything."""
+    folder = tmp_path / "articles"
+    for i in range(12):
+        write_article(
+            folder, f"a{i:02d}.txt", f"Story {i}", f"Distinct report {i} on trade {i * 7}."
+        )
+    store = Store(tmp_path / "store")
+    version = corpus.ingest([folder], store=store).version
+    assert version is not None
+    schema = load_schema()
+    pre = KeywordPreAnnotator(schema)
+
+    def plan(**settings: Any) -> Any:
+        return plan_sample(store, "r2", version, RoundSettings(overlap=1, seed=0, **settings), pre)
+
+    first = plan(sample=5)
+    save_round(store.root, RoundState(
+        name="r1", version=version, project_title="corpus r1", settings=RoundSettings(
+            sample=5, overlap=1, seed=0), doc_ids=first.doc_ids, schema_hash=schema.hash(),
+        label_config_sha256="x", model_version="keywords", created="2026-01-01T00:00:00+00:00",
+    ))  # fmt: skip
+    second = plan(sample=5)  # the same seed and population size as r1
+    assert not set(second.doc_ids) & set(first.doc_ids)
+    assert second.excluded == {"sent to annotators in round r1": 5} and second.population == 7
+    again = plan(sample=None, relabel="r1")
+    assert sorted(again.doc_ids) == sorted(first.doc_ids)
+    assert again.excluded == {"not in round r1": 7}
+    everything = plan(sample=None, include_labelled=True)
+    assert len(everything.doc_ids) == 12 and not everything.excluded
+    with pytest.raises(RoundError, match="no such earlier round"):
+        plan(sample=None, relabel="r0")
