@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before datasets/huggingface_hub are imported
@@ -43,6 +47,25 @@ def store(tmp_path: Path) -> Store:
 @pytest.fixture(scope="session")
 def schema() -> AnnotationSchema:
     return load_schema()
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(root: Path) -> Iterator[None]:
+    """The store's write lock held by another process for the block (the lock is
+    re-entrant within one process, so a second writer must be another process)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import time; from corpus.store import Store\n"
+         f"with Store({str(root)!r}).lock():\n"
+         "    print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def write_article(folder: Path, name: str, title: str, *paragraphs: str) -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import typer.main
+from conftest import lock_held_elsewhere
 from typer.testing import CliRunner
 
 from corpus.cli import app
@@ -435,19 +436,8 @@ def test_agreement_refuses_an_unknown_interval(seeded: Path) -> None:
 def test_a_locked_store_is_named_as_such_in_json(tmp_path: Path) -> None:
     """The user's case: `ingest --json` said {"error": "bad input"} for a locked store."""
     store = tmp_path / "store"
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import time; from corpus.store import Store\n"
-         f"with Store({str(store)!r}).lock():\n"
-         "    print('locked', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with lock_held_elsewhere(store):
         error = failure(["ingest", str(SEEDS), "--store", str(store)])
-    finally:
-        holder.kill()
-        holder.wait()
     assert error["type"] == "StoreLockedError"
     assert str(store) in error["message"] and "locked" in error["message"]
     assert not (store / "versions").exists()

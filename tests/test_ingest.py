@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import SEEDS, write_article
+from conftest import SEEDS, lock_held_elsewhere, write_article
 from datasets import load_from_disk
 
 from corpus.errors import (
@@ -272,23 +272,8 @@ def test_content_hash_is_independent_of_batching(
 
 def test_second_writer_gets_a_clear_error(store: Store, schema: AnnotationSchema) -> None:
     """Another process holds the lock (the lock is re-entrant only within one process)."""
-    import subprocess
-    import sys
-
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from corpus.store import Store\n"
-         f"with Store({str(store.root)!r}).lock():\n"
-         "    print('locked', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with pytest.raises(StoreLockedError) as info:
-            ingest([SEEDS], store=store, schema=schema)
-    finally:
-        holder.kill()
-        holder.wait()
+    with lock_held_elsewhere(store.root), pytest.raises(StoreLockedError) as info:
+        ingest([SEEDS], store=store, schema=schema)
     assert "locked" in str(info.value) and info.value.hint
     assert store.version_names() == []
 
