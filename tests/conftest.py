@@ -14,11 +14,23 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before datasets/huggingface_hub 
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.store import Store
 
 pytest_plugins = ["studio_fixtures"]
+
+# Hypothesis profiles: "ci" (the default, derandomised so CI is repeatable) and "long" for a
+# deeper local search (`pytest --hypothesis-profile=long`). Differential tests take their
+# example counts from the profile; failures found are kept as explicit @example cases.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -19,7 +19,6 @@ from corpus.adjudication.gold import (
     load_inputs,
     write_gold,
 )
-from corpus.adjudication.precedence import effective_gold
 from corpus.adjudication.review import (
     ReviewResult,
     ReviewState,
@@ -31,6 +30,7 @@ from corpus.adjudication.review import (
 )
 from corpus.adjudication.spans import boundary, clusters, span_agreement_of
 from corpus.adjudication.votes import Adjudication, DocumentVotes, Mark, Unresolved
+from corpus.labels.gold import effective_gold
 
 __all__ = [
     "GOLD_TABLES",

@@ -38,9 +38,9 @@ from typing import Any
 
 from corpus.adjudication.spans import decide_spans, span_agreement_of
 from corpus.adjudication.votes import Adjudication, DocumentVotes, Mark, Row, Unresolved
+from corpus.labels.votes import voting_annotations
 from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT
 from corpus.models import GoldAnnotation, GoldSpan
-from corpus.rounds.voting import voting_annotations
 
 
 def documents(

@@ -23,6 +23,7 @@ from corpus.adjudication.votes import DocumentVotes
 from corpus.atomic import write_json_atomic
 from corpus.errors import LabelStudioError, RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.labels.votes import recency
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import config_sha256, label_config, project_instructions
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -30,7 +31,6 @@ from corpus.rounds.convert import Reject, StoredDoc, to_task, validate_task
 from corpus.rounds.pulled import annotator_keys, archive_export, pseudonym_key
 from corpus.rounds.push import find_or_create_project, owned_project
 from corpus.rounds.state import project_title, round_dir
-from corpus.rounds.voting import recency
 from corpus.store import Store, as_store
 
 REVIEW_FILE = "review.json"

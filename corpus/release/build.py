@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from corpus.about import __version__
-from corpus.adjudication.precedence import effective_gold
 from corpus.engines import check_engine, engine_session
 from corpus.engines.rows import read_rows, read_table
 from corpus.errors import ReleaseError, ReleaseGateError, translate_os_errors
 from corpus.ingestion.dedup import group_roots
 from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.labels.gold import effective_gold
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.release import gates, links, tables
 from corpus.release.rows import labels_by_document, release_rows

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from corpus.rounds.voting import voting_annotations
+from corpus.labels.votes import voting_annotations
 
 MODEL_STRATEGIES = ("uncertainty", "diverse-uncertainty")
 STRATEGIES = ("random", "stratified", "disagreement", "relabel-migrated", *MODEL_STRATEGIES)
@@ -227,7 +227,7 @@ def disagreement_scores(
 ) -> dict[str, float]:
     """How much each document's annotators disagreed (0 = agreed; documents with fewer than
     two voting annotators are left out), over the annotations adjudication counts (each
-    annotator's latest not skipped, :func:`corpus.rounds.voting.voting_annotations`) and their
+    annotator's latest not skipped, :func:`corpus.labels.votes.voting_annotations`) and their
     spans. ``unresolved`` documents score 1."""
     votes = voting_annotations(annotations)
     labels: dict[object, set[str]] = defaultdict(set)

@@ -1,0 +1,10 @@
+"""The rules that decide what a label is, each defined once, below every stage that uses it.
+
+Pure functions over stored label rows; sampling (:mod:`corpus.rounds`), agreement
+(:mod:`corpus.iaa`), adjudication and releases all call these, never a copy:
+
+* :mod:`corpus.labels.votes`: which of an annotator's annotations of a document votes.
+* :mod:`corpus.labels.gold`: effective gold across rounds (precedence).
+
+Each rule has a reference twin in ``tests/reference/`` and a property test comparing them.
+"""
