@@ -123,8 +123,8 @@ rows_strategy = st.lists(
 def test_real_rule_matches_the_reference(rows: list[dict[str, Any]], rnd: Any) -> None:
     """corpus.labels.votes gives the reference's votes and skip-only documents, in any row order
     (README, Adjudication, "Votes")."""
-    from corpus.labels.votes import voting_annotations
     from corpus.labels.votes import skipped_only as real_skipped_only
+    from corpus.labels.votes import voting_annotations
 
     rnd.shuffle(rows)
     assert ids(voting_annotations(rows)) == ids(effective_votes(rows))
@@ -141,14 +141,14 @@ def test_agreement_and_adjudication_count_the_same_votes(rows: list[dict[str, An
     from corpus.iaa.compute import agreement_votes, compute_agreement
 
     expected = ids(effective_votes(rows))
-    docs, skipped = documents(rows, [], {d: "some text" for d in expected})
+    docs, skipped = documents(rows, [], dict.fromkeys(expected, "some text"))
     adjudication = {d.doc_id: {w: r["annotation_id"] for w, r in d.annotations.items()}
                     for d in docs} | {d: {} for d in skipped}  # fmt: skip
     assert adjudication == expected
-    assert ids(agreement_votes(rows)) == expected
+    assert ids(agreement_votes(rows).by_doc) == expected
 
     report = compute_agreement(
-        rows, [], lengths={d: 9 for d in expected}, bootstrap=0,
+        rows, [], lengths=dict.fromkeys(expected, 9), bootstrap=0,
         stance_labels=["opposed", "neutral", "supportive"], issue_labels=["trade"],
     )  # fmt: skip
     only_skipped = skipped_only(rows)

@@ -21,7 +21,7 @@ Slow and obvious on purpose; imports nothing from ``corpus``.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -34,7 +34,7 @@ def when(row: dict[str, Any]) -> datetime | None:
         return None
     instant = datetime.fromisoformat(text)
     if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=timezone.utc)
+        instant = instant.replace(tzinfo=UTC)
     return instant
 
 
