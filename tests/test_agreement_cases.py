@@ -3,6 +3,7 @@ reports each annotator's agreement with gold (issue 18 cases 3 and 8; README, Ag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ def span(
             "issue": issue, "stance": stance, "from_prediction": False}  # fmt: skip
 
 
-def report(rows: list[dict[str, Any]], spans: list[dict[str, Any]] = (), **kw: Any) -> Any:  # type: ignore[assignment]
+def report(rows: list[dict[str, Any]], spans: Sequence[dict[str, Any]] = (), **kw: Any) -> Any:
     docs = {r["doc_id"] for r in rows}
     return compute_agreement(rows, list(spans), lengths=dict.fromkeys(docs, 60),
                              stance_labels=STANCES, issue_labels=ISSUES, **kw)  # fmt: skip
@@ -155,3 +156,98 @@ def test_span_stance_interval_over_documents_through_the_report() -> None:
     kappa = report(rows, spans, bootstrap=300, interval="percentile").span_stance_kappa
     assert kappa.value == pytest.approx(cohen_kappa_score(stances, other), abs=1e-4)
     assert kappa.n == 1 and kappa.low == kappa.value == kappa.high
+
+
+# --- agreement with gold -----------------------------------------------------------------------
+
+
+def gold_row(doc: str, stance: str | None, decided_by: str = "majority") -> dict[str, Any]:
+    return {"doc_id": doc, "round": "r", "stance": stance, "decided_by": decided_by}
+
+
+def gold_span(doc: str, start: int, end: int, issue: str = "trade") -> dict[str, Any]:
+    return {"doc_id": doc, "round": "r", "start": start, "end": end, "issue": issue,
+            "stance": None}  # fmt: skip
+
+
+def test_each_annotator_against_gold_hand_computed() -> None:
+    """README, Agreement ("Agreement with gold"): each annotator's stance accuracy and
+    Cohen's kappa against the decided gold stances, and per-label exact and overlap F1 of
+    their spans against the gold spans, over the documents they voted on that have gold.
+
+    a vs gold on d1..d3 (d4 unresolved): (O,O), (S,S), (S,N): accuracy 2/3; p_o = 2/3,
+    p_e = 2/3*1/3 + 1/3*1/3 = 1/3, kappa = 0.5. trade: a's [0,10] equals gold's, [22,30]
+    overlaps gold's [20,30]: exact F1 = 2*1/(2+2) = 0.5, overlap F1 = 1. Any issue adds a's
+    taiwan span: exact 2*1/(3+2) = 0.4, overlap P = 2/3, R = 1, F1 = 0.8."""
+    rows = [
+        ann("d1", "a", "opposed", 1), ann("d2", "a", "supportive", 2),
+        ann("d3", "a", "supportive", 3), ann("d4", "a", "opposed", 4),
+        ann("d1", "b", "opposed", 5), ann("d2", "b", "opposed", 6), ann("d3", "b", "neutral", 7),
+    ]  # fmt: skip
+    spans = [span("d1", "a", 1, 0, 10), span("d2", "a", 2, 22, 30),
+             span("d3", "a", 3, 0, 5, issue="taiwan")]  # fmt: skip
+    gold = [gold_row("d1", "opposed", "unanimous"), gold_row("d2", "supportive", "review"),
+            gold_row("d3", "neutral"), gold_row("d4", None, "unresolved")]  # fmt: skip
+    r = report(rows, spans, bootstrap=200, gold=gold, gold_version="0.3.0", gold_note="gold",
+               gold_spans=[gold_span("d1", 0, 10), gold_span("d2", 20, 30)])  # fmt: skip
+    assert r.with_gold.available and r.with_gold.gold_version == "0.3.0"
+    assert r.with_gold.decided_by == {"majority": 1, "review": 1, "unanimous": 1, "unresolved": 1}
+    a, b = r.with_gold.annotators
+    assert (a.annotator, a.documents, b.documents) == ("a", 4, 3)
+    assert a.stance_accuracy.value == pytest.approx(2 / 3, abs=1e-4)
+    assert a.stance_kappa.value == pytest.approx(0.5)
+    assert a.stance_kappa.value == pytest.approx(
+        cohen_kappa_score(
+            ["opposed", "supportive", "supportive"], ["opposed", "supportive", "neutral"]
+        )
+    )
+    assert a.stance_accuracy.n == 3 and a.stance_accuracy.replicates == 200
+    by_label = {x.label: x for x in a.span_labels}
+    assert (by_label["trade"].spans, by_label["trade"].gold_spans) == (2, 2)
+    assert by_label["trade"].exact_f1.value == pytest.approx(0.5)
+    assert by_label["trade"].overlap_f1.value == pytest.approx(1.0)
+    assert by_label["(any issue)"].exact_f1.value == pytest.approx(0.4)
+    assert by_label["(any issue)"].overlap_f1.value == pytest.approx(0.8)
+    assert b.stance_accuracy.value == pytest.approx(2 / 3, abs=1e-4)
+
+
+def test_without_gold_the_report_says_so() -> None:
+    """README, Agreement: agreement with gold only when the round has gold; otherwise the
+    report says why."""
+    r = report([ann("d", "a", "opposed", 1), ann("d", "b", "opposed", 2)], bootstrap=0,
+               gold_note="round 'r' has no adjudicated gold yet")  # fmt: skip
+    assert not r.with_gold.available and "no adjudicated gold" in r.with_gold.note
+    from corpus.iaa.report import summary_markdown
+
+    assert "Agreement with gold (after curation)" in summary_markdown(r)
+    assert "Not available: round 'r' has no adjudicated gold yet." in summary_markdown(r)
+
+
+def test_agreement_of_an_adjudicated_round_compares_with_its_gold(
+    store: Any, schema: Any, tmp_path: Any
+) -> None:
+    """README, Agreement: `corpus agreement` of an adjudicated round reports each annotator
+    against the round's gold (library, JSON and the report's README); gold made from an
+    older pull or no gold at all is said, not compared."""
+    from conftest import build_gold_version
+
+    from corpus.iaa import agreement, write_report
+    from corpus.iaa.report import round_gold
+    from corpus.rounds import pulled_round
+
+    gold_version = build_gold_version(store, schema, tmp_path / "articles", n=16)
+    report = agreement(store, "sim", schema=schema, bootstrap=120)
+    gold = report.with_gold
+    assert gold.available and gold.gold_version == gold_version
+    assert [a.annotator for a in gold.annotators] == report.annotators
+    assert all(a.documents == 16 and a.stance_accuracy.value is not None for a in gold.annotators)
+    assert sum(gold.decided_by.values()) == 16
+    files = write_report(report, tmp_path / "report")
+    text = (tmp_path / "report" / "README.md").read_text(encoding="utf-8")
+    assert "## Agreement with gold (after curation)" in text and "stance accuracy" in text
+    saved = (tmp_path / "report" / "agreement.json").read_text(encoding="utf-8")
+    assert '"with_gold"' in saved and files
+    pull = pulled_round(store, "sim").version
+    assert round_gold(store, "sim", pull).version == gold_version
+    assert "run `corpus adjudicate sim` again" in round_gold(store, "sim", "9.9.9").note
+    assert "no adjudicated gold yet" in round_gold(store, "other", pull).note
