@@ -246,8 +246,43 @@ def test_agreement_of_an_adjudicated_round_compares_with_its_gold(
     text = (tmp_path / "report" / "README.md").read_text(encoding="utf-8")
     assert "## Agreement with gold (after curation)" in text and "stance accuracy" in text
     saved = (tmp_path / "report" / "agreement.json").read_text(encoding="utf-8")
-    assert '"with_gold"' in saved and files
+    assert '"with_gold"' in saved
+    assert tmp_path / "report" / "agreement_with_gold.png" in files
     pull = pulled_round(store, "sim").version
     assert round_gold(store, "sim", pull).version == gold_version
     assert "run `corpus adjudicate sim` again" in round_gold(store, "sim", "9.9.9").note
     assert "no adjudicated gold yet" in round_gold(store, "other", pull).note
+    _card_says_agreement_with_gold(store, schema, tmp_path)
+
+
+def _agreement_section(agreement: list[dict[str, Any]]) -> str:
+    """The card template's Agreement section rendered with these facts."""
+    import jinja2
+
+    from corpus.release.card import template_path
+
+    text = template_path().read_text(encoding="utf-8")
+    section = text[text.index("## Agreement") : text.index("## Label distribution")]
+    return jinja2.Template(section, undefined=jinja2.StrictUndefined).render(agreement=agreement)
+
+
+def _card_says_agreement_with_gold(store: Any, schema: Any, tmp_path: Any) -> None:
+    """README, Releases (the card's agreement figures): the card gives each annotator's
+    agreement with gold beside inter-annotator agreement, says what each means, and says
+    when a round has no gold."""
+    from corpus.release.facts import store_facts
+
+    facts = store_facts(store, schema, ["sim"], tmp_path / "release")
+    (round_facts,) = facts["agreement"]
+    assert round_facts["gold"]["available"]
+    card = _agreement_section(facts["agreement"])
+    words = " ".join(card.split())
+    assert "Span tasks in news commonly show alpha of 0.3–0.6 before curation" in words
+    assert "**Agreement with gold** compares each annotator's votes" in words
+    assert "Agreement with gold (after curation;" in card
+    for g in round_facts["gold"]["annotators"]:
+        assert f"| {g['annotator']} | 16 | {g['accuracy']} | {g['kappa']} |" in card
+    assert "| issue | annotator | exact F1 vs gold | overlap F1 vs gold |" in card
+    none = {**round_facts, "gold": {"available": False, "note": "no gold yet", "annotators": [],
+                                    "labels": []}}  # fmt: skip
+    assert "Agreement with gold: not available (no gold yet)." in _agreement_section([none])

@@ -215,7 +215,7 @@ GOLD_MEANING = (
     "Inter-annotator agreement above is measured before curation; this compares each "
     "annotator's vote with the adjudicated gold (after curation). Gold is made from the "
     "annotators' own votes, so an annotator in the majority agrees with it by construction; "
-    "span tasks in news commonly show alpha of 0.3-0.6 before curation."
+    "span tasks in news commonly show alpha of 0.3–0.6 before curation."
 )
 
 
@@ -240,6 +240,8 @@ def gold_markdown(gold: GoldAgreement) -> list[str]:
             f"{fmt(any_issue[a.annotator].overlap_f1)} |"
             for a in gold.annotators
         ),
+        "",
+        "![agreement with gold](agreement_with_gold.png)",
         "",
         "| issue | annotator | spans | gold spans | exact F1 | overlap F1 |",
         "|---|---|---|---|---|---|",
@@ -322,4 +324,39 @@ def _plots(report: AgreementReport, out: Path) -> list[Path]:
     ax.legend()
     paths.append(out / "label_agreement.png")
     fig.savefig(paths[-1], dpi=100)
+    if report.with_gold.available:
+        paths.append(_gold_plot(report.with_gold, out / "agreement_with_gold.png"))
     return paths
+
+
+def _gold_plot(gold: GoldAgreement, path: Path) -> Path:
+    """Each annotator against gold: stance accuracy, stance kappa, overlap F1 (any issue)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    ax = fig.subplots()
+    names = [a.annotator for a in gold.annotators]
+    series: list[tuple[str, list[Metric]]] = [
+        ("stance accuracy", [a.stance_accuracy for a in gold.annotators]),
+        ("stance kappa", [a.stance_kappa for a in gold.annotators]),
+        ("overlap F1 (any issue)", [a.span_labels[-1].overlap_f1 for a in gold.annotators]),
+    ]
+    for offset, (name, metrics) in zip((-0.27, 0.0, 0.27), series, strict=True):
+        xs: list[float] = []
+        ys: list[float] = []
+        errs: list[list[float]] = [[], []]
+        for i, m in enumerate(metrics):
+            if m.value is None:
+                continue
+            xs.append(i + offset)
+            ys.append(m.value)
+            errs[0].append(m.value - (m.low if m.low is not None else m.value))
+            errs[1].append((m.high if m.high is not None else m.value) - m.value)
+        ax.bar(xs, ys, width=0.27, yerr=errs, capsize=3, label=name)
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax.set_ylim(-0.2, 1.05)
+    ax.axhline(0, color="grey", linewidth=0.5)
+    ax.set_title("each annotator against the adjudicated gold (95% bootstrap intervals)")
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=100)
+    return path
