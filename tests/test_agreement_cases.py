@@ -252,7 +252,26 @@ def test_agreement_of_an_adjudicated_round_compares_with_its_gold(
     assert round_gold(store, "sim", pull).version == gold_version
     assert "run `corpus adjudicate sim` again" in round_gold(store, "sim", "9.9.9").note
     assert "no adjudicated gold yet" in round_gold(store, "other", pull).note
+    _cli_shows_agreement_with_gold(store)
     _card_says_agreement_with_gold(store, schema, tmp_path)
+
+
+def _cli_shows_agreement_with_gold(store: Any) -> None:
+    """`corpus agreement` prints the table of each annotator against gold, and --json holds it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from corpus.cli import app
+
+    runner = CliRunner()
+    args = ["agreement", "sim", "--store", str(store.root), "--bootstrap", "0"]
+    shown = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "Agreement with gold (after curation)" in shown.output
+    assert "Compared with the gold of version" in shown.output
+    data = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert data["with_gold"]["available"] and len(data["with_gold"]["annotators"]) == 3
 
 
 def _agreement_section(agreement: list[dict[str, Any]]) -> str:
