@@ -1,0 +1,150 @@
+"""The reference twins of span gold and effective gold (tests/reference/), on hand-worked
+cases: each expected value is worked out from the README's "Adjudication" sentences."""
+
+from __future__ import annotations
+
+from reference.gold import effective_gold
+from reference.spans import gold_spans, gold_stance
+
+#         0         1         2         3         4
+#         0123456789012345678901234567890123456789012345
+TEXT = "tariffs on steel and tariffs on soybeans rose"
+STEEL = (0, 16)  # "tariffs on steel"
+SOY = (21, 40)  # "tariffs on soybeans"
+BOTH = (0, 40)
+
+
+def test_text_offsets() -> None:
+    assert TEXT[slice(*STEEL)] == "tariffs on steel" and TEXT[slice(*SOY)] == "tariffs on soybeans"
+
+
+def test_gold_stance_most_votes_tie_and_no_vote() -> None:
+    assert gold_stance({"a": "opposed", "b": "opposed", "c": "neutral"}) == "opposed"
+    assert gold_stance({"a": "opposed", "b": "neutral", "c": None}) is None  # tie
+    assert gold_stance({"a": None, "b": "neutral"}) == "neutral"  # None is no vote
+    assert gold_stance({"a": None}) is None and gold_stance({}) is None
+
+
+def test_case_2_majority_keeps_both_short_spans() -> None:
+    """issue 18 case 2: majority gold drops spans a majority marked. X marks one long span,
+    Y and Z each mark the two short ones: the README's runs keep both short spans."""
+    marks = {
+        "x": [(*BOTH, "trade", None)],
+        "y": [(*STEEL, "trade", None), (*SOY, "trade", None)],
+        "z": [(*STEEL, "trade", None), (*SOY, "trade", None)],
+    }
+    # runs of characters marked by >= 2 of 3: [0,16) and [21,40); " and " only by x
+    assert gold_spans(marks) == [(*STEEL, "trade", None, 3), (*SOY, "trade", None, 3)]
+
+
+def test_case_2_with_four_annotators_long_span_does_not_win_a_run() -> None:
+    """issue 18 case 2, 4 annotators: x's long span overlaps both runs, so each run's boundary
+    comes from the spans overlapping only it (README: "only those overlapping no other run")."""
+    marks = {
+        "x": [(*BOTH, "trade", None)],
+        "y": [(*STEEL, "trade", None)],
+        "z": [(*SOY, "trade", None)],
+        "w": [],
+    }
+    assert gold_spans(marks) == [(*STEEL, "trade", None, 2), (*SOY, "trade", None, 2)]
+
+
+def test_kept_with_half_dropped_below_half() -> None:
+    two_of_four = {"a": [(0, 5, "t", None)], "b": [(0, 5, "t", None)], "c": [], "d": []}
+    assert gold_spans(two_of_four) == [(0, 5, "t", None, 2)]
+    one_of_three = {"a": [(0, 5, "t", None)], "b": [], "c": []}
+    assert gold_spans(one_of_three) == []
+    # the same characters with another label are another span
+    other = {"a": [(0, 5, "t", None)], "b": [(0, 5, "h", None)], "c": []}
+    assert gold_spans(other) == []
+
+
+def test_touching_spans_are_two_chains() -> None:
+    # 1 of 2 is half; [0,5) and [5,10) share no character: two gold spans
+    marks = {"a": [(0, 5, "t", None)], "b": [(5, 10, "t", None)]}
+    assert gold_spans(marks) == [(0, 5, "t", None, 1), (5, 10, "t", None, 1)]
+
+
+def test_boundary_most_annotators() -> None:
+    marks = {"a": [(0, 11, "t", None)], "b": [(0, 11, "t", None)], "c": [(0, 16, "t", None)]}
+    assert gold_spans(marks) == [(0, 11, "t", None, 3)]
+
+
+def test_boundary_ties_most_marked_characters_then_earliest_then_shortest() -> None:
+    # 3 annotators, half is 2: [3,5) and [10,12) are two runs; b's span reaches both, so
+    # each run takes the span overlapping only it
+    marks = {"a": [(0, 5, "t", None)], "b": [(3, 12, "t", None)], "c": [(10, 20, "t", None)]}
+    assert gold_spans(marks) == [(0, 5, "t", None, 2), (10, 20, "t", None, 2)]
+    # with 6 annotators (threshold 3) nothing is kept
+    six = {**marks, "d": [], "e": [], "f": []}
+    assert gold_spans(six) == []
+    # 2 annotators, threshold 1: one run [0,20); (3,12) holds the most twice-marked characters
+    two = {"a": [(0, 5, "t", None), (10, 20, "t", None)], "b": [(3, 12, "t", None)]}
+    assert gold_spans(two) == [(3, 12, "t", None, 2)]
+    four = {
+        "a": [(0, 6, "t", None)],
+        "b": [(4, 15, "t", None)],
+        "c": [(10, 20, "t", None)],
+        "d": [(12, 14, "t", None)],
+    }
+    # runs of >= 2 of 4: [4,6) and [10,15); (4,15) reaches both, so [4,6) takes (0,6) and
+    # [10,15) chooses between (10,20) and (12,14): both hold [12,14), the characters most of
+    # them marked; the earliest start wins
+    assert gold_spans(four) == [(0, 6, "t", None, 2), (10, 20, "t", None, 3)]
+    # the same start: the shortest
+    same_start = {"a": [(2, 9, "t", None)], "b": [(2, 6, "t", None)]}
+    assert gold_spans(same_start) == [(2, 6, "t", None, 2)]
+
+
+def test_span_stance_votes_and_tie() -> None:
+    marks = {
+        "a": [(0, 5, "t", "opposed")],
+        "b": [(0, 5, "t", "opposed")],
+        "c": [(0, 5, "t", "neutral")],
+    }
+    assert gold_spans(marks) == [(0, 5, "t", "opposed", 3)]
+    tie = {"a": [(0, 5, "t", "opposed")], "b": [(0, 5, "t", "neutral")], "c": [(0, 5, "t", None)]}
+    assert gold_spans(tie) == [(0, 5, "t", None, 3)]
+    # an annotator votes with their span overlapping the gold span most
+    # c votes with (2,6), which overlaps the gold span (0,5) more than (0,2) does
+    most = {
+        "a": [(0, 5, "t", "opposed")],
+        "b": [(0, 5, "t", "neutral")],
+        "c": [(0, 2, "t", "neutral"), (2, 6, "t", "opposed")],
+    }
+    assert gold_spans(most) == [(0, 5, "t", "opposed", 3)]
+    # a span without a stance does not vote when the annotator has one with a stance
+    stanced = {"a": [(0, 5, "t", None), (4, 8, "t", "neutral")], "b": [(0, 5, "t", "opposed")]}
+    assert gold_spans(stanced) == [(0, 5, "t", None, 2)]
+
+
+def test_case_2_span_stances_follow_each_run() -> None:
+    """issue 18 case 2: each kept short span carries the stance its annotators gave it."""
+    marks = {
+        "x": [(*BOTH, "trade", "opposed")],
+        "y": [(*STEEL, "trade", "opposed"), (*SOY, "trade", "supportive")],
+        "z": [(*STEEL, "trade", "opposed"), (*SOY, "trade", "supportive")],
+    }
+    assert gold_spans(marks) == [(*STEEL, "trade", "opposed", 3), (*SOY, "trade", "supportive", 3)]
+
+
+def row(doc: str, rnd: str, stance: str | None, decided_by: str) -> dict[str, object]:
+    return {"doc_id": doc, "round": rnd, "stance": stance, "decided_by": decided_by}
+
+
+def test_effective_gold_precedence() -> None:
+    order = ["r1", "r2", "r3"]
+    later = row("d1", "r2", "opposed", "majority")
+    assert effective_gold([row("d1", "r1", "neutral", "majority"), later], order) == {"d1": later}
+    review = row("d1", "r1", "neutral", "review")
+    assert effective_gold([review, later], order) == {"d1": review}  # review beats later
+    unresolved = row("d1", "r3", None, "unresolved")
+    assert effective_gold([later, unresolved], order) == {"d1": later}  # decided beats null
+    null_review = row("d1", "r3", None, "review")
+    assert effective_gold([later, null_review], order) == {"d1": later}
+    two_reviews = [review, row("d1", "r3", "mixed", "review")]
+    assert effective_gold(two_reviews, order) == {"d1": two_reviews[1]}
+    # a round missing from the order is older than every listed round
+    assert effective_gold([row("d1", "r0", "x", "majority"), later], order) == {"d1": later}
+    only = row("d2", "r1", None, "unresolved")
+    assert effective_gold([only], order) == {"d2": only}
