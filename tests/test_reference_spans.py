@@ -1,10 +1,18 @@
-"""The reference twins of span gold and effective gold (tests/reference/), on hand-worked
-cases: each expected value is worked out from the README's "Adjudication" sentences."""
+"""The reference twin of span gold (tests/reference/spans.py): hand-worked cases, each
+expected value worked out from the README's "Adjudication" sentences; and property tests
+comparing it with the real rule (corpus.labels.spans, and adjudication's ``majority``)."""
 
 from __future__ import annotations
 
-from reference.gold import effective_gold
+from typing import Any
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from reference.spans import gold_spans, gold_stance
+
+from corpus.adjudication import majority
+from corpus.labels.spans import Mark, decide_spans
+from corpus.models import AnnotationRow, SpanAnnotation
 
 #         0         1         2         3         4
 #         0123456789012345678901234567890123456789012345
@@ -128,23 +136,98 @@ def test_case_2_span_stances_follow_each_run() -> None:
     assert gold_spans(marks) == [(*STEEL, "trade", "opposed", 3), (*SOY, "trade", "supportive", 3)]
 
 
-def row(doc: str, rnd: str, stance: str | None, decided_by: str) -> dict[str, object]:
-    return {"doc_id": doc, "round": rnd, "stance": stance, "decided_by": decided_by}
+# --- property tests: the reference against the real code ---------------------------------
+
+SHORT = "abcdefghijklmnopqrstuvwxyz0123"  # 30 characters
+LABELS = st.sampled_from(["t", "h"])
+STANCES = st.sampled_from([None, "o", "n"])
 
 
-def test_effective_gold_precedence() -> None:
-    order = ["r1", "r2", "r3"]
-    later = row("d1", "r2", "opposed", "majority")
-    assert effective_gold([row("d1", "r1", "neutral", "majority"), later], order) == {"d1": later}
-    review = row("d1", "r1", "neutral", "review")
-    assert effective_gold([review, later], order) == {"d1": review}  # review beats later
-    unresolved = row("d1", "r3", None, "unresolved")
-    assert effective_gold([later, unresolved], order) == {"d1": later}  # decided beats null
-    null_review = row("d1", "r3", None, "review")
-    assert effective_gold([later, null_review], order) == {"d1": later}
-    two_reviews = [review, row("d1", "r3", "mixed", "review")]
-    assert effective_gold(two_reviews, order) == {"d1": two_reviews[1]}
-    # a round missing from the order is older than every listed round
-    assert effective_gold([row("d1", "r0", "x", "majority"), later], order) == {"d1": later}
-    only = row("d2", "r1", None, "unresolved")
-    assert effective_gold([only], order) == {"d2": only}
+@st.composite
+def one_annotator(draw: st.DrawFn) -> list[tuple[int, int, str, str | None]]:
+    spans: dict[tuple[int, int, str], str | None] = {}
+    for _ in range(draw(st.integers(0, 3))):
+        start = draw(st.integers(0, len(SHORT) - 1))
+        end = draw(st.integers(start + 1, min(len(SHORT), start + 12)))
+        spans.setdefault((start, end, draw(LABELS)), draw(STANCES))  # one span per key
+    return [(*key, stance) for key, stance in spans.items()]
+
+
+DOCUMENTS = st.lists(one_annotator(), min_size=2, max_size=4).map(
+    lambda marks: {f"w{i}": m for i, m in enumerate(marks)}
+)
+
+
+def real_gold_spans(marks: dict[str, list[tuple[int, int, str, str | None]]]) -> list[Any]:
+    decided = decide_spans(
+        {
+            who: [Mark(who, i, s, e, issue, stance) for s, e, issue, stance in spans]
+            for i, (who, spans) in enumerate(marks.items())
+        }
+    )
+    out = [(d.start, d.end, d.issue, d.stance.label, len(d.votes)) for d in decided]
+    return sorted(out, key=lambda g: (g[0], g[1], g[2], g[3] or "", g[4]))
+
+
+@settings(max_examples=300)
+@given(DOCUMENTS)
+@example(  # issue 18 case 2
+    {
+        "x": [(0, 20, "t", None)],
+        "y": [(0, 8, "t", None), (12, 20, "t", None)],
+        "z": [(0, 8, "t", None), (12, 20, "t", None)],
+    }
+)
+@example(  # a middle run whose spans all reach another run
+    {
+        "a": [(0, 12, "t", None)],
+        "b": [(6, 20, "t", None)],
+        "c": [(0, 4, "t", None)],
+        "d": [(16, 20, "t", None)],
+    }
+)
+def test_real_span_rule_matches_the_reference(
+    marks: dict[str, list[tuple[int, int, str, str | None]]],
+) -> None:
+    """corpus.labels.spans.decide_spans gives the README's gold spans (the reference's)."""
+    assert real_gold_spans(marks) == gold_spans(marks)
+
+
+def rows_of(
+    marks: dict[str, list[tuple[int, int, str, str | None]]], stances: list[str | None]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows, spans = [], []
+    for i, who in enumerate(marks):
+        rows.append(
+            AnnotationRow(
+                doc_id="d", round="r", annotator=who, annotation_id=i, task_id=1,
+                stance=stances[i % len(stances)], cancelled=False, ground_truth=False,
+                lead_time=None, created_at="2025", updated_at="2025", n_spans=len(marks[who]),
+            ).model_dump()
+        )  # fmt: skip
+        for s, e, issue, stance in marks[who]:
+            spans.append(
+                SpanAnnotation(
+                    doc_id="d", round="r", annotator=who, annotation_id=i, region_id=None,
+                    start=s, end=e, text=SHORT[s:e], issue=issue, stance=stance,
+                    from_prediction=False,
+                ).model_dump()
+            )  # fmt: skip
+    return rows, spans
+
+
+@settings(max_examples=200)
+@given(DOCUMENTS, st.lists(STANCES, min_size=1, max_size=4))
+def test_majority_gold_matches_the_reference(
+    marks: dict[str, list[tuple[int, int, str, str | None]]], stances: list[str | None]
+) -> None:
+    """Adjudication's ``majority`` (document stance and gold spans) against the reference."""
+    rows, spans = rows_of(marks, stances)
+    out = majority(rows, spans, {"d": SHORT})
+    (gold,) = out.gold_annotations
+    assert gold.stance == gold_stance({r["annotator"]: r["stance"] for r in rows})
+    got = [
+        (g.start, g.end, g.issue, g.stance, int(g.support.split("/")[0])) for g in out.gold_spans
+    ]
+    assert sorted(got, key=lambda g: (g[0], g[1], g[2], g[3] or "", g[4])) == gold_spans(marks)
+    assert all(g.support.endswith(f"/{len(marks)}") for g in out.gold_spans)
