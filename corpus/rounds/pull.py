@@ -14,9 +14,9 @@ from corpus.errors import RoundError, translate_os_errors
 from corpus.faults import fault_point
 from corpus.features import arrow_schema
 from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.labels.mapping import LabelMap, map_rows
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import ISSUE
-from corpus.migrations import map_rows
 from corpus.models import AnnotationRow, SpanAnnotation
 from corpus.preannotate import PreAnnotator
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -38,10 +38,13 @@ from corpus.rounds.pulled import (
     rows_digest,
 )
 from corpus.rounds.push import owned_project
-from corpus.rounds.schemas import current_version, label_map, round_schema
+from corpus.rounds.schemas import current_version, migrations, round_schema
 from corpus.rounds.state import RoundState, load_round, round_dir, save_round
 from corpus.store import Store, as_store, derive_version
 
+# 2: stored rows carry the schema version their labels are in (rows of a pull_state without
+# it are not reused: they may be mapped already yet name the version they were made under)
+PULL_STATE_FORMAT = 2
 ROUND_TABLES = {"annotations": arrow_schema(AnnotationRow), "spans": arrow_schema(SpanAnnotation)}
 
 
@@ -96,6 +99,31 @@ def pull_round(
     return drive(_pull(client, store, made_under, name, pre), progress)
 
 
+@translate_os_errors
+def pull_export(
+    store: Store | str | os.PathLike[str],
+    name: str,
+    export: bytes,
+    *,
+    schema: AnnotationSchema | None = None,
+    preannotator: PreAnnotator | None = None,
+    annotators: AnnotatorKeys | None = None,
+    progress: ProgressCallback | None = None,
+) -> PullResult:
+    """What :func:`pull_round` does with a Label Studio export (the JSON bytes of
+    ``export``): archive, validate, reuse unchanged tasks' rows, map once into the current
+    schema, store. For exports kept elsewhere and for tests fed export JSON (no server:
+    ``annotators`` defaults to a server with no identity and no join times)."""
+    store = as_store(store)
+    state = load_round(store.root, name)
+    made_under = round_schema(store, state, schema or load_schema())
+    pre = preannotator or LazyRoundPreAnnotator(store, state, made_under)
+    keys = annotators or AnnotatorKeys("", {})
+    with store.lock():
+        steps = _commit_pull(store, made_under, name, pre, keys, export)
+        return drive(steps, progress)
+
+
 def _pull(
     client: StudioClient,
     store: Store,
@@ -146,8 +174,8 @@ def _commit_pull(
     pulled = pulled_versions(store, name)
     last_version = pulled[-1] if pulled else None
     previous = _load_pull_state(folder)
-    if previous.get("version") != last_version:  # stale: left by a crash or an older run
-        previous = {}
+    if previous.get("version") != last_version or previous.get("format") != PULL_STATE_FORMAT:
+        previous = {}  # stale (left by a crash) or by an older corpus (rows' versions unsure)
     fingerprints = {str(t.get("id")): task_fingerprint(t) for t in tasks}
     unchanged = {
         tid for tid, fp in fingerprints.items() if previous.get("fingerprints", {}).get(tid) == fp
@@ -218,6 +246,8 @@ def _commit_pull(
                 Reject("task deleted in Label Studio: no task holds this document", doc_id=doc_id)
             )
     annotations, spans, relabel = _to_current_schema(store, schema, annotations, spans)
+    if reuse is not None and last_version is not None:  # marks of reused rows were made then
+        relabel = _kept_marks(store, last_version, tasks, unchanged, relabel)
     result.rejects = rejects
     result.annotations, result.spans = len(annotations), len(spans)
     result.archive = archived.result()  # the export is kept before anything is stored
@@ -246,6 +276,7 @@ def _commit_pull(
     write_json_atomic(
         folder / "pull_state.json",
         {
+            "format": PULL_STATE_FORMAT,
             "version": version,
             "fingerprints": fingerprints,
             "rejects_by_task": rejects_by_task,
@@ -368,12 +399,36 @@ def _to_current_schema(
     annotations: list[dict[str, Any]],
     spans: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, list[str]]]:
-    """Rows of a round made under an older schema, mapped through the store's migrations."""
-    mapping = label_map(store, schema.schema_version, current_version(store, schema.schema_version))
-    if mapping is None:
-        return annotations, spans, {}
-    mapped = map_rows(mapping, {"annotations": annotations, "spans": spans})
+    """Rows mapped once into the store's current schema, each from its own version: rows
+    validated now are in the round's schema, rows reused from the last pull already in the
+    version that pull mapped them to (:mod:`corpus.labels.mapping`)."""
+    current = current_version(store, schema.schema_version)
+    mapped = map_rows(
+        LabelMap.of(migrations(store), current),
+        {"annotations": annotations, "spans": spans},
+        made_under=schema.schema_version,
+    )
     return mapped.rows["annotations"], mapped.rows["spans"], dict(mapped.relabel)
+
+
+def _kept_marks(
+    store: Store,
+    last_version: str,
+    tasks: list[dict[str, Any]],
+    unchanged: set[str],
+    relabel: dict[str, list[str]],
+) -> dict[str, list[str]]:
+    """``relabel`` plus the last pull's relabelling marks of documents whose rows it reused
+    (their split spans were dropped then, so mapping them now marks nothing)."""
+    marks = store.manifest(last_version).extra.get("needs_relabel")
+    before: dict[str, list[str]] = marks if isinstance(marks, dict) else {}
+    reused = {
+        (task.get("data") or {}).get("doc_id") for task in tasks if str(task.get("id")) in unchanged
+    }
+    out = {doc: list(labels) for doc, labels in before.items() if doc in reused}
+    for doc, labels in relabel.items():
+        out[doc] = sorted({*out.get(doc, []), *labels})
+    return dict(sorted(out.items()))
 
 
 def _latest(store: Store, fallback: str) -> str:
