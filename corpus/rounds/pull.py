@@ -38,13 +38,11 @@ from corpus.rounds.pulled import (
     rows_digest,
 )
 from corpus.rounds.push import owned_project
+from corpus.rounds.reuse import PULL_STATE_FORMAT, kept_marks, load_pull_state, previous_rows
 from corpus.rounds.schemas import current_version, migrations, round_schema
 from corpus.rounds.state import RoundState, load_round, round_dir, save_round
 from corpus.store import Store, as_store, derive_version
 
-# 2: stored rows carry the schema version their labels are in (rows of a pull_state without
-# it are not reused: they may be mapped already yet name the version they were made under)
-PULL_STATE_FORMAT = 2
 ROUND_TABLES = {"annotations": arrow_schema(AnnotationRow), "spans": arrow_schema(SpanAnnotation)}
 
 
@@ -173,7 +171,7 @@ def _commit_pull(
     result.tasks = len(tasks)
     pulled = pulled_versions(store, name)
     last_version = pulled[-1] if pulled else None
-    previous = _load_pull_state(folder)
+    previous = load_pull_state(folder)
     if previous.get("version") != last_version or previous.get("format") != PULL_STATE_FORMAT:
         previous = {}  # stale (left by a crash) or by an older corpus (rows' versions unsure)
     fingerprints = {str(t.get("id")): task_fingerprint(t) for t in tasks}
@@ -201,7 +199,7 @@ def _commit_pull(
     spans: list[dict[str, Any]] = []
     rejects_by_task: dict[str, list[dict[str, Any]]] = {}
     reuse = (
-        _previous_rows(store, last_version, name, tasks, unchanged)
+        previous_rows(store, last_version, name, tasks, unchanged)
         if previous and last_version
         else None
     )
@@ -247,7 +245,7 @@ def _commit_pull(
             )
     annotations, spans, relabel = _to_current_schema(store, schema, annotations, spans)
     if reuse is not None and last_version is not None:  # marks of reused rows were made then
-        relabel = _kept_marks(store, last_version, tasks, unchanged, relabel)
+        relabel = kept_marks(store, last_version, tasks, unchanged, relabel)
     result.rejects = rejects
     result.annotations, result.spans = len(annotations), len(spans)
     result.archive = archived.result()  # the export is kept before anything is stored
@@ -325,35 +323,6 @@ def _archive_in_background(folder: Path, raw: bytes) -> Future[Path]:
         pool.shutdown(wait=False)
 
 
-def _load_pull_state(folder: Path) -> dict[str, Any]:
-    path = folder / "pull_state.json"
-    if not path.is_file():
-        return {}
-    value: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return value
-
-
-def _previous_rows(
-    store: Store, version: str, name: str, tasks: list[dict[str, Any]], unchanged: set[str]
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]] | None:
-    """Rows of unchanged tasks from the last pulled version, keyed by task id."""
-    if version not in store.version_names():
-        return None
-    ann_by_task: dict[str, list[dict[str, Any]]] = {}
-    task_of_annotation: dict[int, str] = {}
-    for row in store.iter_rows(version, "annotations"):
-        tid = str(row["task_id"])
-        if row["round"] == name and tid in unchanged:
-            ann_by_task.setdefault(tid, []).append(row)
-            task_of_annotation[row["annotation_id"]] = tid
-    spans_by_task: dict[str, list[dict[str, Any]]] = {}
-    for row in store.iter_rows(version, "spans"):
-        owner = task_of_annotation.get(row["annotation_id"])
-        if row["round"] == name and owner is not None:
-            spans_by_task.setdefault(owner, []).append(row)
-    return ann_by_task, spans_by_task
-
-
 def write_pull_version(
     store: Store,
     base: str,
@@ -409,26 +378,6 @@ def _to_current_schema(
         made_under=schema.schema_version,
     )
     return mapped.rows["annotations"], mapped.rows["spans"], dict(mapped.relabel)
-
-
-def _kept_marks(
-    store: Store,
-    last_version: str,
-    tasks: list[dict[str, Any]],
-    unchanged: set[str],
-    relabel: dict[str, list[str]],
-) -> dict[str, list[str]]:
-    """``relabel`` plus the last pull's relabelling marks of documents whose rows it reused
-    (their split spans were dropped then, so mapping them now marks nothing)."""
-    marks = store.manifest(last_version).extra.get("needs_relabel")
-    before: dict[str, list[str]] = marks if isinstance(marks, dict) else {}
-    reused = {
-        (task.get("data") or {}).get("doc_id") for task in tasks if str(task.get("id")) in unchanged
-    }
-    out = {doc: list(labels) for doc, labels in before.items() if doc in reused}
-    for doc, labels in relabel.items():
-        out[doc] = sorted({*out.get(doc, []), *labels})
-    return dict(sorted(out.items()))
 
 
 def _latest(store: Store, fallback: str) -> str:
