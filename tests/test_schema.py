@@ -152,3 +152,9 @@ def test_schema_generate_and_check_honour_corpus_schema(tmp_path: Path) -> None:
     # the project's schema differs from what was generated: stale
     stale = runner.invoke(app, ["schema", "check", "--out", str(out)])
     assert stale.exit_code == 1 and "labelstudio.xml" in stale.output
+
+
+def test_load_schema_takes_a_str_path() -> None:
+    """issue 18 further case (CLI and API): `load_schema` refused a `str` path."""
+    path = ROOT / "schemas" / "annotation.yaml"
+    assert load_schema(str(path)) == load_schema(path)
