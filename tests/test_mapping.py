@@ -143,6 +143,27 @@ def test_a_migration_maps_each_stored_row_once(store: Store, tmp_path: Path) -> 
     }  # fmt: skip
 
 
+def test_relabel_marks_survive_incremental_pulls(store: Store, tmp_path: Path) -> None:
+    """issue 18 case 7: rows reused from a pull made after a split are not mapped again, so
+    the pull keeps the relabelling marks that pull made (README "A label is mapped once")."""
+    v1 = schema_version(1, V1)
+    v2 = schema_version(2, [n for n in V1 if n != "trade"] + ["trade_goods", "trade_services"])
+    rule = {"split": {"from": "trade", "into": ["trade_goods", "trade_services"]}}
+    split = {"from": 1, "to": 2, "issue": [rule]}
+    docs = _round(store, tmp_path, v1)
+    pre = KeywordPreAnnotator(v1)
+    pull_export(store, "r1", _export(docs, 0), preannotator=pre)
+    _migrate(store, tmp_path, split, v2)
+    (traded,) = [d for d, doc in docs.items() if "Taiwan" in doc["text"]]
+    for edit in (1, 2):
+        pulled = pull_export(store, "r1", _export(docs, edit), preannotator=pre)
+        assert pulled.written and pulled.changed_tasks == 1
+        marks = store.manifest(pulled.version or "").extra.get("needs_relabel")
+        assert marks == {traded: ["trade"]}, f"pull {edit}"
+        spans = list(store.iter_rows(pulled.version or "", "spans"))
+        assert {s["issue"] for s in spans} == {"taiwan", "exchanges", "human_rights"}
+
+
 # --- the real label map against the reference ---------------------------------------------
 
 ALPHABET = ["a", "b", "c", "d"]
