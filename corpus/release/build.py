@@ -250,11 +250,12 @@ def _build(
     del sentences
 
     all_spans = [*(s for v in spans_of.values() for s in v), *raw_spans]
+    not_annotated = gates.unannotated(schema, gold_spans, raw_spans)
     failures = [
         *gates.unknown_labels(schema, gold, gold_spans, raw_annotations, raw_spans),
         *gates.data_gates(store, version, docs, split_of, all_spans, pairs),
         *gates.stability_gate(assignment, release, prev["release"] if prev else None),
-        *gates.label_gates(units, assignment, schema),
+        *gates.label_gates(units, assignment, schema, skip=not_annotated),
         *gates.privacy_gate(rows.leaks),
     ]
     if failures and not settings["force"]:
@@ -279,6 +280,7 @@ def _build(
         "uncovered": [f"{links.describe(x)} in {s}" for x, s in assignment.uncovered],
         "scarce": {links.describe(x): n for x, n in assignment.scarce.items()},
         "conflicts": assignment.conflicts,
+        "not_annotated": not_annotated,
         "groups": group_split,
         "documents": split_of,
     }  # fmt: skip

@@ -134,11 +134,17 @@ def describe(
     if not facts["agreement"]:
         analysis.append("No round had two or more annotators on the same documents.")
     issues = ", ".join(schema.issue_names)
+    span_stance = (
+        "no stance (span stance is optional and was not annotated)"
+        if "span_stance" in meta["split"].get("not_annotated", [])
+        else f"a stance ({', '.join(schema.span_stance_names)}"
+        f"{'' if schema.span_stance.required else ', optional'})"
+    )
     rai = {
         "annotation_protocol": (
             f"Annotators answer '{schema.stance.question}' for each document "
             f"({', '.join(schema.stance_names)}) and mark character spans for the issues "
-            f"{issues}, each with a stance ({', '.join(schema.span_stance_names)}), starting "
+            f"{issues}, each with {span_stance}, starting "
             f"from keyword pre-annotations marked as suggestions. Schema hash "
             f"{meta['schema_hash']}; the guidelines are in the dataset card."
         ),
