@@ -5,13 +5,20 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import build_gold_version
 from test_release import build, rewrite
+from typer.testing import CliRunner
 
-from corpus.errors import ReleaseGateError
+from corpus.cli import app
+from corpus.errors import ReleaseError, ReleaseGateError
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio.config import label_config
 from corpus.store import Store
@@ -98,3 +105,96 @@ def test_the_interface_requires_span_stance_when_the_schema_does() -> None:
     assert span_choices(label_config(required(schema))).get("required") == "true"
     assert required(schema).hash() != schema.hash()
     assert "required" not in json.loads(schema.canonical_json())["span_stance"]
+
+
+@pytest.fixture(scope="module")
+def built(gold: tuple[Store, str]) -> Path:
+    store, version = gold
+    creators = ["Ada *Lovelace* & [Co](https://x.test)_1", "Bob"]
+    url = "https://example.org/us_china?x=1"
+    return build(store, load_schema(), version, "0.9.0", creators=creators, url=url).path
+
+
+def test_out_inside_an_existing_release_is_refused_and_it_still_verifies(
+    gold: tuple[Store, str], built: Path
+) -> None:
+    """issue 18, releases: `release build --out` inside an existing release exited 0 and broke
+    that release's verification. README "Releases": --out inside any release, or inside the
+    store's releases folder other than releases/X.Y.Z, is refused."""
+    from corpus.release import verify_release
+
+    store, version = gold
+    runner = CliRunner()
+    base = ["release", "build", version, "--store", str(store.root), "--force", "x"]
+    for out, release, says in [
+        (built / "nested", "3.0.0", "is inside the release"),
+        (built / "documents" / "deeper", "3.0.0", "is inside the release"),
+        (store.root / "releases" / "4.0.0", "3.0.0", "is not the folder of release 3.0.0"),
+    ]:
+        result = runner.invoke(app, [*base, "--release", release, "--out", str(out)])
+        assert result.exit_code == 1, result.output
+        assert says in " ".join(result.output.split())
+        assert not out.exists()
+    assert verify_release(built).release == "0.9.0"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--url", "javascript:alert(1)", "not an http(s) address"),
+        ("--url", "https://example.org/a b", "the character ' '"),
+        ("--url", "https://example.org/\n<script>", "the character '\\n'"),
+        ("--creator", "Eve\n# Injected heading", "it holds '\\n'"),
+        ("--creator", "<img src=x onerror=alert(1)>", "it holds '<'"),
+        ("--creator", "Eve\u202eevil", "it holds '\\u202e'"),
+        ("--creator", "  ", "it is blank"),
+    ],
+)
+def test_url_and_creator_are_checked_before_they_reach_the_card(
+    gold: tuple[Store, str], option: str, value: str, says: str
+) -> None:
+    """issue 18, releases: --creator and --url reached the card and croissant.json verbatim
+    (newlines, HTML, javascript:). README "Releases": a usage error, nothing is built."""
+    store, version = gold
+    args = ["release", "build", version, "--release", "5.0.0", "--store", str(store.root)]
+    result = CliRunner().invoke(app, [*args, option, value])
+    assert result.exit_code == 2, result.output
+    assert says in result.output
+    assert not (store.root / "releases" / "5.0.0").exists()
+    kw: dict[str, Any] = {"url": value} if option == "--url" else {"creators": [value]}
+    with pytest.raises(ReleaseError, match="is not a"):
+        build(store, load_schema(), version, "5.0.0", **kw)
+
+
+def test_creators_are_plain_text_in_the_card_and_verbatim_in_croissant(built: Path) -> None:
+    """issue 18, releases: Markdown and HTML characters in a creator's name are escaped in
+    the card (plain text), kept as given in croissant.json; the url is a link."""
+    card = (built / "README.md").read_text()
+    escaped = r"Ada \*Lovelace\* &amp; \[Co\]\(https://x.test\)\_1, Bob"
+    assert f"Created by {escaped}." in card
+    assert "Home: <https://example.org/us_china?x=1>" in card
+    croissant = json.loads((built / "croissant.json").read_text())
+    names = [c["name"] for c in croissant["creator"]]
+    assert names == ["Ada *Lovelace* & [Co](https://x.test)_1", "Bob"]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_publish_without_a_network_says_it_cannot_reach_the_hub(built: Path) -> None:
+    """issue 18, releases: `publish` with no network was reported as a bug (InternalError).
+    README "Publishing": a clear error that the Hub cannot be reached, exit 1."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_HUB_OFFLINE")}
+    env |= {"HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}", "HF_TOKEN": "hf_test"}
+    done = subprocess.run(
+        [sys.executable, "-m", "corpus", "publish", str(built), "--to", "hf://datasets/o/n"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "cannot reach the Hub to publish o/n" in " ".join(output.split())
+    assert "internal error" not in output and "Traceback" not in output
+    assert "Check the network connection" in " ".join(output.split())
