@@ -93,7 +93,8 @@ def test_an_optional_label_that_occurs_but_misses_a_split_still_stops_the_releas
 
 def test_the_interface_requires_span_stance_when_the_schema_does() -> None:
     """issue 18 case 13: `span_stance: required: true` puts required="true" on the per-region
-    Choices; the default keeps today's optional interface (and the schema's hash)."""
+    Choices; the default keeps today's optional interface (and the schema's hash): README
+    "The annotation schema"."""
     from lxml import etree
 
     schema = load_schema()
@@ -186,7 +187,7 @@ def closed_port() -> int:
 
 def test_publish_without_a_network_says_it_cannot_reach_the_hub(built: Path) -> None:
     """issue 18, releases: `publish` with no network was reported as a bug (InternalError).
-    README "Publishing": a clear error that the Hub cannot be reached, exit 1."""
+    README "Releases": a clear error that the Hub cannot be reached, exit 1."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_HUB_OFFLINE")}
     env |= {"HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}", "HF_TOKEN": "hf_test"}
     done = subprocess.run(
