@@ -67,6 +67,9 @@ def test_optional_span_stance_nobody_set_releases_and_the_card_says_so(
     assert "**Span stance was not annotated in this release**" in card
     croissant = (result.path / "croissant.json").read_text()
     assert "span stance is optional and was not annotated" in croissant
+    from corpus.release import verify_release
+
+    assert verify_release(result.path).release == "1.0.0"
 
 
 def test_required_span_stance_nobody_set_is_refused(gold: tuple[Store, str]) -> None:
