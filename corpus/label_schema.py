@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -161,9 +162,9 @@ def default_schema_path() -> Path:
     return Path(__file__).resolve().parent / "_schema" / "annotation.yaml"
 
 
-def load_schema(path: Path | None = None) -> AnnotationSchema:
+def load_schema(path: str | os.PathLike[str] | None = None) -> AnnotationSchema:
     """Read and validate a schema file (default: the project's ``schemas/annotation.yaml``)."""
-    path = path or default_schema_path()
+    path = Path(path) if path is not None else default_schema_path()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
