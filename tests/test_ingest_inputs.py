@@ -173,3 +173,16 @@ def test_one_path_given_as_a_string_is_one_input(tmp_path: Path) -> None:
     with pytest.raises(IngestError) as info:
         corpus.ingest(missing, store=tmp_path / "u")
     assert [p.path for p in info.value.problems] == [missing]
+
+
+def test_a_quote_left_open_on_the_last_line_is_reported(tmp_path: Path) -> None:
+    """issue 18 (ingest): a quote opened on the last line and never closed; a stray quote
+    inside a one-line row is read as before."""
+    path = tmp_path / "a.csv"
+    path.write_text('title,text\nFirst,"x"y body\nLast,"never closed')
+    result = ingest([path], store=tmp_path / "s", skip_bad=True)
+    (problem,) = result.problems
+    assert problem.record == 2 and "line 3 is never closed (the file ends inside it)" in (
+        problem.reason
+    )
+    assert [d["text"] for d in docs(Store(tmp_path / "s"))] == ["xy body"]

@@ -275,7 +275,7 @@ def _csv_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
                     return  # the decoder cannot resynchronise: the rest is unreadable
                 continue
             number += 1
-            if len(lines.taken) > 1 and (problem := _unclosed_quote(lines, number)) is not None:
+            if lines.quoted() and (problem := _unclosed_quote(lines, number)) is not None:
                 yield number, problem
                 continue
             if not any(cell.strip() for cell in cells):
@@ -302,6 +302,10 @@ class _Lines:
         self.taken: list[str] = []
         self.count = 0  # lines read so far
 
+    def quoted(self) -> bool:
+        """Whether the last row has a quote that could be left open."""
+        return any('"' in line for line in self.taken)
+
     def __iter__(self) -> _Lines:
         return self
 
@@ -326,12 +330,16 @@ def _unclosed_quote(lines: _Lines, number: int) -> RecordProblem | None:
         return None
     except csv.Error as exc:
         at_end = "end of data" in str(exc)
+    if len(lines.taken) == 1 and not at_end:
+        return None  # a stray quote inside one line ("x"y): read as the csv module reads it
     first = lines.count - len(lines.taken) + 1
     opened = first + _opening_line(lines.taken)
     last = lines.count
     where = f"row {number}: the quote opened on line {opened}"
     reason = (
-        f"{where} is never closed, so lines {opened + 1}-{last} (to the end of the file) "
+        f"{where} is never closed (the file ends inside it)"
+        if at_end and last == opened
+        else f"{where} is never closed, so lines {opened + 1}-{last} (to the end of the file) "
         "became part of this row"
         if at_end
         else f"{where} is closed only inside a later field, on line {last}, so lines "
