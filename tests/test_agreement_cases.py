@@ -307,7 +307,7 @@ def _card_says_agreement_with_gold(store: Any, schema: Any, tmp_path: Any) -> No
     assert "Agreement with gold: not available (no gold yet)." in _agreement_section([none])
     meta = {"text": {"mode": "full"}, "release": "1.0.0", "version": "0.3.0", "simulated": True,
             "created": "2026-01-01T00:00:00Z", "schema_hash": "h", "tool_version": "0",
-            "rounds": ["sim"]}  # fmt: skip
+            "rounds": ["sim"], "split": {}}  # fmt: skip
     _, rai = describe(meta, schema, facts, pretty_name="x", license="cc-by-4.0", url=None,
                       creators=[], citation=None)  # fmt: skip
     said = [line for line in rai["annotation_analysis"] if "against the adjudicated gold" in line]
