@@ -96,6 +96,38 @@ def pull_round(
     return drive(_pull(client, store, made_under, name, pre), progress)
 
 
+@translate_os_errors
+def pull_export(
+    store: Store | str | os.PathLike[str],
+    name: str,
+    raw: bytes,
+    *,
+    annotators: AnnotatorKeys,
+    schema: AnnotationSchema | None = None,
+    preannotator: PreAnnotator | None = None,
+    progress: ProgressCallback | None = None,
+) -> PullResult:
+    """Store ``raw``, the JSON of one Label Studio export of round ``name``'s project, as
+    :func:`pull_round` does once it has exported: archived, validated, mapped to the current
+    schema and written as a new version (or nothing, when nothing changed).
+
+    ``annotators`` keys the pseudonyms (:func:`~corpus.rounds.pulled.annotator_keys` reads
+    them from the server). The same code path as :func:`pull_round`, without a server: the
+    differential tests feed it simulated exports.
+    """
+    store = as_store(store)
+    state = load_round(store.root, name)
+    made_under = round_schema(store, state, schema or load_schema())
+    pre = preannotator or LazyRoundPreAnnotator(store, state, made_under)
+
+    def steps() -> Steps[PullResult]:
+        with store.lock():
+            result = yield from _commit_pull(store, made_under, name, pre, annotators, raw)
+        return result
+
+    return drive(steps(), progress)
+
+
 def _pull(
     client: StudioClient,
     store: Store,
