@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import CorpusError
+from corpus.iaa.stats import GoldAgreement
 from corpus.label_schema import AnnotationSchema
 from corpus.store import Store
 
@@ -64,8 +65,28 @@ def store_facts(
             "spans": [(x.label, fmt(x.overlap_f1), fmt(x.alpha)) for x in report.span_labels],
             "span_stance": fmt(report.span_stance_kappa),
             "plots": [f.relative_to(out).as_posix() for f in files if f.suffix == ".png"],
+            "gold": gold_facts(report.with_gold),
         })  # fmt: skip
     return found
+
+
+def gold_facts(gold: GoldAgreement) -> dict[str, Any]:
+    """Each annotator's agreement with the round's gold, as the card prints it."""
+    from corpus.iaa import fmt
+
+    if not gold.available:
+        return {"available": False, "note": gold.note, "annotators": [], "labels": []}
+    annotators, labels = [], []
+    for a in gold.annotators:
+        *issues, any_issue = a.span_labels
+        annotators.append({
+            "annotator": a.annotator, "documents": a.documents,
+            "accuracy": fmt(a.stance_accuracy), "kappa": fmt(a.stance_kappa),
+            "exact": fmt(any_issue.exact_f1), "overlap": fmt(any_issue.overlap_f1),
+        })  # fmt: skip
+        labels += [{"label": x.label, "annotator": a.annotator, "exact": fmt(x.exact_f1),
+                    "overlap": fmt(x.overlap_f1)} for x in issues]  # fmt: skip
+    return {"available": True, "note": gold.note, "annotators": annotators, "labels": labels}
 
 
 def default_citation(pretty_name: str, release: str, created: str, creators: Sequence[str]) -> str:
@@ -131,6 +152,17 @@ def describe(
         )
         analysis += [f"Round {a['round']}, issue {x}: overlap F1 {f1}, character alpha {al}."
                      for x, f1, al in a["spans"]]  # fmt: skip
+        gold = a.get("gold") or {"available": False, "note": "not measured"}
+        if not gold["available"]:
+            analysis.append(f"Round {a['round']}: agreement with gold not available "
+                            f"({gold['note']}).")  # fmt: skip
+        analysis += [
+            f"Round {a['round']}, annotator {g['annotator']} against the adjudicated gold "
+            f"(after curation) over {g['documents']} documents: stance accuracy "
+            f"{g['accuracy']}, Cohen's kappa {g['kappa']}; spans (any issue) exact F1 "
+            f"{g['exact']}, overlap F1 {g['overlap']}."
+            for g in gold.get("annotators", [])
+        ]
     if not facts["agreement"]:
         analysis.append("No round had two or more annotators on the same documents.")
     issues = ", ".join(schema.issue_names)
