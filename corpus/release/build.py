@@ -30,9 +30,9 @@ from corpus.about import __version__
 from corpus.engines import check_engine, engine_session
 from corpus.engines.rows import read_rows, read_table
 from corpus.errors import ReleaseError, ReleaseGateError, translate_os_errors
-from corpus.ingestion.dedup import group_roots
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labels.gold import effective_gold
+from corpus.neardup.components import group_components
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.release import gates, links, tables
 from corpus.release.rows import labels_by_document, release_rows
@@ -228,7 +228,7 @@ def _build(
     pairs = links.near_duplicate_pairs(store, version, docs)
     labels = {d: links.document_labels(stance_of[d], spans_of.get(d, [])) for d in docs}
     groups = {d: docs[d]["dup_group"] for d in docs}
-    roots = group_roots(store, version, set(groups.values()))  # merges ingest recorded
+    roots = group_components(store, version, set(groups.values()))  # merges ingest recorded
     units = links.release_units(groups, labels, pairs, roots)
     assignment = stratify(units, ratios=settings["ratios"], seed=settings["seed"],
                           previous=prev_groups)  # fmt: skip
