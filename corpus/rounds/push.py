@@ -22,7 +22,7 @@ from corpus.rounds.convert import to_task
 from corpus.rounds.population import plan_sample
 from corpus.rounds.preannotators import model_preannotator, model_reference, round_preannotator
 from corpus.rounds.sample import MODEL_STRATEGIES
-from corpus.rounds.schemas import round_schema, save_round_schema
+from corpus.rounds.schemas import check_current_schema, round_schema, save_round_schema
 from corpus.rounds.state import (
     RoundSettings,
     RoundState,
@@ -178,6 +178,7 @@ def _start(
             )
     else:
         store.manifest(version)  # a clear error for an unknown version
+        check_current_schema(store, schema)
         yield Progress(
             "sample", f"choosing documents of version {version} ({settings.strategy} strategy)"
         )

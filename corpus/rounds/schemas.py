@@ -15,7 +15,8 @@ from pathlib import Path
 from corpus.atomic import write_json_atomic
 from corpus.errors import RoundError
 from corpus.label_schema import AnnotationSchema
-from corpus.migrations import KINDS, LabelMap, Migration, describe_rule
+from corpus.labels.mapping import LabelMap, chain
+from corpus.migrations import KINDS, Migration, describe_rule
 from corpus.rounds.state import RoundState, round_dir
 from corpus.store import Store
 
@@ -103,21 +104,29 @@ def current_version(store: Store, fallback: int) -> int:
     return done[-1].to if done else fallback
 
 
-def label_map(store: Store, start: int, end: int) -> LabelMap | None:
-    """The stored migrations from version ``start`` to ``end`` chained (None: nothing)."""
-    if start >= end:
-        return None
-    chain = {m.from_: m for m in migrations(store)}
-    result: LabelMap | None = None
-    for version in range(start, end):
-        if version not in chain:
-            raise RoundError(
-                f"the store has no migration from label schema {version} to {version + 1}",
-                hint="Apply it with `corpus schema migrate MIGRATION.yaml`.",
-            )
-        step = LabelMap.of(chain[version])
-        result = step if result is None else result.then(step)
-    return result
+def label_map(store: Store, start: int, end: int) -> LabelMap:
+    """The store's migrations as the label map from version ``start`` to ``end``."""
+    return chain(migrations(store), start, end)
+
+
+def check_current_schema(store: Store, schema: AnnotationSchema) -> None:
+    """Refuse a new round under a schema older than the store's labels (after a migration
+    its removed labels would be shown again)."""
+    current = current_version(store, schema.schema_version)
+    if schema.schema_version >= current:
+        return
+    kept = snapshot(store, current)
+    where = (
+        str(schemas_dir(store) / f"v{current}-{kept.hash()[:12]}.json")
+        if kept is not None
+        else "the schema file of that version"
+    )
+    raise RoundError(
+        f"the store's labels are in label-schema version {current} (migrated), the schema "
+        f"given is version {schema.schema_version}",
+        hint=f"Start the round under the current schema: pass --schema {where} (or set "
+        "CORPUS_SCHEMA), or make it your schemas/annotation.yaml.",
+    )
 
 
 def schema_history(store: Store) -> list[dict[str, object]]:
@@ -142,6 +151,7 @@ def _changes(migration: Migration) -> list[str]:
 
 
 __all__ = [
+    "check_current_schema",
     "current_version",
     "label_map",
     "migrations",
