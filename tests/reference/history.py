@@ -10,10 +10,11 @@ read -- and answers, from the README's sentences, what the real code must have p
   reachable through planted links (exact copies, near copies, a later document close to
   two earlier groups); which documents are linked is decided by how the texts were made,
   not by any MinHash.
-* :meth:`History.expected_rows`: the annotation and span rows a pull stores from an export.
-* :meth:`History.eligible`: the documents a new default round may sample.
-* votes and gold: the per-rule references in this package (``votes``, ``spans``, ``gold``,
-  ``neardup``, ``sampling``, ``mapping``) once they exist; :func:`latest_votes` until then.
+* :func:`expected_rows`: the annotation and span rows a pull stores from an export.
+* :meth:`History.candidates`: the documents a new default round may sample
+  (``reference.sampling`` over the planted components).
+* votes and gold come from the per-rule references of this package: ``votes`` (which
+  annotation votes), ``spans`` (a document's gold stance and spans).
 
 Plain Python, quadratic where that is clearer; imports nothing from ``corpus``.
 """
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from reference.sampling import candidates
 
 Link = tuple[str, str]
 
@@ -83,7 +86,7 @@ class History:
 
     docs: dict[str, Planted] = field(default_factory=dict)
     rounds: list[Round] = field(default_factory=list)
-    gold_rounds: list[str] = field(default_factory=list)  # rounds adjudicated, in order
+    gold_docs: set[str] = field(default_factory=set)  # documents with gold
 
     def add_doc(self, planted: Planted) -> None:
         self.docs.setdefault(planted.doc_id, planted)
@@ -113,59 +116,74 @@ class History:
     def sent(self) -> set[str]:
         return {d for r in self.rounds for d in r.doc_ids}
 
-    def eligible(self) -> set[str]:
-        """README: a round samples only documents that no earlier round sent, nor a
-        near-duplicate of one, and that have no gold (gold documents were all sent)."""
-        comp = self.components()
-        sent = self.sent()
-        return {d for d in self.docs if not comp[d] & sent}
-
-
-def _region_key(item: dict[str, Any]) -> str:
-    if item.get("id"):
-        return f"id:{item['id']}"
-    value = item.get("value") or {}
-    return f"at:{value.get('start')}:{value.get('end')}"
+    def candidates(self, gold: set[str]) -> set[str]:
+        """The documents a new default round may sample (README, Annotation rounds)."""
+        return candidates(self.components(), self.sent(), gold)
 
 
 def expected_rows(
     export: list[dict[str, Any]], texts: dict[str, str]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The annotation rows and span rows a pull stores from ``export`` (user ids, not
-    pseudonyms): one annotation row per annotation, skips included (stance empty); one span
-    per issue region, its stance the per-region choice with the same result id (the same
-    offsets for results without an id)."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
+    """(annotation rows, span rows, annotation id of each rejected item) a pull stores from
+    ``export``, with user ids for pseudonyms.
+
+    README (Annotation rounds, pull): one annotation row per annotation, skips included
+    (stance empty); "per-span stance grouped with its span by result id; results without an
+    id (API clients, ML backends) are grouped by offsets: each issue label is a span of its
+    own, even at the same offsets as another, and a span stance belongs to the one span at
+    exactly its offsets (none or several there: rejected)". The same span given twice is one
+    span; a second, different stance for one span is rejected.
+    """
     annotations: list[dict[str, Any]] = []
     spans: list[dict[str, Any]] = []
+    rejected: list[int] = []
     for task in export:
         doc_id = task["data"]["doc_id"]
         text = texts[doc_id]
         for ann in task["annotations"]:
             stance = None
-            regions: dict[str, dict[str, Any]] = {}
-            region_stance: dict[str, str] = {}
+            regions: list[dict[str, Any]] = []
+            stance_items: list[dict[str, Any]] = []
             for item in ann["result"]:
                 value = item["value"]
                 if item["from_name"] == "stance":
                     stance = value["choices"][0]
                 elif item["from_name"] == "issue":
-                    regions[_region_key(item)] = {
+                    region = {
                         "start": value["start"],
                         "end": value["end"],
                         "text": text[value["start"] : value["end"]],
                         "issue": value["labels"][0],
                         "region_id": item.get("id"),
+                        "stance": None,
                     }
+                    if region not in regions:
+                        regions.append(region)
                 elif item["from_name"] == "span_stance":
-                    region_stance[_region_key(item)] = value["choices"][0]
-            for key, region in regions.items():
+                    stance_items.append(item)
+            decided: dict[int, str] = {}
+            for item in stance_items:
+                value, choice = item["value"], item["value"]["choices"][0]
+                if item.get("id"):
+                    there = [i for i, r in enumerate(regions) if r["region_id"] == item["id"]]
+                else:
+                    there = [
+                        i
+                        for i, r in enumerate(regions)
+                        if (r["start"], r["end"]) == (value["start"], value["end"])
+                    ]
+                if len(there) != 1 or decided.get(there[0], choice) != choice:
+                    rejected.append(ann["id"])
+                    continue
+                decided[there[0]] = choice
+                regions[there[0]]["stance"] = choice
+            for region in regions:
                 spans.append(
                     {
                         "doc_id": doc_id,
                         "user": ann["completed_by"],
                         "annotation_id": ann["id"],
                         **region,
-                        "stance": region_stance.get(key),
                     }
                 )
             annotations.append(
@@ -183,22 +201,4 @@ def expected_rows(
                     "n_spans": len(regions),
                 }
             )
-    return annotations, spans
-
-
-def latest_votes(annotations: list[dict[str, Any]]) -> dict[tuple[str, Any], int]:
-    """README (Agreement, Adjudication): an annotator's vote on a document is their latest
-    annotation that is not a skip (latest by ``updated_at``, then annotation id).
-    (doc_id, annotator) -> annotation id."""
-    best: dict[tuple[str, Any], dict[str, Any]] = {}
-    for a in annotations:
-        if a["cancelled"]:
-            continue
-        key = (a["doc_id"], a["user"])
-        old = best.get(key)
-        if old is None or (a["updated_at"], a["annotation_id"]) > (
-            old["updated_at"],
-            old["annotation_id"],
-        ):
-            best[key] = a
-    return {k: a["annotation_id"] for k, a in best.items()}
+    return annotations, spans, rejected
