@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import write_article
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -32,18 +33,21 @@ from reference import neardup, sampling
 from reference import spans as spans_ref
 from reference import votes as votes_ref
 from reference.history import Annotation, History, Planted, Round, expected_rows
+from reference.mapping import map_row
 
 import corpus
 from corpus.errors import RoundError
 from corpus.iaa.compute import agreement_votes
 from corpus.ingestion.minhash import minhash_signatures
-from corpus.label_schema import load_schema
+from corpus.label_schema import AnnotationSchema, load_schema, parse_schema
 from corpus.neardup.bands import MIN_EQUAL, band_hashes, equal_counts
+from corpus.neardup.components import document_components
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds.convert import to_task
+from corpus.rounds.migrate import migrate_schema
 from corpus.rounds.population import plan_sample
 from corpus.rounds.pull import pull_export
-from corpus.rounds.pulled import AnnotatorKeys, pseudonym_key, pulled_versions
+from corpus.rounds.pulled import AnnotatorKeys, pseudonym_key
 from corpus.rounds.schemas import save_round_schema
 from corpus.rounds.state import RoundSettings, RoundState, save_round
 from corpus.store import Store
@@ -119,11 +123,12 @@ DOC_SPECS = st.one_of(
 USERS = (1, 2, 3)
 STANCES = ("supportive", "opposed", "neutral")
 ISSUES = ("trade", "climate")
+NAMES = ("trade", "climate", "tariffs_x", "climate_x")  # rename targets (old names reused)
 SPAN_STANCES = (None, "supportive", "opposed")
 REGION = st.tuples(
     st.integers(0, 4),  # first word
     st.integers(1, 3),  # words
-    st.sampled_from(ISSUES),
+    st.integers(0, 1),  # which of the round's schema's two issue labels in play
     st.sampled_from(SPAN_STANCES),
     st.booleans(),  # the result carries an id (made in the UI) or not (API, ML backend)
 )
@@ -150,12 +155,15 @@ def word_bounds(text: str) -> list[tuple[int, int]]:
     return bounds
 
 
-def make_result(text: str, drawn: tuple[Any, ...], region_base: int) -> list[dict[str, Any]]:
+def make_result(
+    text: str, drawn: tuple[Any, ...], region_base: int, issues: list[str]
+) -> list[dict[str, Any]]:
     stance, regions, stance_id = drawn
     items = [stance_item(stance, f"s{region_base}" if stance_id else None)] if stance else []
     words = word_bounds(text)
-    for k, (first, n, issue, span_stance, with_id) in enumerate(regions):
+    for k, (first, n, which, span_stance, with_id) in enumerate(regions):
         start, end = words[first][0], words[first + n - 1][1]
+        issue = issues[which % len(issues)]
         region = f"r{region_base}x{k}" if with_id else None
         items.extend(region_items(text, start, end, issue, span_stance, region))
     return items
@@ -173,6 +181,10 @@ class Histories(RuleBasedStateMachine):
         self.store = Store(self.tmp / "store")
         self.schema = load_schema()
         self.pre = KeywordPreAnnotator(self.schema)
+        self.schemas = {1: self.schema}  # schema version -> schema
+        self.pres = {1: self.pre}
+        self.alphabet = {1: list(ISSUES)}  # version -> the two issue labels in play
+        self.migrations: list[dict[str, Any]] = []  # applied, in the migration file's shape
         self.model = History()
         self.texts: dict[str, str] = {}
         self.sha: dict[str, str] = {}
@@ -236,7 +248,12 @@ class Histories(RuleBasedStateMachine):
     def check_components(self) -> None:
         """Planted near duplicates are found by the real ingest: the components its stored
         groups and merges give (reference.neardup, README "Near duplicates") are the model's."""
-        assert neardup.components(*self.stored_groups()) == self.model.components()
+        model = self.model.components()
+        assert neardup.components(*self.stored_groups()) == model
+        latest = self.store.latest_name()
+        assert latest is not None
+        real = document_components(self.store, latest)  # the one definition sampling uses
+        assert {d: frozenset(x for x in real if real[x] == c) for d, c in real.items()} == model
 
     # rounds ----------------------------------------------------------------------------------
 
@@ -274,13 +291,17 @@ class Histories(RuleBasedStateMachine):
         save_round(self.store.root, state)
         save_round_schema(self.store, state, self.schema)
         tasks = {d: self._next("task") for d in plan.doc_ids}
-        self.model.rounds.append(Round(name, version, list(plan.doc_ids), tasks))
+        made = Round(name, version, list(plan.doc_ids), tasks)
+        made.schema_version = self.schema.schema_version
+        self.model.rounds.append(made)
 
     # annotations -----------------------------------------------------------------------------
 
     @precondition(lambda self: bool(self.model.rounds))
-    @rule(pick=st.integers(0, 3), actions=st.lists(ACTION, min_size=1, max_size=4))
-    def annotate(self, pick: int, actions: list[tuple[Any, ...]]) -> None:
+    @rule(pick=st.integers(0, 3), actions=st.lists(ACTION, min_size=1, max_size=4),
+          then=st.sampled_from([None, "pull", "adjudicate"]))  # fmt: skip
+    def annotate(self, pick: int, actions: list[tuple[Any, ...]], then: str | None = None) -> None:
+        """Annotators work on one round (``then``: the round is pulled, and adjudicated)."""
         r = self.model.rounds[pick % len(self.model.rounds)]
         for action in actions:
             now = self._clock()
@@ -288,7 +309,8 @@ class Histories(RuleBasedStateMachine):
                 _, doc_pick, user, skip, drawn, lead_time = action
                 doc_id = r.doc_ids[doc_pick % len(r.doc_ids)]
                 ann_id = self._next("annotation")
-                result = [] if skip else make_result(self.texts[doc_id], drawn, ann_id)
+                issues = self.alphabet[r.schema_version]
+                result = [] if skip else make_result(self.texts[doc_id], drawn, ann_id, issues)
                 r.annotations.append(Annotation(
                     ann_id, r.tasks[doc_id], doc_id, user, result, skip, now, now,
                     lead_time,
@@ -297,21 +319,30 @@ class Histories(RuleBasedStateMachine):
                 _, ann_pick, drawn = action
                 ann = r.annotations[ann_pick % len(r.annotations)]
                 if not ann.was_cancelled:  # the UI edits an annotation; a skip stays a skip
-                    ann.result = make_result(self.texts[ann.doc_id], drawn, ann.id * 100 + now)
+                    issues = self.alphabet[r.schema_version]
+                    text = self.texts[ann.doc_id]
+                    ann.result = make_result(text, drawn, ann.id * 100 + now, issues)
                     ann.updated_at = now
+        if then is not None:
+            self.pull(self.model.rounds.index(r))
+        if then == "adjudicate":
+            self.adjudicate(
+                sum(1 for x in self.model.rounds[: self.model.rounds.index(r)] if x.pulled)
+            )
 
     def export(self, r: Round) -> list[dict[str, Any]]:
         """The round's project as Label Studio exports it: every task (made by the real
         ``to_task`` at push), each annotation with the task's prediction embedded."""
         project = 100 + self.model.rounds.index(r)
+        pre = self.pres[r.schema_version]
         out = []
         for inner, doc_id in enumerate(r.doc_ids, 1):
             tid = r.tasks[doc_id]
             text = self.texts[doc_id]
             pushed = to_task(
                 {"text": text, "title": "", "doc_id": doc_id, "text_sha256": self.sha[doc_id]},
-                version=r.version, round_name=r.name, suggestions=self.pre.predict(text),
-                model_version=self.pre.model_version,
+                version=r.version, round_name=r.name, suggestions=pre.predict(text),
+                model_version=pre.model_version,
             )  # fmt: skip
             pred = prediction(pred_id=tid, task_id=tid, project=project, created=0,
                               **pushed["predictions"][0])  # fmt: skip
@@ -337,9 +368,10 @@ class Histories(RuleBasedStateMachine):
         export = self.export(r)
         result = pull_export(
             self.store, r.name, json.dumps(export).encode(), annotators=self.keys,
-            schema=self.schema, preannotator=self.pre,
+            preannotator=self.pres[r.schema_version],
         )  # fmt: skip
         r.pulled.append(export)
+        r.pulled_under.append(self.schema.schema_version)
         self.check_pulled(r, result.rejects)
 
     def user_of(self, pseudonym: str) -> int:
@@ -349,22 +381,89 @@ class Histories(RuleBasedStateMachine):
         return self.who[pseudonym]
 
     def real_rows(self, r: Round) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        version = pulled_versions(self.store, r.name)[-1]
+        version = self.store.latest_name()  # every table is carried forward
+        assert version is not None
         anns = [a for a in self.store.iter_rows(version, "annotations") if a["round"] == r.name]
         spans = [s for s in self.store.iter_rows(version, "spans") if s["round"] == r.name]
         for row in anns + spans:
             row["user"] = self.user_of(row["annotator"])
         return anns, spans
 
+    def expected(
+        self, r: Round, version: int
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
+        """The model's rows of the round's last pulled export, in schema ``version``
+        (reference.mapping: each row mapped once, from the schema the round was made under)."""
+        anns, spans, rejects = expected_rows(r.pulled[-1], self.texts)
+        mapped: dict[str, list[dict[str, Any]]] = {"annotations": [], "spans": []}
+        for table, rows in (("annotations", anns), ("spans", spans)):
+            for row in rows:
+                out, _ = map_row(self.migrations, version, table, row, made_under=r.schema_version)
+                if out is not None:
+                    out.pop("schema_version", None)
+                    mapped[table].append(out)
+        return mapped["annotations"], mapped["spans"], rejects
+
     def check_pulled(self, r: Round, rejects: list[Any]) -> None:
         """The rows a pull stores are the model's rows of the export it read (also when an
         incremental pull reused the rows of unchanged tasks), and it rejects what the model
         rejects (README, Annotation rounds: how results are grouped into spans)."""
-        want_anns, want_spans, want_rejects = expected_rows(r.pulled[-1], self.texts)
+        want_anns, want_spans, want_rejects = self.expected(r, self.schema.schema_version)
         got_anns, got_spans = self.real_rows(r)
         assert canon(got_anns, want_anns[0] if want_anns else {}) == canon(want_anns)
         assert canon(got_spans, want_spans[0] if want_spans else {}) == canon(want_spans)
         assert sorted(x.annotation_id for x in rejects) == sorted(want_rejects)
+        self.check_votes(got_anns, want_anns)
+
+    def check_votes(self, got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
+        """The votes agreement (and adjudication) count on the stored rows are the
+        reference's votes on the model's rows (reference.votes; issue 18 case 3)."""
+        rows = [{**a, "annotator": str(a["user"])} for a in want]
+        votes = {d: v for d, v in votes_ref.effective_votes(rows).items() if v}
+        assert {
+            d: {str(row["user"]): row["annotation_id"] for row in v.values()}
+            for d, v in agreement_votes(got).by_doc.items()
+            if v
+        } == {d: {w: row["annotation_id"] for w, row in v.items()} for d, v in votes.items()}
+
+    # schema migrations ---------------------------------------------------------------------
+
+    @precondition(lambda self: bool(self.model.rounds) and len(self.migrations) < 2)
+    @rule(kind=st.sampled_from(["rename", "remove", "merge"]), which=st.integers(0, 1),
+          name=st.sampled_from(NAMES))  # fmt: skip
+    def migrate(self, kind: str, which: int, name: str) -> None:
+        """A schema migration of one issue label in play (a rename may reuse a name an
+        earlier migration removed: issue 18 case 7); then every pulled round's rows in the
+        latest version are its export mapped once into the new schema (reference.mapping)."""
+        old = self.schema.schema_version
+        labels = self.alphabet[old]
+        label = labels[which % len(labels)]
+        others = [x for x in labels if x != label]
+        used = {i.name for i in self.schema.issues}
+        if kind == "rename" and name not in used:
+            rule_: dict[str, Any] = {"rename": {"from": label, "to": name}}
+            kept = [name if x == label else x for x in labels]
+        elif kind == "remove" and others:
+            rule_, kept = {"remove": label}, others
+        elif kind == "merge" and others:
+            rule_, kept = {"merge": {"from": [label, others[0]], "into": others[0]}}, others
+        else:
+            return
+        plan = {"from": old, "to": old + 1, "issue": [rule_]}
+        path = self.tmp / f"migration-{old}.yaml"
+        path.write_text(yaml.safe_dump(plan), encoding="utf-8")
+        new = next_schema(self.schema, rule_)
+        migrate_schema(self.store, path, schema=new)
+        self.migrations.append(plan)
+        self.schema, self.pre = new, KeywordPreAnnotator(new)
+        self.schemas[old + 1], self.pres[old + 1] = self.schema, self.pre
+        self.alphabet[old + 1] = kept
+        for r in self.model.rounds:
+            if r.pulled:
+                want_anns, want_spans, _ = self.expected(r, old + 1)
+                got_anns, got_spans = self.real_rows(r)
+                assert canon(got_anns, want_anns[0] if want_anns else {}) == canon(want_anns)
+                assert canon(got_spans, want_spans[0] if want_spans else {}) == canon(want_spans)
 
     # adjudicate ------------------------------------------------------------------------------
 
@@ -376,7 +475,7 @@ class Histories(RuleBasedStateMachine):
         stance and gold spans (reference.spans; case 2)."""
         pulled = [r for r in self.model.rounds if r.pulled]
         r = pulled[pick % len(pulled)]
-        want_anns, want_spans, _ = expected_rows(r.pulled[-1], self.texts)
+        want_anns, want_spans, _ = self.expected(r, r.pulled_under[-1])
         if not want_anns:
             with pytest.raises(RoundError):
                 corpus.adjudicate(self.store, r.name)
@@ -385,12 +484,6 @@ class Histories(RuleBasedStateMachine):
         assert result.version is not None
         rows = [{**a, "annotator": str(a["user"])} for a in want_anns]
         votes = {d: v for d, v in votes_ref.effective_votes(rows).items() if v}
-        real_anns, _ = self.real_rows(r)
-        assert {
-            d: {str(row["user"]): row["annotation_id"] for row in v.values()}
-            for d, v in agreement_votes(real_anns).by_doc.items()
-            if v
-        } == {d: {w: row["annotation_id"] for w, row in v.items()} for d, v in votes.items()}
         gold = {
             g["doc_id"]: g
             for g in self.store.iter_rows(result.version, "gold_annotations")
@@ -428,6 +521,22 @@ class Histories(RuleBasedStateMachine):
         self.model.gold_docs |= set(gold)
 
 
+def next_schema(schema: AnnotationSchema, rule_: dict[str, Any]) -> AnnotationSchema:
+    """The schema one version on, with one issue rule applied to its issue list."""
+    raw = schema.model_dump(mode="json")
+    issues = raw["issues"]
+    if "rename" in rule_:
+        old, new = rule_["rename"]["from"], rule_["rename"]["to"]
+        issues = [{**i, "name": new, "title": new} if i["name"] == old else i for i in issues]
+    elif "remove" in rule_:
+        issues = [i for i in issues if i["name"] != rule_["remove"]]
+    else:
+        source = rule_["merge"]["from"][0]
+        issues = [i for i in issues if i["name"] != source]
+    return parse_schema(yaml.safe_dump({**raw, "schema_version": raw["schema_version"] + 1,
+                                        "issues": issues}))  # fmt: skip
+
+
 def canon(rows: list[dict[str, Any]], like: dict[str, Any] | None = None) -> list[str]:
     """Rows as sorted JSON strings over the model's columns."""
     cols = sorted(like) if like else None
@@ -437,11 +546,11 @@ def canon(rows: list[dict[str, Any]], like: dict[str, Any] | None = None) -> lis
     )
 
 
-DIFFERENTIAL_HISTORIES = 200
+DIFFERENTIAL_HISTORIES = 15
 
 Histories.TestCase.settings = settings(
     settings.default,
-    max_examples=max(DIFFERENTIAL_HISTORIES, settings.default.max_examples),
+    max_examples=DIFFERENTIAL_HISTORIES,
     stateful_step_count=8,
 )
 test_histories = Histories.TestCase
@@ -470,10 +579,10 @@ def _simulated_export() -> list[dict[str, Any]]:
         machine.ingest_batch([("base0", "v0"), ("base1", "v0")])
         machine.start_round(sample=None, seed=0)
         machine.annotate(0, [
-            ("new", 0, 1, False, ("opposed", [(0, 2, "trade", "opposed", True)], True), 12.5),
-            ("new", 0, 2, False, ("neutral", [(1, 1, "trade", "supportive", False)], False), None),
+            ("new", 0, 1, False, ("opposed", [(0, 2, 0, "opposed", True)], True), 12.5),
+            ("new", 0, 2, False, ("neutral", [(1, 1, 0, "supportive", False)], False), None),
             ("new", 0, 3, True, (None, [], False), None),
-            ("edit", 1, ("supportive", [(1, 1, "trade", "supportive", False)], False)),
+            ("edit", 1, ("supportive", [(1, 1, 0, "supportive", False)], False)),
         ])  # fmt: skip
         return machine.export(machine.model.rounds[0])
     finally:
@@ -549,7 +658,7 @@ def test_history_a_later_skip_leaves_the_vote_standing() -> None:
     """issue 18 case 3: annotator 1 answers, then skips the same document; agreement and
     gold count the answer (README, Adjudication, Votes: "a skip after an answer leaves the
     answer standing")."""
-    answer = ("opposed", [(0, 2, "trade", "opposed", True)], True)
+    answer = ("opposed", [(0, 2, 0, "opposed", True)], True)
     _run([
         ("ingest_batch", ([("base0", "v0")],)),
         ("start_round", (None, 0)),
@@ -563,8 +672,8 @@ def test_history_a_later_skip_leaves_the_vote_standing() -> None:
 def test_history_majority_gold_keeps_both_short_spans() -> None:
     """issue 18 case 2: X marks one long span over words 0-4; Y and Z each mark words 0-1
     and 3-4 with the same issue; gold keeps both short spans (README, Adjudication, Spans)."""
-    long_ = ("opposed", [(0, 5, "trade", None, True)], False)
-    short = ("opposed", [(0, 2, "trade", None, True), (3, 2, "trade", None, True)], False)
+    long_ = ("opposed", [(0, 5, 0, None, True)], False)
+    short = ("opposed", [(0, 2, 0, None, True), (3, 2, 0, None, True)], False)
     _run([
         ("ingest_batch", ([("base1", "v0")],)),
         ("start_round", (None, 0)),
@@ -579,8 +688,8 @@ def test_history_an_edit_between_pulls_is_what_the_incremental_pull_stores() -> 
     """An incremental pull after an edit stores the edited annotation and reuses the rows of
     unchanged tasks unchanged (README, Annotation rounds: only changed tasks are validated
     again); id-less regions at the same offsets with two labels are two spans (issue 18 case 4)."""
-    two = ("neutral", [(1, 1, "trade", None, False), (1, 1, "climate", None, False)], False)
-    edit = ("supportive", [(2, 2, "climate", "opposed", False)], False)
+    two = ("neutral", [(1, 1, 0, None, False), (1, 1, 1, None, False)], False)
+    edit = ("supportive", [(2, 2, 1, "opposed", False)], False)
     _run([
         ("ingest_batch", ([("base0", "v0"), ("base1", "v0")],)),
         ("start_round", (None, 1)),
@@ -588,6 +697,28 @@ def test_history_an_edit_between_pulls_is_what_the_incremental_pull_stores() -> 
         ("pull", (0,)),
         ("annotate", (0, [("edit", 0, edit)])),
         ("pull", (0,)),
+        ("pull", (0,)),
+        ("adjudicate", (0,)),
+    ])  # fmt: skip
+
+
+def test_history_an_incremental_pull_after_two_migrations_maps_each_row_once() -> None:
+    """issue 18 case 7: a round is pulled; climate is renamed climate_x, then trade is
+    renamed climate (a name reused); a pull after a new annotation, then an incremental pull
+    after an edit of it (reusing the other task's rows of the post-migration pull) store every
+    row mapped once (trade -> climate, climate -> climate_x), never twice (README, "A label is
+    mapped once")."""
+    both = ("neutral", [(0, 1, 0, None, True), (2, 1, 1, "opposed", True)], False)
+    _run([
+        ("ingest_batch", ([("base0", "v0"), ("base1", "v0")],)),
+        ("start_round", (None, 0)),
+        ("annotate", (0, [("new", 0, 1, False, both, None), ("new", 1, 2, False, both, None)])),
+        ("pull", (0,)),
+        ("migrate", ("rename", 1, "climate_x")),
+        ("migrate", ("rename", 0, "climate")),
+        ("annotate", (0, [("new", 0, 3, False, both, None)])),
+        ("pull", (0,)),
+        ("annotate", (0, [("edit", 2, both)])),
         ("pull", (0,)),
         ("adjudicate", (0,)),
     ])  # fmt: skip

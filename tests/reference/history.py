@@ -64,6 +64,8 @@ class Round:
     strategy: str = "random"
     annotations: list[Annotation] = field(default_factory=list)
     pulled: list[list[dict[str, Any]]] = field(default_factory=list)  # exports pulled, in order
+    pulled_under: list[int] = field(default_factory=list)  # the store's schema at each pull
+    schema_version: int = 1  # the label schema the round was made under
 
 
 def linked(a: Planted, b: Planted) -> bool:
