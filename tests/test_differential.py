@@ -546,11 +546,11 @@ def canon(rows: list[dict[str, Any]], like: dict[str, Any] | None = None) -> lis
     )
 
 
-DIFFERENTIAL_HISTORIES = 15
+DIFFERENTIAL_HISTORIES = 200
 
 Histories.TestCase.settings = settings(
     settings.default,
-    max_examples=DIFFERENTIAL_HISTORIES,
+    max_examples=max(DIFFERENTIAL_HISTORIES, settings.default.max_examples),
     stateful_step_count=8,
 )
 test_histories = Histories.TestCase
