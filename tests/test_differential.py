@@ -29,6 +29,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 from ls_export import annotation, prediction, region_items, stance_item, task
+from reference import gold as gold_ref
 from reference import neardup, sampling
 from reference import spans as spans_ref
 from reference import votes as votes_ref
@@ -40,6 +41,7 @@ from corpus.errors import RoundError
 from corpus.iaa.compute import agreement_votes
 from corpus.ingestion.minhash import minhash_signatures
 from corpus.label_schema import AnnotationSchema, load_schema, parse_schema
+from corpus.labels.gold import effective_gold
 from corpus.neardup.bands import MIN_EQUAL, band_hashes, equal_counts
 from corpus.neardup.components import document_components
 from corpus.preannotate import KeywordPreAnnotator
@@ -519,6 +521,18 @@ class Histories(RuleBasedStateMachine):
             want_gold_spans += [(doc_id, *g) for g in spans_ref.gold_spans(marks)]
         assert real_spans == sorted(want_gold_spans)
         self.model.gold_docs |= set(gold)
+        self.check_effective_gold(result.version)
+
+    def check_effective_gold(self, version: str) -> None:
+        """Across rounds, the gold that counts for each document is the reference's
+        (reference.gold, README Adjudication "Across rounds"), rounds oldest first."""
+        order = [r.name for r in self.model.rounds]
+        rows = list(self.store.iter_rows(version, "gold_annotations"))
+        spans = list(self.store.iter_rows(version, "gold_spans"))
+        kept, kept_spans = effective_gold(rows, spans, order)
+        want = gold_ref.effective_gold(rows, order)
+        assert {g["doc_id"]: g["round"] for g in kept} == {d: g["round"] for d, g in want.items()}
+        assert all(s["round"] == want[s["doc_id"]]["round"] for s in kept_spans)
 
 
 def next_schema(schema: AnnotationSchema, rule_: dict[str, Any]) -> AnnotationSchema:
