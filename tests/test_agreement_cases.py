@@ -252,7 +252,26 @@ def test_agreement_of_an_adjudicated_round_compares_with_its_gold(
     assert round_gold(store, "sim", pull).version == gold_version
     assert "run `corpus adjudicate sim` again" in round_gold(store, "sim", "9.9.9").note
     assert "no adjudicated gold yet" in round_gold(store, "other", pull).note
+    _cli_shows_agreement_with_gold(store)
     _card_says_agreement_with_gold(store, schema, tmp_path)
+
+
+def _cli_shows_agreement_with_gold(store: Any) -> None:
+    """`corpus agreement` prints the table of each annotator against gold, and --json holds it."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from corpus.cli import app
+
+    runner = CliRunner()
+    args = ["agreement", "sim", "--store", str(store.root), "--bootstrap", "0"]
+    shown = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "Agreement with gold (after curation)" in shown.output
+    assert "Compared with the gold of version" in shown.output
+    data = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert data["with_gold"]["available"] and len(data["with_gold"]["annotators"]) == 3
 
 
 def _agreement_section(agreement: list[dict[str, Any]]) -> str:
@@ -270,7 +289,7 @@ def _card_says_agreement_with_gold(store: Any, schema: Any, tmp_path: Any) -> No
     """README, Releases (the card's agreement figures): the card gives each annotator's
     agreement with gold beside inter-annotator agreement, says what each means, and says
     when a round has no gold."""
-    from corpus.release.facts import store_facts
+    from corpus.release.facts import describe, store_facts
 
     facts = store_facts(store, schema, ["sim"], tmp_path / "release")
     (round_facts,) = facts["agreement"]
@@ -286,3 +305,14 @@ def _card_says_agreement_with_gold(store: Any, schema: Any, tmp_path: Any) -> No
     none = {**round_facts, "gold": {"available": False, "note": "no gold yet", "annotators": [],
                                     "labels": []}}  # fmt: skip
     assert "Agreement with gold: not available (no gold yet)." in _agreement_section([none])
+    meta = {"text": {"mode": "full"}, "release": "1.0.0", "version": "0.3.0", "simulated": True,
+            "created": "2026-01-01T00:00:00Z", "schema_hash": "h", "tool_version": "0",
+            "rounds": ["sim"]}  # fmt: skip
+    _, rai = describe(meta, schema, facts, pretty_name="x", license="cc-by-4.0", url=None,
+                      creators=[], citation=None)  # fmt: skip
+    said = [line for line in rai["annotation_analysis"] if "against the adjudicated gold" in line]
+    assert len(said) == 3 and all("stance accuracy" in line for line in said)
+    _, rai = describe(meta, schema, {**facts, "agreement": [none]}, pretty_name="x",
+                      license="cc-by-4.0", url=None, creators=[], citation=None)  # fmt: skip
+    lines = rai["annotation_analysis"]
+    assert "Round sim: agreement with gold not available (no gold yet)." in lines

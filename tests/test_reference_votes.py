@@ -118,7 +118,7 @@ rows_strategy = st.lists(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(rows_strategy, st.randoms(use_true_random=False))
 def test_real_rule_matches_the_reference(rows: list[dict[str, Any]], rnd: Any) -> None:
     """corpus.labels.votes gives the reference's votes and skip-only documents, in any row order
@@ -131,7 +131,7 @@ def test_real_rule_matches_the_reference(rows: list[dict[str, Any]], rnd: Any) -
     assert {w: sorted(d) for w, d in real_skipped_only(rows).items()} == skipped_only(rows)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(rows_strategy)
 def test_agreement_and_adjudication_count_the_same_votes(rows: list[dict[str, Any]]) -> None:
     """Issue 18 case 3: agreement's inputs and adjudication's inputs are the reference's votes,

@@ -301,29 +301,15 @@ def _plots(report: AgreementReport, out: Path) -> list[Path]:
     fig.savefig(paths[-1], dpi=100)
 
     # per-label agreement with intervals
-    fig = Figure(figsize=(9, 4), layout="constrained")
-    ax = fig.subplots()
     rows = report.span_labels
-    for offset, attr, name in ((-0.2, "overlap_f1", "overlap F1"), (0.2, "alpha", "char alpha")):
-        xs: list[float] = []
-        ys: list[float] = []
-        errs: list[list[float]] = [[], []]
-        for i, row in enumerate(rows):
-            m: Metric = getattr(row, attr)
-            if m.value is None:
-                continue
-            xs.append(i + offset)
-            ys.append(m.value)
-            errs[0].append(m.value - (m.low if m.low is not None else m.value))
-            errs[1].append((m.high if m.high is not None else m.value) - m.value)
-        ax.bar(xs, ys, width=0.4, yerr=errs, capsize=3, label=name)
-    ax.set_xticks(range(len(rows)), [r.label for r in rows], rotation=30, ha="right")
-    ax.set_ylim(-0.2, 1.05)
-    ax.axhline(0, color="grey", linewidth=0.5)
-    ax.set_title("issue span agreement per label (95% bootstrap intervals)")
-    ax.legend()
-    paths.append(out / "label_agreement.png")
-    fig.savefig(paths[-1], dpi=100)
+    paths.append(
+        _interval_bars(
+            [r.label for r in rows],
+            [("overlap F1", [r.overlap_f1 for r in rows]), ("char alpha", [r.alpha for r in rows])],
+            "issue span agreement per label (95% bootstrap intervals)",
+            out / "label_agreement.png",
+        )
+    )
     if report.with_gold.available:
         paths.append(_gold_plot(report.with_gold, out / "agreement_with_gold.png"))
     return paths
@@ -331,17 +317,27 @@ def _plots(report: AgreementReport, out: Path) -> list[Path]:
 
 def _gold_plot(gold: GoldAgreement, path: Path) -> Path:
     """Each annotator against gold: stance accuracy, stance kappa, overlap F1 (any issue)."""
+    people = gold.annotators
+    series = [
+        ("stance accuracy", [a.stance_accuracy for a in people]),
+        ("stance kappa", [a.stance_kappa for a in people]),
+        ("overlap F1 (any issue)", [a.span_labels[-1].overlap_f1 for a in people]),
+    ]
+    title = "each annotator against the adjudicated gold (95% bootstrap intervals)"
+    return _interval_bars([a.annotator for a in people], series, title, path)
+
+
+def _interval_bars(
+    names: list[str], series: list[tuple[str, list[Metric]]], title: str, path: Path
+) -> Path:
+    """Grouped bars (one group per name, one bar per series) with their intervals."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 4), layout="constrained")
     ax = fig.subplots()
-    names = [a.annotator for a in gold.annotators]
-    series: list[tuple[str, list[Metric]]] = [
-        ("stance accuracy", [a.stance_accuracy for a in gold.annotators]),
-        ("stance kappa", [a.stance_kappa for a in gold.annotators]),
-        ("overlap F1 (any issue)", [a.span_labels[-1].overlap_f1 for a in gold.annotators]),
-    ]
-    for offset, (name, metrics) in zip((-0.27, 0.0, 0.27), series, strict=True):
+    width = 0.8 / len(series)
+    for k, (label, metrics) in enumerate(series):
+        offset = (k - (len(series) - 1) / 2) * width
         xs: list[float] = []
         ys: list[float] = []
         errs: list[list[float]] = [[], []]
@@ -352,11 +348,11 @@ def _gold_plot(gold: GoldAgreement, path: Path) -> Path:
             ys.append(m.value)
             errs[0].append(m.value - (m.low if m.low is not None else m.value))
             errs[1].append((m.high if m.high is not None else m.value) - m.value)
-        ax.bar(xs, ys, width=0.27, yerr=errs, capsize=3, label=name)
+        ax.bar(xs, ys, width=width, yerr=errs, capsize=3, label=label)
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
     ax.set_ylim(-0.2, 1.05)
     ax.axhline(0, color="grey", linewidth=0.5)
-    ax.set_title("each annotator against the adjudicated gold (95% bootstrap intervals)")
+    ax.set_title(title)
     ax.legend(fontsize=7)
     fig.savefig(path, dpi=100)
     return path
