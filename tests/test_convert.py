@@ -17,24 +17,20 @@ DOC = "Tariffs on steel and tariffs on soybeans hurt farmers."
 SHA = hashlib.sha256(DOC.encode()).hexdigest()
 
 
-def labels(start: int, end: int, issue: str, region: str | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "from_name": ISSUE,
-        "to_name": TEXT,
-        "type": "labels",
-        "value": {"start": start, "end": end, "text": DOC[start:end], "labels": [issue]},
-    }
-    return item if region is None else {"id": region, **item}
+def region(
+    name: str, kind: str, start: int, end: int, labels: dict[str, list[str]], region_id: str | None
+) -> dict[str, Any]:
+    where = {"start": start, "end": end, "text": DOC[start:end]}
+    item = {"from_name": name, "to_name": TEXT, "type": kind, "value": {**where, **labels}}
+    return item if region_id is None else {"id": region_id, **item}
 
 
-def span_stance(start: int, end: int, choice: str, region: str | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "from_name": SPAN_STANCE,
-        "to_name": TEXT,
-        "type": "choices",
-        "value": {"start": start, "end": end, "text": DOC[start:end], "choices": [choice]},
-    }
-    return item if region is None else {"id": region, **item}
+def labels(start: int, end: int, issue: str, region_id: str | None = None) -> dict[str, Any]:
+    return region(ISSUE, "labels", start, end, {"labels": [issue]}, region_id)
+
+
+def span_stance(start: int, end: int, choice: str, region_id: str | None = None) -> dict[str, Any]:
+    return region(SPAN_STANCE, "choices", start, end, {"choices": [choice]}, region_id)
 
 
 def convert(schema: AnnotationSchema, *result: dict[str, Any]) -> Validated:
@@ -104,7 +100,7 @@ def test_idless_span_stance_belongs_to_the_one_span_at_its_offsets(
         span_stance(0, 16, yes),
         labels(21, 40, b),
         span_stance(21, 40, no),
-        labels(0, 40, a, region="r1"),  # an id-less stance may belong to a span with an id
+        labels(0, 40, a, region_id="r1"),  # an id-less stance may belong to a span with an id
         span_stance(0, 40, yes),
     )
     assert spans_of(out) == sorted([(0, 16, a, yes), (0, 40, a, yes), (21, 40, b, no)])
@@ -123,11 +119,11 @@ def test_results_with_an_id_are_grouped_by_id(schema: AnnotationSchema) -> None:
     yes, no = schema.span_stance_names[:2]
     out = convert(
         schema,
-        labels(0, 16, a, region="x"),
-        labels(0, 16, b, region="y"),
-        span_stance(0, 16, no, region="y"),
-        span_stance(0, 16, yes, region="x"),
-        span_stance(0, 16, yes, region="gone"),
+        labels(0, 16, a, region_id="x"),
+        labels(0, 16, b, region_id="y"),
+        span_stance(0, 16, no, region_id="y"),
+        span_stance(0, 16, yes, region_id="x"),
+        span_stance(0, 16, yes, region_id="gone"),
     )
     assert spans_of(out) == sorted([(0, 16, a, yes), (0, 16, b, no)])
     assert [r.reason for r in out.rejects] == ["span stance without its span"]
@@ -143,8 +139,8 @@ def test_repeats_and_conflicts(schema: AnnotationSchema) -> None:
         span_stance(0, 16, yes),
         span_stance(0, 16, yes),  # the same stance again: fine
         span_stance(0, 16, no),  # a different one: rejected, the first kept
-        labels(21, 40, a, region="z"),
-        labels(22, 40, b, region="z"),  # another span under a used id: rejected
+        labels(21, 40, a, region_id="z"),
+        labels(22, 40, b, region_id="z"),  # another span under a used id: rejected
     )
     assert spans_of(out) == [(0, 16, a, yes), (21, 40, a, None)]
     reasons = [r.reason for r in out.rejects]

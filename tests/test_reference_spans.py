@@ -104,6 +104,28 @@ def test_boundary_ties_most_marked_characters_then_earliest_then_shortest() -> N
     assert gold_spans(same_start) == [(2, 6, "t", None, 2)]
 
 
+SAME_BOUNDARY = {
+    "w0": [(5, 9, "t", None), (10, 18, "t", None)],
+    "w1": [(13, 16, "t", None)],
+    "w2": [(4, 11, "t", None)],
+    "w3": [(1, 7, "t", None)],
+    "w4": [(2, 3, "t", None), (8, 15, "t", None)],
+}
+
+
+def test_runs_given_the_same_boundary_are_one_span() -> None:
+    """README "Adjudication", Spans: "runs given the same boundary, one"."""
+    # 3 of 5 mark [5,7), [8,9), [10,11) and [13,15). Every span over [8,9) or [10,11) also
+    # overlaps another run, so each takes from all its spans: (4,11), by the earliest start
+    # among boundaries holding all three-times-marked characters. One span, supported by
+    # w0, w2, w4 (w0 through (5,9) and (10,18)).
+    assert gold_spans(SAME_BOUNDARY) == [
+        (1, 7, "t", None, 3),
+        (4, 11, "t", None, 3),
+        (13, 16, "t", None, 3),
+    ]
+
+
 def test_span_stance_votes_and_tie() -> None:
     marks = {
         "a": [(0, 5, "t", "opposed")],
@@ -178,6 +200,7 @@ def real_gold_spans(marks: dict[str, list[tuple[int, int, str, str | None]]]) ->
         "z": [(0, 8, "t", None), (12, 20, "t", None)],
     }
 )
+@example(SAME_BOUNDARY)
 @example(  # a middle run whose spans all reach another run
     {
         "a": [(0, 12, "t", None)],

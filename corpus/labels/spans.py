@@ -2,8 +2,9 @@
 
 The rule, as the README's "Adjudication" section states it: within each chain of overlapping
 spans of one issue label, every maximal run of characters marked by at least half of the
-document's annotators gives one gold span, so each span a majority marked is kept; its
-support counts the annotators with a span of that label overlapping the run. **Boundary**:
+document's annotators gives one gold span (runs given the same boundary, one), so each span
+a majority marked is kept; its support counts the annotators with a span of that label
+overlapping the run(s). **Boundary**:
 among the spans overlapping the run (only those overlapping no other run, when there are
 any), the (start, end) marked by most annotators; on a tie, the one containing the most
 characters marked by the largest number of those annotators, then the earliest start, then
@@ -156,14 +157,18 @@ def decide_spans(marks: Mapping[str, Sequence[Mark]]) -> list[SpanDecision]:
     out: list[SpanDecision] = []
     for cluster in clusters(m for ms in marks.values() for m in ms):
         runs = majority_runs(cluster, n)
+        touching_of: dict[tuple[int, int], list[Mark]] = defaultdict(list)
         for run in runs:
             touching = [m for m in cluster if _overlaps(m, run)]
             alone = [m for m in touching if not any(_overlaps(m, r) for r in runs if r != run)]
-            start, end = boundary(alone or touching)
+            bound = boundary(alone or touching)
+            touching_of[bound] += [m for m in touching if m not in touching_of[bound]]
+        for (start, end), touching in touching_of.items():
             by_annotator: dict[str, list[Mark]] = defaultdict(list)
             for m in touching:
                 by_annotator[m.annotator].append(m)
             votes = {who: _span_vote(by_annotator[who], (start, end)) for who in by_annotator}
+            exact = frozenset(m.annotator for m in touching if (m.start, m.end) == (start, end))
             out.append(
                 SpanDecision(
                     start=start,
@@ -171,9 +176,7 @@ def decide_spans(marks: Mapping[str, Sequence[Mark]]) -> list[SpanDecision]:
                     issue=cluster[0].issue,
                     stance=plurality(votes.values()),
                     votes=dict(sorted(votes.items())),
-                    exact=frozenset(
-                        m.annotator for m in touching if (m.start, m.end) == (start, end)
-                    ),
+                    exact=exact,
                 )
             )
     return sorted(out, key=lambda d: (d.start, d.end, d.issue))

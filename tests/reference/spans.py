@@ -7,15 +7,16 @@ README, **Votes**: "The document stance is the label with the most votes; a tie 
 unresolved (null)." -> :func:`gold_stance` (the same rule decides a gold span's stance).
 
 README, **Spans**: "within each chain of overlapping spans of one issue label, every maximal
-run of characters marked by at least half of the document's annotators gives one gold span,
-so each span a majority marked is kept; its `support` counts the annotators with a span of
-that label overlapping the run. **Boundary**: among the spans overlapping the run (only
-those overlapping no other run, when there are any), the (start, end) marked by most
-annotators; on a tie, the one containing the most characters marked by the largest number of
-those annotators, then the earliest start, then the shortest. **Span stance**: each annotator
-of the span votes with the stance of their span, among those overlapping the run that have
-one, overlapping the gold span most (then the earliest start, then the shortest); most votes
-wins, a tie gives null." -> :func:`gold_spans`.
+run of characters marked by at least half of the document's annotators gives one gold span
+(runs given the same boundary, one), so each span a majority marked is kept; its `support`
+counts the annotators with a span of that label overlapping the run(s). **Boundary**: among
+the spans overlapping the run (only those overlapping no other run, when there are any), the
+(start, end) marked by most annotators; on a tie, the one containing the most characters
+marked by the largest number of those annotators, then the earliest start, then the
+shortest. **Span stance**: each annotator of the span votes with the stance of their span,
+among those overlapping the run that have one, overlapping the gold span most (then the
+earliest start, then the shortest); most votes wins, a tie gives null." ->
+:func:`gold_spans`.
 
 Spans are half-open character ranges ``[start, end)``; two spans overlap when they share a
 character. Stable names (imported by the differential tests): ``gold_stance``,
@@ -104,11 +105,15 @@ def gold_spans(marks: dict[str, list[Mark]]) -> list[GoldSpan]:
             positions = sorted({p for _, s, e, _ in members for p in range(s, e)})
             counts = {p: len({w for w, s, e, _ in members if s <= p < e}) for p in positions}
             runs = _runs(positions, counts, n)
+            touching_of: dict[tuple[int, int], list[tuple[str, int, int, str | None]]] = {}
             for run in runs:
                 touching = [m for m in members if _overlap((m[1], m[2]), run)]
                 others = [r for r in runs if r != run]
                 alone = [m for m in touching if not any(_overlap((m[1], m[2]), r) for r in others)]
-                start, end = _boundary(alone or touching)
+                bound = _boundary(alone or touching)
+                before = touching_of.get(bound, [])
+                touching_of[bound] = before + [m for m in touching if m not in before]
+            for (start, end), touching in touching_of.items():
                 votes: dict[str, str | None] = {}
                 for who in sorted({m[0] for m in touching}):
                     mine = [m for m in touching if m[0] == who and m[3] is not None]
