@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from conftest import write_article
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -97,7 +98,7 @@ def test_issue_18_case_1_a_later_bridge_leaves_out_both_documents(tmp_path: Path
 
 # --- property tests: the real rule against the reference (tests/reference/) ---------------
 
-GROUPS = st.sampled_from(["g0", "g1", "g2", "g3", "g4"])
+GROUPS = st.sampled_from([f"{g:016x}" for g in (10, 11, 12, 13, 14)])  # ids: 16 hex digits
 DOCS = st.dictionaries(st.sampled_from([f"d{i}" for i in range(7)]), GROUPS, max_size=7)
 
 
@@ -167,3 +168,9 @@ def test_eligible_documents_are_the_references(
     assert set(kept) == expected
     picked = select([Candidate(d, comp[d]) for d in kept], RandomStrategy(), n=None, seed=0)
     assert set(picked.doc_ids) == representatives(expected, ref_comp)
+
+
+def test_a_cycle_in_a_damaged_merges_table_is_an_error_not_a_hang() -> None:
+    a, b = f"{1:016x}", f"{2:016x}"
+    with pytest.raises(ValueError, match="cycle"):
+        resolve({"d": a}, [(a, b), (b, a)])

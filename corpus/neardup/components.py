@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from corpus.neardup.groups import Roots
 from corpus.store import Store
 
 MERGES_TABLE = "dup_merges"
@@ -24,30 +25,13 @@ MERGES_TABLE = "dup_merges"
 
 def resolve(groups: Mapping[str, str], merges: Iterable[tuple[str, str]]) -> dict[str, str]:
     """``key -> component`` for ``groups`` (``key -> dup_group``) and ``merges``
-    (``(dup_group, into)`` rows): each group followed through the merges to its root.
-
-    Ingest merges a group only while it is a root and only once, so the rows form a forest;
-    a cycle (a damaged table) raises ``ValueError`` rather than looping.
+    (``(dup_group, into)`` rows): each group followed through the merges to its root, with
+    the union-find ingest itself uses (:class:`corpus.neardup.groups.Roots`). Group ids are
+    16 hex digits (document ids). A cycle (only a damaged table has one) raises
+    ``ValueError`` rather than looping.
     """
-    parent: dict[str, str] = {}
-    for group, into in merges:
-        if group != into:
-            parent[group] = into
-    root: dict[str, str] = {}
-
-    def find(group: str) -> str:
-        path: list[str] = []
-        while group not in root and group in parent:
-            if len(path) > len(parent):
-                raise ValueError(f"the recorded merges form a cycle through group {group}")
-            path.append(group)
-            group = parent[group]
-        top = root.get(group, group)
-        for g in path:
-            root[g] = top
-        return top
-
-    return {key: find(group) for key, group in groups.items()}
+    roots = Roots({int(g, 16): int(i, 16) for g, i in merges if g != i})
+    return {key: f"{roots.find(int(group, 16)):016x}" for key, group in groups.items()}
 
 
 def recorded_merges(store: Store, version: str) -> list[tuple[str, str]]:

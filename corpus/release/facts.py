@@ -49,9 +49,13 @@ def store_facts(
                 "documents": len(state.doc_ids),
                 "overlap": state.settings.overlap,
                 "version": state.version,
+                "strategy": state.settings.strategy,
+                "shown": state.shown(),  # the pre-annotator: keywords, a model, or none
+                "sampled_by": state.sampled_by(),
             }
         except CorpusError:
-            size = {"documents": None, "overlap": None, "version": None}
+            size = {"documents": None, "overlap": None, "version": None, "strategy": None,
+                    "shown": None, "sampled_by": None}  # fmt: skip
         found["rounds"].append({"name": name, **size})
         try:
             report = agreement(store, name, schema=schema, bootstrap=500)

@@ -44,9 +44,18 @@ DIVERSE_CLUSTERS = 20  # clusters of a diverse-uncertainty round that samples ev
 
 
 def plan_sample(
-    store: Store, name: str, version: str, settings: RoundSettings, preannotator: PreAnnotator
+    store: Store,
+    name: str,
+    version: str,
+    settings: RoundSettings,
+    preannotator: PreAnnotator,
+    *,
+    sampler: object | None = None,
 ) -> Sample:
-    """The round's sample under ``settings`` (strategy, relabel, include_labelled, n, seed)."""
+    """The round's sample under ``settings`` (strategy, relabel, include_labelled, n, seed).
+
+    ``preannotator`` gives the ``stratified`` strategy its issue labels; ``sampler`` (default:
+    ``preannotator``) is the model the uncertainty strategies rank by."""
     if settings.strategy not in STRATEGIES:
         raise RoundError(
             f"unknown sampling strategy {settings.strategy!r}",
@@ -85,7 +94,7 @@ def plan_sample(
         for d, row in sorted(docs.items())
     ]
     strategy = (
-        _uncertainty(settings, preannotator, candidates, docs)
+        _uncertainty(settings, preannotator if sampler is None else sampler, candidates, docs)
         if by_model
         else _strategy(store, settings.strategy, earlier, set(docs))
     )
@@ -111,19 +120,20 @@ def plan_sample(
 
 def _uncertainty(
     settings: RoundSettings,
-    preannotator: PreAnnotator,
+    sampler: object,
     candidates: list[Candidate],
     docs: dict[str, dict[str, Any]],
 ) -> UncertaintyStrategy:
-    """The model's uncertainty about every near-duplicate group's representative."""
-    if not isinstance(preannotator, UncertaintyScorer):
+    """The model's uncertainty about every near-duplicate component's representative."""
+    if not isinstance(sampler, UncertaintyScorer):
+        shown = getattr(sampler, "model_version", type(sampler).__name__)
         raise RoundError(
-            f"the {settings.strategy} strategy needs a model to be unsure with; "
-            f"pre-annotator {preannotator.model_version} is not one",
-            hint="Pass --preannotate MODEL (train one with `corpus model train RELEASE`).",
+            f"the {settings.strategy} strategy needs a model to be unsure with; {shown} is not one",
+            hint="Pass --model MODEL (or --preannotate MODEL to also show its suggestions); "
+            "train one with `corpus model train RELEASE`.",
         )
     reps = [c.doc_id for c in representatives(candidates)]
-    scores = dict(zip(reps, preannotator.uncertainty([docs[d]["text"] for d in reps]), strict=True))
+    scores = dict(zip(reps, sampler.uncertainty([docs[d]["text"] for d in reps]), strict=True))
     clusters = None
     if settings.strategy == "diverse-uncertainty" and reps:
         k = min(settings.sample or DIVERSE_CLUSTERS, len(reps))

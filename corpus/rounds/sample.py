@@ -1,7 +1,7 @@
 """Which documents a round sends to annotators (pure): strategies over a population.
 
 A *strategy* ranks candidate documents, best first, each with a score; :func:`select` then
-takes at most one document per near-duplicate group, in rank order, up to ``n``. The
+takes at most one document per near-duplicate component, in rank order, up to ``n``. The
 built-in strategies:
 
 * ``random`` (default): every near-duplicate component's representative (its smallest doc id),
@@ -50,7 +50,7 @@ class Candidate:
     """A document that may be sampled, with what strategies look at."""
 
     doc_id: str
-    dup_group: str
+    dup_group: str  # its near-duplicate component (corpus.neardup.components), not the stored group
     source: str | None = None
     labels: frozenset[str] = frozenset()  # pre-annotated issue labels
 
@@ -87,7 +87,7 @@ def _order(doc_id: str, seed: int) -> str:
 
 
 def representatives(candidates: Iterable[Candidate]) -> list[Candidate]:
-    """The smallest doc id of every near-duplicate group, sorted."""
+    """The smallest doc id of every near-duplicate component (``dup_group``), sorted."""
     reps: dict[str, Candidate] = {}
     for c in candidates:
         if c.dup_group not in reps or c.doc_id < reps[c.dup_group].doc_id:
