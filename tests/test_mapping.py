@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from conftest import ROOT, write_article
 from hypothesis import given, settings
@@ -54,12 +55,8 @@ V3 = [n for n in V2 if n not in ("trade", "taiwan")] + ["exchanges", "climate"]
 
 
 def _round(store: Store, tmp_path: Path, schema: AnnotationSchema) -> dict[str, dict[str, Any]]:
-    folder = tmp_path / "articles"
-    write_article(folder, "a.txt", "Trade talks", "Trade and Taiwan and student exchanges.")
-    write_article(folder, "b.txt", "Rights", "Human rights were raised at the summit.")
-    version = corpus.ingest([folder], store=store, schema=schema).version
-    assert version is not None
-    docs = {d["doc_id"]: d for d in store.read_table(version, "documents").to_pylist()}
+    docs = _round_documents(store, tmp_path, schema)
+    version = store.latest_name() or ""
     state = RoundState(
         name="r1", version=version, project_title="corpus r1", doc_ids=sorted(docs),
         settings=RoundSettings(sample=None, overlap=1, seed=0), schema_hash=schema.hash(),
@@ -83,15 +80,9 @@ def _export(docs: dict[str, dict[str, Any]], edit: int) -> bytes:
     tasks = []
     for tid, (doc_id, doc) in enumerate(sorted(docs.items()), start=1):
         text = doc["text"]
-        if "Taiwan" in text:
-            result = [_span(text, "Trade", "trade", "t"), _span(text, "Taiwan", "taiwan", "w"),
-                      _span(text, "exchanges", "exchanges", "e")]  # fmt: skip
-            updated = "2026-01-01T00:00:00Z"
-        else:
-            result = [_span(text, "Human rights", "human_rights", "h")]
-            updated = f"2026-01-0{2 + edit}T00:00:00Z"
-        result.append({"id": f"s{tid}", "from_name": "stance", "to_name": "text",
-                       "type": "choices", "value": {"choices": ["neutral"]}})  # fmt: skip
+        result = _results(text)
+        day = 1 if "Taiwan" in text else 2 + edit
+        updated = f"2026-01-0{day}T00:00:00Z"
         tasks.append({
             "id": tid,
             "data": {"doc_id": doc_id, "text": text, "text_sha256": doc["text_sha256"]},
@@ -150,6 +141,27 @@ def test_a_migration_maps_each_stored_row_once(store: Store, tmp_path: Path) -> 
         "Trade": "exchanges", "Taiwan": "climate", "exchanges": "people_to_people",
         "Human rights": "human_rights",
     }  # fmt: skip
+
+
+def test_relabel_marks_survive_incremental_pulls(store: Store, tmp_path: Path) -> None:
+    """issue 18 case 7: rows reused from a pull made after a split are not mapped again, so
+    the pull keeps the relabelling marks that pull made (README "A label is mapped once")."""
+    v1 = schema_version(1, V1)
+    v2 = schema_version(2, [n for n in V1 if n != "trade"] + ["trade_goods", "trade_services"])
+    rule = {"split": {"from": "trade", "into": ["trade_goods", "trade_services"]}}
+    split = {"from": 1, "to": 2, "issue": [rule]}
+    docs = _round(store, tmp_path, v1)
+    pre = KeywordPreAnnotator(v1)
+    pull_export(store, "r1", _export(docs, 0), preannotator=pre)
+    _migrate(store, tmp_path, split, v2)
+    (traded,) = [d for d, doc in docs.items() if "Taiwan" in doc["text"]]
+    for edit in (1, 2):
+        pulled = pull_export(store, "r1", _export(docs, edit), preannotator=pre)
+        assert pulled.written and pulled.changed_tasks == 1
+        marks = store.manifest(pulled.version or "").extra.get("needs_relabel")
+        assert marks == {traded: ["trade"]}, f"pull {edit}"
+        spans = list(store.iter_rows(pulled.version or "", "spans"))
+        assert {s["issue"] for s in spans} == {"taiwan", "exchanges", "human_rights"}
 
 
 # --- the real label map against the reference ---------------------------------------------
@@ -246,3 +258,62 @@ def test_rows_at_the_current_version_are_never_mapped_again(
     assert twice.rows["spans"] == once and not twice.dropped and not twice.relabel
     current = [{**r, "schema_version": end} for r in rows]
     assert map_rows(label_map, {"spans": current}, made_under=1).rows["spans"] == current
+
+
+@pytest.mark.studio
+def test_incremental_pulls_after_migrations_on_the_real_server(
+    store: Store, tmp_path: Path, studio_client: Any, ls_client: Any, make_annotator: Any
+) -> None:
+    """issue 18 case 7 on a real Label Studio server: the round's pull_state.json is kept,
+    one annotation is edited between pulls, and the rows reused from the previous pull keep
+    their labels (README "A label is mapped once")."""
+    v1, v2, v3 = schema_version(1, V1), schema_version(2, V2), schema_version(3, V3)
+    docs = _round_documents(store, tmp_path, v1)
+    user = make_annotator("mapping-once")
+    state = corpus.start_round(studio_client, store, "r1", overlap=1, seed=0, schema=v1).state
+    assert state.project_id is not None
+    tasks = studio_client.task_keys(state.project_id)
+    edited = None
+    for doc_id, doc in docs.items():
+        result = _results(doc["text"])
+        made = ls_client.annotations.create(
+            id=tasks[doc_id][0][0], completed_by=user.id, result=result
+        )
+        if "Taiwan" not in doc["text"]:
+            edited = (made.id, result)
+    assert edited is not None
+    assert corpus.pull_round(studio_client, store, "r1").written
+    _migrate(store, tmp_path, M1, v2)
+    _migrate(store, tmp_path, M2, v3)
+    for stance in ("supportive", "opposed", "neutral"):  # one task changes, one is reused
+        result = [r for r in edited[1] if r["from_name"] != "stance"]
+        result.append({"id": "s", "from_name": "stance", "to_name": "text",
+                       "type": "choices", "value": {"choices": [stance]}})  # fmt: skip
+        ls_client.annotations.update(id=edited[0], result=result)
+        pulled = corpus.pull_round(studio_client, store, "r1")
+        assert pulled.written and pulled.changed_tasks == 1 and pulled.rejects == []
+        spans = list(store.iter_rows(pulled.version or "", "spans"))
+        assert {s["text"]: s["issue"] for s in spans} == {
+            "Trade": "exchanges", "Taiwan": "climate", "exchanges": "people_to_people",
+            "Human rights": "human_rights",
+        }, stance  # fmt: skip
+        assert {s["schema_version"] for s in spans} == {3}
+
+
+def _round_documents(store: Store, tmp_path: Path, schema: AnnotationSchema) -> dict[str, Any]:
+    folder = tmp_path / "articles"
+    write_article(folder, "a.txt", "Trade talks", "Trade and Taiwan and student exchanges.")
+    write_article(folder, "b.txt", "Rights", "Human rights were raised at the summit.")
+    version = corpus.ingest([folder], store=store, schema=schema).version
+    assert version is not None
+    return {d["doc_id"]: d for d in store.read_table(version, "documents").to_pylist()}
+
+
+def _results(text: str) -> list[dict[str, Any]]:
+    if "Taiwan" in text:
+        spans = [_span(text, "Trade", "trade", "t"), _span(text, "Taiwan", "taiwan", "w"),
+                 _span(text, "exchanges", "exchanges", "e")]  # fmt: skip
+    else:
+        spans = [_span(text, "Human rights", "human_rights", "h")]
+    return [*spans, {"id": "s", "from_name": "stance", "to_name": "text", "type": "choices",
+                     "value": {"choices": ["neutral"]}}]  # fmt: skip

@@ -134,6 +134,8 @@ def test_maps_chain_across_versions() -> None:
     assert both.label("issue", "s", 1) == SPLIT and both.label("issue", "y", 1) == "z"
     assert both.label("issue", "kept", 1) == "kept"
     assert both.label("issue", "b", 3) == "b", "a label of the current version stays"
+    with pytest.raises(SchemaError, match="no migration from label schema 1 to 2"):
+        LabelMap.of([two], 3).label("issue", "a", 1)
 
 
 def test_a_rename_onto_an_existing_label_is_refused(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ so a row already in the current version is never mapped again. The migrations th
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,15 +124,6 @@ def map_rows(
     return out
 
 
-def chain(migrations: Sequence[Migration], start: int, end: int) -> LabelMap:
-    """The label map from version ``start`` to ``end`` (SchemaError: a step is missing)."""
-    label_map = LabelMap.of(migrations, end)
-    for version in range(start, end):
-        if version not in label_map.steps:
-            raise _missing(version)
-    return label_map
-
-
 def _missing(version: int) -> SchemaError:
     return SchemaError(
         f"the store has no migration from label schema {version} to {version + 1}",
@@ -146,7 +137,6 @@ __all__ = [
     "SPLIT",
     "LabelMap",
     "Mapped",
-    "chain",
     "map_rows",
     "step_of",
 ]

@@ -4,7 +4,8 @@ Every label schema a round starts under is kept in ``<store>/schemas/v<N>-<hash>
 a round keeps its own copy (``rounds/<name>/schema.json``): a pull always validates against
 the schema the round was made under, never against a newer one. Migrations applied with
 ``corpus schema migrate`` are kept in ``<store>/schemas/migrations/v<N>-to-v<N+1>.json``; a
-pull of an old round maps its rows through them into the store's current schema.
+pull of an old round maps its rows through them into the store's current schema, once
+(:mod:`corpus.labels.mapping`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 from corpus.atomic import write_json_atomic
 from corpus.errors import RoundError
 from corpus.label_schema import AnnotationSchema
-from corpus.labels.mapping import LabelMap, chain
 from corpus.migrations import KINDS, Migration, describe_rule
 from corpus.rounds.state import RoundState, round_dir
 from corpus.store import Store
@@ -104,11 +104,6 @@ def current_version(store: Store, fallback: int) -> int:
     return done[-1].to if done else fallback
 
 
-def label_map(store: Store, start: int, end: int) -> LabelMap:
-    """The store's migrations as the label map from version ``start`` to ``end``."""
-    return chain(migrations(store), start, end)
-
-
 def check_current_schema(store: Store, schema: AnnotationSchema) -> None:
     """Refuse a new round under a schema older than the store's labels (after a migration
     its removed labels would be shown again)."""
@@ -153,7 +148,6 @@ def _changes(migration: Migration) -> list[str]:
 __all__ = [
     "check_current_schema",
     "current_version",
-    "label_map",
     "migrations",
     "round_schema",
     "save_migration",
