@@ -26,8 +26,6 @@ from typing import Any
 
 from reference.sampling import candidates
 
-Link = tuple[str, str]
-
 
 @dataclass
 class Planted:
