@@ -80,11 +80,15 @@ class StanceSpec(BaseModel):
 
 
 class SpanStanceSpec(BaseModel):
-    """Stance of one issue span."""
+    """Stance of one issue span. ``required``: the labelling interface refuses a region
+    without one; when optional (the default) and unused in a release, its gates skip it."""
 
     model_config = _FROZEN
 
     question: str = Field(min_length=1)
+    required: bool = Field(
+        default=False, description="Whether every issue span needs a stance (optional if not)."
+    )
     labels: tuple[LabelDef, ...] = Field(min_length=2)
 
     @model_validator(mode="after")
@@ -132,7 +136,10 @@ class AnnotationSchema(BaseModel):
         return [label.name for label in self.issues]
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if not self.span_stance.required:  # the default: schemas written before it hash alike
+            del data["span_stance"]["required"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def hash(self) -> str:
         """sha256 of the canonical JSON form: changes when any label or text changes."""

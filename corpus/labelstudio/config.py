@@ -2,7 +2,8 @@
 hotkeys and the project's instructions. Pure functions of the schema.
 
 Names used in results: ``stance`` (document Choices, required), ``issue`` (Labels over the
-``text`` field) and ``span_stance`` (Choices per region). Label and choice ``value``\\ s are
+``text`` field) and ``span_stance`` (Choices per region, required when the schema's
+``span_stance.required`` says so). Label and choice ``value``\\ s are
 the schema's stable identifiers (what results store); the buttons show the schema's titles
 through Label Studio's ``html`` attribute, which replaces the displayed text only. The title
 is HTML-escaped first (Label Studio renders that attribute as sanitised HTML), and lxml
@@ -121,6 +122,8 @@ def label_config(schema: AnnotationSchema) -> str:
         choice="single",
         showInline="true",
     )
+    if schema.span_stance.required:
+        span_choices.set("required", "true")
     for label in schema.span_stance.labels:
         button(span_choices, "Choice", SPAN_STANCE, label)
 
@@ -166,7 +169,8 @@ def instructions_html(schema: AnnotationSchema) -> str:
         ["Backspace"],
         ").",
     )
-    _step(root, "Select a marked passage to give its stance (", span_keys, "): ")
+    need = "required" if schema.span_stance.required else "optional"
+    _step(root, f"Select a marked passage to give its stance, {need} (", span_keys, "): ")
     _tail(root[-1], schema.span_stance.question)
     _step(root, "Answer for the whole article, required (", doc_keys, "): ")
     _tail(root[-1], schema.stance.question)

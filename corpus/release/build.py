@@ -38,7 +38,7 @@ from corpus.release import gates, links, tables
 from corpus.release.rows import labels_by_document, release_rows
 from corpus.release.splits import DEFAULT_RATIOS, SPLITS, check_ratios, stratify
 from corpus.release.tables import TEXT_MODES, TextMode
-from corpus.release.writer import ReleaseWriter, remove_leftovers, shard_path
+from corpus.release.writer import ReleaseWriter, check_new_folder, remove_leftovers, shard_path
 from corpus.rounds.schemas import schema_history
 from corpus.rounds.state import round_order
 from corpus.store import Store, as_store, lineage, parse_version
@@ -156,6 +156,10 @@ def build_release(
     check_engine(engine)
     if text not in TEXT_MODES:
         raise ValueError(f"text must be one of {', '.join(TEXT_MODES)}, not {text!r}")
+    from corpus.release.facts import check_creator, check_url
+
+    url = None if url is None else check_url(url)
+    creators = [check_creator(c) for c in creators]
     store = as_store(store)
     settings = {"ratios": check_ratios(ratios), "seed": seed, "force": force, "text": text,
                 "titles": keep_titles or text == "full", "license": license,
@@ -191,10 +195,14 @@ def _build(
 ) -> Steps[ReleaseResult]:
     parse_version(release)
     target = out or releases_dir(store) / release
-    if target.exists():
+    check_new_folder(target)
+    home = releases_dir(store).resolve()
+    if target.resolve().is_relative_to(home) and target.resolve() != home / release:
         raise ReleaseError(
-            f"{target} already exists; a release is never overwritten",
-            hint="Pick a new release number (releases are immutable).",
+            f"{target} is inside the store's releases folder {home} but is not the folder of "
+            f"release {release}: the store reads that folder as releases by their number",
+            hint=f"Leave out --out (the release goes to {home / release}), or pass a folder "
+            "outside the store's releases.",
         )
     if "gold_annotations" not in store.manifest(version).tables:
         raise ReleaseError(
@@ -250,11 +258,12 @@ def _build(
     del sentences
 
     all_spans = [*(s for v in spans_of.values() for s in v), *raw_spans]
+    not_annotated = gates.unannotated(schema, gold_spans, raw_spans)
     failures = [
         *gates.unknown_labels(schema, gold, gold_spans, raw_annotations, raw_spans),
         *gates.data_gates(store, version, docs, split_of, all_spans, pairs),
         *gates.stability_gate(assignment, release, prev["release"] if prev else None),
-        *gates.label_gates(units, assignment, schema),
+        *gates.label_gates(units, assignment, schema, skip=not_annotated),
         *gates.privacy_gate(rows.leaks),
     ]
     if failures and not settings["force"]:
@@ -279,6 +288,7 @@ def _build(
         "uncovered": [f"{links.describe(x)} in {s}" for x, s in assignment.uncovered],
         "scarce": {links.describe(x): n for x, n in assignment.scarce.items()},
         "conflicts": assignment.conflicts,
+        "not_annotated": not_annotated,
         "groups": group_split,
         "documents": split_of,
     }  # fmt: skip

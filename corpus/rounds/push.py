@@ -245,12 +245,9 @@ def _start(
         )
         save_round(store.root, state)
         save_round_schema(store, state, schema)
-    created = False
-    if state.project_id is None or owned_project(client, state.project_id, store) is None:
-        state.project_id, created = _find_or_create_project(client, store, state, xml, schema)
-        save_round(store.root, state)
-    elif state.schema_hash == schema.hash():  # a project made before it had instructions
-        client.update_project(state.project_id, **project_instructions(schema))
+    created = _ensure_project(client, store, state, schema)
+    if not created and state.project_id is not None and state.schema_hash == schema.hash():
+        client.update_project(state.project_id, **project_instructions(schema))  # old projects
     result = yield from _push(client, store, name, preannotator=preannotator)
     result.created_project = created
     return result
@@ -259,6 +256,38 @@ def _start(
 def owner_mark(store: Store) -> str:
     """The line a project's description carries to say which store it belongs to."""
     return f"{OWNER_KEY} {store.store_id()}"
+
+
+def _ensure_project(
+    client: StudioClient, store: Store, state: RoundState, schema: AnnotationSchema
+) -> bool:
+    """Give the round a project of this store: its own (a project of another store is
+    refused), or a new one when it has none or the server lost it. True when made now."""
+    if state.project_id is not None and owned_project(client, state.project_id, store):
+        return False
+    xml = label_config(schema)
+    state.project_id, created = _find_or_create_project(client, store, state, xml, schema)
+    save_round(store.root, state)
+    return created
+
+
+def round_project(client: StudioClient, store: Store, state: RoundState) -> ProjectInfo:
+    """The round's project on the server; :class:`RoundError` when the round has none yet,
+    when the server lost it (``corpus round push`` makes it again) or when it belongs to
+    another store."""
+    if state.project_id is None:
+        raise RoundError(
+            f"round {state.name!r} has no project yet",
+            hint=f"Run `corpus round start {state.name}`.",
+        )
+    project = owned_project(client, state.project_id, store)
+    if project is None:
+        raise RoundError(
+            f"the project {state.project_id} of round {state.name!r} is gone from {client.url}",
+            hint=f"Run `corpus round push {state.name}` to make it again (annotations made in "
+            "the deleted project are lost unless an earlier pull archived them).",
+        )
+    return project
 
 
 def owned_project(client: StudioClient, project_id: int, store: Store) -> ProjectInfo | None:
@@ -333,15 +362,24 @@ def push_round(
     """Import the round's missing tasks; safe to re-run after a crash or a killed server.
 
     Suggestions come from ``preannotator`` (default: the keywords of the schema the round
-    was started under).
+    was started under). A project of another store is refused; a project the server lost
+    is made again (empty: its annotations are gone unless a pull archived them).
     """
     store = as_store(store)
-    if preannotator is None:
-        state = load_round(store.root, name)
-        preannotator = round_preannotator(
-            store, state, round_schema(store, state, schema or load_schema())
+    state = load_round(store.root, name)
+    if state.project_id is None:
+        raise RoundError(
+            f"round {name!r} has no project yet", hint=f"Run `corpus round start {name}`."
         )
-    return drive(_push(client, store, name, preannotator=preannotator), progress)
+    made_under = round_schema(store, state, schema or load_schema())
+    if preannotator is None:
+        preannotator = round_preannotator(store, state, made_under)
+    with store.lock():  # round.json changes when the project is made again
+        state = load_round(store.root, name)
+        created = _ensure_project(client, store, state, made_under)
+    result = drive(_push(client, store, name, preannotator=preannotator), progress)
+    result.created_project = created
+    return result
 
 
 def _push(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from corpus.atomic import write_json_atomic
 from corpus.errors import RoundError
 from corpus.rounds.sample import MODEL_STRATEGIES
+from corpus.store import Store
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -167,8 +169,10 @@ def save_round(store_root: Path, state: RoundState) -> None:
     write_json_atomic(folder / "round.json", state.model_dump(mode="json"))
 
 
-def list_rounds(store_root: Path) -> list[RoundState]:
-    folder = store_root / "rounds"
+def list_rounds(store_root: Store | str | os.PathLike[str]) -> list[RoundState]:
+    """The rounds of a store (a :class:`~corpus.store.Store` or its folder), by name."""
+    root = store_root.root if isinstance(store_root, Store) else Path(store_root)
+    folder = root / "rounds"
     if not folder.is_dir():
         return []
     return [

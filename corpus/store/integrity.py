@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from corpus.atomic import write_json_atomic
-from corpus.errors import DamagedVersionError, translate_os_errors
+from corpus.errors import DamagedVersionError, VersionNotFoundError, translate_os_errors
 from corpus.ids import file_sha256, hash_hex, row_hash
 from corpus.models import FileRecord, VersionManifest
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -89,11 +89,16 @@ def check_store(
     progress: ProgressCallback | None = None,
 ) -> CheckReport:
     """Check every version (or ``versions``); see the module doc. Never raises for damage:
-    the report lists it (``report.ok`` is False)."""
+    the report lists it (``report.ok`` is False). A version asked for that the store does
+    not hold is :class:`~corpus.errors.VersionNotFoundError`, not damage."""
     store = as_store(store)
     names = versions if versions else store.version_names()
     for name in names:
         parse_version(name)
+    if missing := sorted(set(names) - set(store.version_names())):
+        raise VersionNotFoundError(
+            f"no version {', '.join(missing)} in the store {store.root}", path=store.root
+        )
     return drive(_check(store, names, deep=deep or record, record=record), progress)
 
 
