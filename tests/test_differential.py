@@ -283,8 +283,9 @@ class Histories(RuleBasedStateMachine):
     # rounds ----------------------------------------------------------------------------------
 
     @precondition(lambda self: len(self.model.rounds) < 4)
-    @rule(sample=st.sampled_from([None, None, 1, 2]), seed=st.integers(0, 3))
-    def start_round(self, sample: int | None, seed: int) -> None:
+    @rule(sample=st.sampled_from([None, None, 1, 2]), seed=st.integers(0, 3),
+          strategy=st.sampled_from(["random", "random", "disagreement"]))  # fmt: skip
+    def start_round(self, sample: int | None, seed: int, strategy: str = "random") -> None:
         """The real sampling plan against reference.sampling over the model's components: a
         default round samples one document per component among the candidates (README,
         Annotation rounds; issue 18 case 1: a later bridge must not let a round relabel
@@ -292,17 +293,24 @@ class Histories(RuleBasedStateMachine):
         name = f"r{len(self.model.rounds) + 1:02d}"
         version = self.store.latest_name()
         assert version is not None
-        settings_ = RoundSettings(sample=sample, overlap=3, seed=seed)
+        settings_ = RoundSettings(sample=sample, overlap=3, seed=seed, strategy=strategy)
         plan = plan_sample(self.store, name, version, settings_, self.pre)
         comp = self.model.components()
-        allowed = self.model.candidates(self.model.gold_docs)
-        reps = sampling.representatives(allowed, comp)
         chosen = set(plan.doc_ids)
         assert len(plan.doc_ids) == len(chosen)
-        if sample is None:
-            assert chosen == reps
+        if strategy == "disagreement":
+            allowed = self.disagreed()
+            assert chosen <= allowed, chosen - allowed
+            assert len({comp[d] for d in chosen}) == len(chosen), "two of one component"
+            groups = {comp[d] for d in allowed}
+            assert len(chosen) == (len(groups) if sample is None else min(sample, len(groups)))
         else:
-            assert chosen <= reps and len(chosen) == min(sample, len(reps))
+            allowed = self.model.candidates(self.model.gold_docs)
+            reps = sampling.representatives(allowed, comp)
+            if sample is None:
+                assert chosen == reps
+            else:
+                assert chosen <= reps and len(chosen) == min(sample, len(reps))
         if not plan.doc_ids:
             return
         state = RoundState(
@@ -319,6 +327,32 @@ class Histories(RuleBasedStateMachine):
         made = Round(name, version, list(plan.doc_ids), tasks)
         made.schema_version = self.schema.schema_version
         self.model.rounds.append(made)
+
+    def disagreed(self) -> set[str]:
+        """README (Annotation rounds, ``disagreement``): documents of earlier rounds whose
+        annotators disagreed -- measured per round, never pooled: in the latest round where
+        two or more voted on it (reference.votes), their stances are not all the same (a
+        vote without a stance is another answer) or the issue labels of their spans are not
+        all the same -- and documents whose effective gold across rounds (reference.gold)
+        has no stance."""
+        latest: dict[str, bool] = {}
+        for r in self.model.rounds:  # oldest first: a later round overwrites
+            if not r.pulled:
+                continue
+            anns, spans, _ = self.expected(r, self.schema.schema_version)
+            rows = [{**a, "annotator": str(a["user"])} for a in anns]
+            for doc_id, by in votes_ref.effective_votes(rows).items():
+                if len(by) < 2:
+                    continue
+                labels = [
+                    frozenset(x["issue"] for x in spans if x["annotation_id"] == v["annotation_id"])
+                    for v in by.values()
+                ]
+                latest[doc_id] = len({v["stance"] for v in by.values()}) > 1 or len(set(labels)) > 1
+        order = [r.name for r in self.model.rounds]
+        gold = gold_ref.effective_gold([g for rs in self.model.gold.values() for g in rs], order)
+        unresolved = {d for d, g in gold.items() if g["stance"] is None}
+        return {d for d, yes in latest.items() if yes} | unresolved
 
     # annotations -----------------------------------------------------------------------------
 
@@ -551,6 +585,14 @@ class Histories(RuleBasedStateMachine):
             want_gold_spans += [(doc_id, *g) for g in spans_ref.gold_spans(marks)]
         assert real_spans == sorted(want_gold_spans)
         self.model.gold_docs |= set(gold)
+        decided = {
+            d: spans_ref.gold_stance({w: row["stance"] for w, row in v.items()})
+            for d, v in votes.items()
+        }
+        self.model.gold[r.name] = [  # what precedence looks at: a stance or none, no review
+            {"doc_id": d, "round": r.name, "stance": st_, "decided_by": "majority"}
+            for d, st_ in decided.items()
+        ]
         self.check_effective_gold(result.version)
 
     def check_effective_gold(self, version: str) -> None:
@@ -676,11 +718,13 @@ def test_the_planted_texts_link_as_the_model_says() -> None:
 # --- histories kept as regression tests -------------------------------------------------------
 
 
-def _run(steps: list[tuple[str, tuple[Any, ...]]]) -> None:
+def _run(steps: list[tuple[str, tuple[Any, ...]]]) -> History:
+    """Run the steps on a fresh machine (each checks itself); the model of the history."""
     machine = Histories()
     try:
         for name, args in steps:
             getattr(machine, name)(*args)
+        return machine.model
     finally:
         machine.teardown()
 
@@ -782,3 +826,22 @@ def test_history_a_vote_without_a_stance_is_not_what_gold_came_from() -> None:
         ("ingest_batch", ([("base1", "v2")],)),
         ("annotate", (0, [("new", 4, 2, False, spans_only, 4.5)], "adjudicate")),
     ])  # fmt: skip
+
+
+def test_history_disagreement_resolved_by_a_later_round_is_not_sampled_again() -> None:
+    """issue 18 case 6: two annotators tie on a document in round 1 (gold unresolved); a
+    disagreement round re-sends it and three annotators agree (gold decided); a third
+    disagreement round must not offer it: disagreement is measured per round, never pooled,
+    and "unresolved" is the effective gold across rounds (README, Annotation rounds)."""
+    opposed, supportive = ("opposed", [], True), ("supportive", [], True)
+    agree = [("new", 0, u, False, opposed, None) for u in USERS]
+    model = _run([
+        ("ingest_batch", ([("base0", "v0")],)),
+        ("start_round", (None, 0)),
+        ("annotate", (0, [("new", 0, 1, False, opposed, None),
+                          ("new", 0, 2, False, supportive, None)], "adjudicate")),
+        ("start_round", (None, 0, "disagreement")),
+        ("annotate", (1, agree, "adjudicate")),
+        ("start_round", (None, 0, "disagreement")),
+    ])  # fmt: skip
+    assert [r.doc_ids for r in model.rounds[1:]] == [model.rounds[0].doc_ids]

@@ -87,6 +87,7 @@ class History:
     docs: dict[str, Planted] = field(default_factory=dict)
     rounds: list[Round] = field(default_factory=list)
     gold_docs: set[str] = field(default_factory=set)  # documents with gold
+    gold: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # round -> gold rows
 
     def add_doc(self, planted: Planted) -> None:
         self.docs.setdefault(planted.doc_id, planted)
