@@ -86,16 +86,11 @@ def read_text_file(item: TextFile, options: ReadOptions) -> RawRecord:
     if not data.strip():
         raise RecordProblem("the file is empty", "Remove it or add a title line and paragraphs.")
     content = normalize(decode(data, options.encoding))
-    if path.suffix.lower() not in MARKDOWN_SUFFIXES:
+    if path.suffix.lower() in MARKDOWN_SUFFIXES:
+        front, title, body = markdown.title_and_body(content)
+    else:
+        front = markdown.FrontMatter()
         title, body = split_title(content)
-        return RawRecord(
-            source_path=display_path(item.path),
-            source_sha256=bytes_sha256(data),
-            source_record=None,
-            title=title,
-            text=body,
-        )
-    front, title, body = markdown.title_and_body(content)
     return RawRecord(
         source_path=display_path(item.path),
         source_sha256=bytes_sha256(data),
