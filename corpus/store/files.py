@@ -52,8 +52,13 @@ def check_rows(shards: list[Path], rows: int, version: str, table: str) -> None:
         return
     found = 0
     for shard in shards:
-        with pa.memory_map(str(shard)) as source:
-            found += sum(batch.num_rows for batch in pa.ipc.open_stream(source))
+        try:
+            with pa.memory_map(str(shard)) as source:
+                found += sum(batch.num_rows for batch in pa.ipc.open_stream(source))
+        except (OSError, ValueError) as exc:  # missing, or not an Arrow stream (ArrowInvalid)
+            raise DamagedVersionError(
+                f"version {version} is damaged: {shard} cannot be read ({exc})", path=shard
+            ) from None
     if found != rows:
         raise DamagedVersionError(
             f"version {version} is damaged: its table {table} holds {found} rows, its "
