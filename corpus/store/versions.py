@@ -30,7 +30,7 @@ from corpus.errors import (
     VersionNotFoundError,
     os_error,
 )
-from corpus.models import VersionManifest
+from corpus.models import FileRecord, VersionManifest
 from corpus.store.files import check_file, check_rows
 from corpus.store.meta import holds_rounds, lost_identity, now, read_meta, update_meta
 from corpus.store.meta import record_version as record_version_in
@@ -248,11 +248,21 @@ class Store:
         lists them).
         """
         manifest = self.manifest(version)
-        base = self.version_dir(version)
-        for rel, record in manifest.files.items():
-            check_file(base / rel, record, version)
-        for table, info in manifest.tables.items():
-            check_rows([base / table / f for f in info.files], info.rows, version, table)
+        base = str(self.version_dir(version))
+        layout = _LAYOUTS.get(base)
+        if layout is None or layout[0] is not manifest:  # paths built once per manifest
+            files = [(f"{base}/{rel}", record) for rel, record in manifest.files.items()]
+            tables = [
+                ([Path(base, table, f) for f in info.files], info.rows, table)
+                for table, info in manifest.tables.items()
+            ]
+            layout = _LAYOUTS[base] = (manifest, files, tables)
+            if len(_LAYOUTS) > 64:
+                _LAYOUTS.pop(next(iter(_LAYOUTS)))
+        for path, record in layout[1]:
+            check_file(path, record, version)
+        for shards, rows, table in layout[2]:
+            check_rows(shards, rows, version, table)
         return manifest
 
     def verify_table(self, version: str, table: str) -> None:
@@ -407,6 +417,11 @@ class Version:
 # Parsed manifests by (path, inode, size, mtime): a manifest is written once and sealed,
 # and a replaced or edited one has another key.
 _MANIFESTS: dict[tuple[str, int, int, int], VersionManifest] = {}
+
+# The file paths of a version's manifest, by version folder (see Store.verify).
+_LAYOUTS: dict[
+    str, tuple[VersionManifest, list[tuple[str, FileRecord]], list[tuple[list[Path], int, str]]]
+] = {}
 
 # Store locks held by this process, by resolved store folder: the thread holding it and
 # how deep (re-entrant within that thread only). Changed under _HELD_GUARD.
