@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from corpus.adjudication import adjudicate
-from corpus.errors import ModelError, ReleaseGateError, RoundError, translate_os_errors
+from corpus.errors import (
+    IngestError,
+    ModelError,
+    ReleaseGateError,
+    RoundError,
+    display_path,
+    translate_os_errors,
+)
 from corpus.iaa import agreement, fmt, write_report
 from corpus.inference import check_folder, models_dir
 from corpus.ingestion import ingest
@@ -82,6 +89,26 @@ def _seed_files(seeds: Path) -> list[Path]:
     return sorted(p for p in seeds.rglob("*.txt") if p.is_file())
 
 
+def check_seeds(seeds: str | os.PathLike[str]) -> Path:
+    """The seed folder, or :class:`~corpus.errors.IngestError` when it is missing or holds
+    no ``.txt`` article (checked before anything starts, Label Studio included)."""
+    folder = Path(seeds)
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise IngestError(
+            f"the seed folder {display_path(folder)} {what}",
+            hint="Pass --seeds with a folder of .txt articles (a title line, a blank line, "
+            "paragraphs), such as the project's seeds/ folder.",
+        )
+    if not _seed_files(folder):
+        raise IngestError(
+            f"the seed folder {display_path(folder)} holds no .txt article",
+            hint="Add .txt articles (a title line, a blank line, paragraphs) or pass another "
+            "--seeds folder.",
+        )
+    return folder
+
+
 def _generate(seeds: Path, folder: Path, n: int, seed: int) -> Path:
     """``n`` generated articles (recombined seed paragraphs) in ``folder``."""
     paragraphs: list[str] = []
@@ -123,7 +150,7 @@ def run_demo(
     client: StudioClient,
     store: Store | str | os.PathLike[str],
     *,
-    seeds: Path,
+    seeds: str | os.PathLike[str],
     schema: AnnotationSchema | None = None,
     docs: int | None = None,
     annotators: int = 3,
@@ -135,6 +162,7 @@ def run_demo(
         raise ValueError(f"docs must be at least 1, not {docs}")
     if annotators < 1:
         raise ValueError(f"annotators must be at least 1, not {annotators}")
+    seeds = check_seeds(seeds)
     steps = _demo(client, as_store(store), schema or load_schema(), seeds, docs, annotators, seed)
     return drive(steps, progress)
 

@@ -14,6 +14,7 @@ import signal
 
 ENV = "CORPUS_FAULT"
 FAULT_POINTS = {
+    "ingest:workers-running": "ingest's worker processes started, a first batch done",
     "version:before-rename": "a version's files and manifest written, the folder not renamed",
     "pull:export-download": "the export's first bytes received, the rest not yet",
     "pull:after-archive": "the raw export archived, no version written",

@@ -15,17 +15,18 @@ from corpus.labelstudio.config import hotkeys, instructions_html, label_config
 from corpus.models import RECORD_MODELS
 
 
-def generated_files() -> dict[str, str]:
-    """File name -> content of every generated file."""
+def generated_files(schema: AnnotationSchema | None = None) -> dict[str, str]:
+    """File name -> content of every generated file (labels from ``schema``, default: the
+    project's ``schemas/annotation.yaml``)."""
     files = {}
     for name, model in RECORD_MODELS.items():
-        schema = model.model_json_schema()
-        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["$comment"] = (
+        record = model.model_json_schema()
+        record["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        record["$comment"] = (
             "Generated from corpus.models by `corpus schema generate`; do not edit."
         )
-        files[f"{name}.schema.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-    labels = load_schema()
+        files[f"{name}.schema.json"] = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+    labels = schema or load_schema()
     note = (
         "<!-- Generated from schemas/annotation.yaml by `corpus schema generate`; do not edit. -->"
     )
@@ -48,19 +49,21 @@ def hotkey_table(schema: AnnotationSchema) -> str:
     return "\n".join(lines) + "\n"
 
 
-def stale_files(folder: Path) -> list[str]:
-    """Generated files that are missing or differ from what the models produce."""
+def stale_files(folder: Path, schema: AnnotationSchema | None = None) -> list[str]:
+    """Generated files that are missing or differ from what the models and ``schema``
+    produce."""
     return [
         name
-        for name, content in generated_files().items()
+        for name, content in generated_files(schema).items()
         if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != content
     ]
 
 
-def write_generated(folder: Path) -> list[Path]:
+def write_generated(folder: Path, schema: AnnotationSchema | None = None) -> list[Path]:
+    """Write every generated file (labels from ``schema``, default: the project's)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, content in generated_files().items():
+    for name, content in generated_files(schema).items():
         path = folder / name
         path.write_text(content, encoding="utf-8")
         written.append(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +30,15 @@ Identifier = Annotated[
 ]
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+# Hotkeys: disjoint key pools, one per control, so a schema has at most as many labels of a
+# kind as its pool has keys (checked when a schema is loaded, for every command alike). Label
+# Studio's own single keys for text labelling are left alone: u (unselect region), h and r
+# (reserved by its region tools), e/o/p/w/k/m/v/b (image tools), and ctrl/alt combinations.
+# shift+digit on span stance acts only while a region is selected (its choices are shown).
+ISSUE_KEYS = (*"1234567890", *"qtyzxcijln")
+SPAN_STANCE_KEYS = tuple(f"shift+{d}" for d in "1234567890")
+STANCE_KEYS = tuple("asdfg")
 
 
 class LabelDef(BaseModel):
@@ -70,11 +80,15 @@ class StanceSpec(BaseModel):
 
 
 class SpanStanceSpec(BaseModel):
-    """Stance of one issue span."""
+    """Stance of one issue span. ``required``: the labelling interface refuses a region
+    without one; when optional (the default) and unused in a release, its gates skip it."""
 
     model_config = _FROZEN
 
     question: str = Field(min_length=1)
+    required: bool = Field(
+        default=False, description="Whether every issue span needs a stance (optional if not)."
+    )
     labels: tuple[LabelDef, ...] = Field(min_length=2)
 
     @model_validator(mode="after")
@@ -97,6 +111,16 @@ class AnnotationSchema(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> AnnotationSchema:
         _unique(self.issues, "issues")
+        for what, labels, keys in (
+            ("issue", self.issues, ISSUE_KEYS),
+            ("span stance", self.span_stance.labels, SPAN_STANCE_KEYS),
+            ("document stance", self.stance.labels, STANCE_KEYS),
+        ):
+            if len(labels) > len(keys):
+                raise ValueError(
+                    f"the schema has {len(labels)} {what} labels; Label Studio hotkeys are "
+                    f"defined for at most {len(keys)} (use fewer labels, or merge some)"
+                )
         return self
 
     @cached_property
@@ -112,7 +136,10 @@ class AnnotationSchema(BaseModel):
         return [label.name for label in self.issues]
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if not self.span_stance.required:  # the default: schemas written before it hash alike
+            del data["span_stance"]["required"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def hash(self) -> str:
         """sha256 of the canonical JSON form: changes when any label or text changes."""
@@ -149,7 +176,9 @@ def parse_schema(text: str, *, source: str = "<string>") -> AnnotationSchema:
         return AnnotationSchema.model_validate(raw)
     except ValidationError as exc:
         raise SchemaError(
-            f"{source}: the annotation schema does not validate:\n{format_validation_error(exc)}"
+            f"{source}: the annotation schema does not validate:\n{format_validation_error(exc)}",
+            hint="Fix the schema at the field named (README: The annotation schema); "
+            "`corpus schema check` checks it as every command does.",
         ) from None
 
 
@@ -161,9 +190,9 @@ def default_schema_path() -> Path:
     return Path(__file__).resolve().parent / "_schema" / "annotation.yaml"
 
 
-def load_schema(path: Path | None = None) -> AnnotationSchema:
+def load_schema(path: str | os.PathLike[str] | None = None) -> AnnotationSchema:
     """Read and validate a schema file (default: the project's ``schemas/annotation.yaml``)."""
-    path = path or default_schema_path()
+    path = Path(path) if path is not None else default_schema_path()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

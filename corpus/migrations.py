@@ -14,19 +14,17 @@ A migration file (YAML) names its two schema versions and, per kind of label (``
 :func:`check_migration` checks it against both schema versions: every old label is kept
 (same name in the new schema) or changed by exactly one rule, every rule's source is an old
 label and every target a new one, a split's source is gone from the new schema. New labels
-that no rule produces are *added* and listed. :class:`LabelMap` then maps stored rows:
-renames and merges map the label, removed labels drop the span (counted; a removed stance
-becomes null), and a split label cannot be mapped: its spans are dropped and their
-documents marked for relabelling (``corpus round start --strategy relabel-migrated``).
+that no rule produces are *added* and listed. A rename's target must be a new label (a
+rename onto a label the old schema has is refused: that is a merge). How stored rows are
+mapped through migrations is :mod:`corpus.labels.mapping` (the label map, applied once).
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -36,7 +34,6 @@ from corpus.label_schema import AnnotationSchema, format_validation_error
 
 Kind = Literal["issue", "stance", "span_stance"]
 KINDS: tuple[Kind, ...] = ("issue", "stance", "span_stance")
-SPLIT = "\x00split"  # a label that cannot be mapped: relabel
 _RULE = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -187,6 +184,13 @@ def check_migration(
                     problems.append(
                         f"{kind}: {target!r} is not a label of version {new.schema_version}"
                     )
+            if rule.rename and rule.rename.to in before:
+                problems.append(
+                    f"{kind}: {rule.rename.from_!r} is renamed onto {rule.rename.to!r}, a label "
+                    f"version {old.schema_version} already has: that merges their spans; write "
+                    f"it as `merge: {{from: [{rule.rename.from_}, {rule.rename.to}], "
+                    f"into: {rule.rename.to}}}`"
+                )
             if rule.remove and rule.remove in after:
                 problems.append(
                     f"{kind}: {rule.remove!r} is removed but still in version {new.schema_version}"
@@ -206,7 +210,12 @@ def check_migration(
     if problems:
         raise SchemaError(
             "the migration does not fit the schemas:\n" + "\n".join(f"  - {p}" for p in problems),
-            hint="Fix the migration file (or the schema's version numbers) and run "
+            hint=(
+                "A rename onto a label the old schema already has must be written as a merge. "
+                if any("is renamed onto" in p for p in problems)
+                else ""
+            )
+            + "Fix the migration file (or the schema's version numbers) and run "
             "`corpus schema migrate` again.",
         )
     return report
@@ -222,91 +231,12 @@ def describe_rule(rule: Rule) -> str:
     return f"remove {rule.remove}"
 
 
-@dataclass
-class LabelMap:
-    """old label -> new label (None: removed; :data:`SPLIT`: relabel), per kind."""
-
-    maps: dict[str, dict[str, str | None]]
-
-    @classmethod
-    def of(cls, migration: Migration) -> LabelMap:
-        maps: dict[str, dict[str, str | None]] = {}
-        for kind in KINDS:
-            table: dict[str, str | None] = {}
-            for rule in migration.rules(kind):
-                if rule.rename:
-                    table[rule.rename.from_] = rule.rename.to
-                elif rule.merge:
-                    table.update(dict.fromkeys(rule.merge.from_, rule.merge.into))
-                elif rule.split:
-                    table[rule.split.from_] = SPLIT
-                elif rule.remove:
-                    table[rule.remove] = None
-            maps[kind] = table
-        return cls(maps)
-
-    def then(self, other: LabelMap) -> LabelMap:
-        """This map followed by ``other`` (v1->v2 then v2->v3 = v1->v3)."""
-        out: dict[str, dict[str, str | None]] = {}
-        for kind in KINDS:
-            first, second = self.maps.get(kind, {}), other.maps.get(kind, {})
-            table = {old: (second.get(new, new) if new not in (None, SPLIT) else new)
-                     for old, new in first.items()}  # fmt: skip
-            for old, new in second.items():
-                table.setdefault(old, new)
-            out[kind] = table
-        return LabelMap(out)
-
-    def label(self, kind: Kind, value: str | None) -> str | None:
-        if value is None:
-            return None
-        return self.maps.get(kind, {}).get(value, value)
-
-
-@dataclass
-class Mapped:
-    """Rows mapped into the new schema, and what could not be carried over."""
-
-    rows: dict[str, list[dict[str, Any]]]
-    dropped: Counter[str] = field(default_factory=Counter)  # "issue climate (removed)" -> spans
-    relabel: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-
-
-def map_rows(label_map: LabelMap, tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> Mapped:
-    """Map ``annotations``/``gold_annotations`` (stance) and ``spans``/``gold_spans`` (issue,
-    span stance) rows; a span of a removed label is dropped, of a split label dropped and
-    its document marked for relabelling."""
-    out = Mapped(rows={})
-    for name, rows in tables.items():
-        kept = []
-        for row in rows:
-            row = dict(row)
-            if name in ("annotations", "gold_annotations"):
-                row["stance"] = label_map.label("stance", row.get("stance"))
-            else:
-                issue = label_map.label("issue", row["issue"])
-                if issue is None or issue == SPLIT:
-                    why = "removed" if issue is None else "split: relabel"
-                    out.dropped[f"{name}: {row['issue']} ({why})"] += 1
-                    if issue == SPLIT and row["issue"] not in out.relabel[row["doc_id"]]:
-                        out.relabel[row["doc_id"]].append(row["issue"])
-                    continue
-                row["issue"] = issue
-                row["stance"] = label_map.label("span_stance", row.get("stance"))
-            kept.append(row)
-        out.rows[name] = kept
-    return out
-
-
 __all__ = [
     "KINDS",
-    "SPLIT",
-    "LabelMap",
-    "Mapped",
+    "Kind",
     "Migration",
     "MigrationCheck",
     "check_migration",
     "describe_rule",
     "load_migration",
-    "map_rows",
 ]

@@ -126,8 +126,9 @@ class SpanAnnotation(BaseModel):
     )
     schema_version: int | None = Field(
         default=None,
-        description="Label-schema version the labels were made under (null: stored before "
-        "versions were recorded). Labels are always in the version's current schema.",
+        description="Label-schema version the row's labels are in: the round's when pulled, "
+        "the new one once a migration mapped them (null: stored before versions were "
+        "recorded).",
     )
 
 
@@ -150,8 +151,9 @@ class AnnotationRow(BaseModel):
     n_spans: int
     schema_version: int | None = Field(
         default=None,
-        description="Label-schema version the labels were made under (null: stored before "
-        "versions were recorded). Labels are always in the version's current schema.",
+        description="Label-schema version the row's labels are in: the round's when pulled, "
+        "the new one once a migration mapped them (null: stored before versions were "
+        "recorded).",
     )
     model_version: str | None = Field(
         default=None,
@@ -177,8 +179,9 @@ class GoldAnnotation(BaseModel):
     annotation_ids: list[int] = Field(description="Label Studio annotation ids used.")
     schema_version: int | None = Field(
         default=None,
-        description="Label-schema version the labels were made under (null: stored before "
-        "versions were recorded). Labels are always in the version's current schema.",
+        description="Label-schema version the row's labels are in: the round's when pulled, "
+        "the new one once a migration mapped them (null: stored before versions were "
+        "recorded).",
     )
 
 
@@ -200,8 +203,9 @@ class GoldSpan(BaseModel):
     annotation_ids: list[int]
     schema_version: int | None = Field(
         default=None,
-        description="Label-schema version the labels were made under (null: stored before "
-        "versions were recorded). Labels are always in the version's current schema.",
+        description="Label-schema version the row's labels are in: the round's when pulled, "
+        "the new one once a migration mapped them (null: stored before versions were "
+        "recorded).",
     )
 
 

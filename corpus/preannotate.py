@@ -81,3 +81,17 @@ class KeywordPreAnnotator:
             for m in self._pattern.finditer(text)
             if m.group(0).casefold() in self._issue
         ]
+
+
+class NoPreAnnotator:
+    """``--preannotate none``: annotators see no suggestion (tasks carry no predictions), so
+    nothing anchors them; ``model_version`` is ``"none"``."""
+
+    NAME = "none"
+
+    @property
+    def model_version(self) -> str:
+        return self.NAME
+
+    def predict(self, text: str) -> list[SpanSuggestion]:
+        return []

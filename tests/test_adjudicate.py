@@ -207,12 +207,55 @@ def test_boundary_ties_go_to_the_most_marked_characters_then_earliest_start() ->
     assert boundary(marks((2, 9), (2, 6))) == (2, 6)
 
 
-def test_overlapping_spans_cluster_transitively() -> None:
+def test_overlapping_spans_chain_and_each_majority_run_is_a_span() -> None:
+    """README "Adjudication", Spans: every run a majority marked in a chain is a gold span."""
     rows = [ann(w, "neutral", i) for w, i in (("a", 1), ("b", 2), ("c", 3))]
     spans = [span("a", 1, 0, 10), span("b", 2, 8, 20), span("c", 3, 18, 30)]
-    (gold,) = majority(rows, spans, {"d1": TEXT}).gold_spans
-    # one cluster; (8, 20) holds both stretches two annotators marked
-    assert (gold.start, gold.end, gold.support) == (8, 20, "3/3")
+    gold = majority(rows, spans, {"d1": TEXT}).gold_spans
+    # [8,10) and [18,20) are marked by two of three; b's span reaches both runs, so each
+    # run's boundary is the span overlapping only it
+    assert [(g.start, g.end, g.support, g.annotators) for g in gold] == [
+        (0, 10, "2/3", ["a", "b"]),
+        (18, 30, "2/3", ["b", "c"]),
+    ]
+    # with two annotators every marked character is a majority: one run, one span
+    (one,) = majority(rows[:2], spans[:2], {"d1": TEXT}).gold_spans
+    assert (one.start, one.end, one.support) == (0, 10, "2/2")
+
+
+TARIFFS = "Tariffs on steel and tariffs on soybeans hurt farmers."
+
+
+def test_case_2_majority_gold_keeps_every_span_a_majority_marked() -> None:
+    """issue 18 case 2: majority gold drops spans a majority marked. X marks one long span
+    over both phrases, Y and Z mark each phrase: gold keeps both phrases (README
+    "Adjudication", Spans), each with the stance its annotators gave it."""
+    steel, soy = (0, 16), (21, 40)
+    assert TARIFFS[0:16] == "Tariffs on steel" and TARIFFS[21:40] == "tariffs on soybeans"
+    rows = [ann(w, "opposed", i) for w, i in (("x", 1), ("y", 2), ("z", 3))]
+    spans = [span("x", 1, 0, 40, stance="opposed", text=TARIFFS)]
+    for who, i in (("y", 2), ("z", 3)):
+        spans += [
+            span(who, i, *steel, stance="opposed", text=TARIFFS),
+            span(who, i, *soy, stance="supportive", text=TARIFFS),
+        ]
+    out = majority(rows, spans, {"d1": TARIFFS})
+    assert [(g.text, g.stance, g.support, g.decided_by) for g in out.gold_spans] == [
+        ("Tariffs on steel", "opposed", "3/3", "majority"),
+        ("tariffs on soybeans", "supportive", "3/3", "majority"),
+    ]
+    reasons = out.disagreements["d1"]
+    assert any("span stance differs on 'tariffs on soybeans'" in r for r in reasons)
+    assert not any("'Tariffs on steel'" in r for r in reasons)  # all three said opposed
+    # a fourth annotator who marked nothing: x's long span still wins no run
+    rows.append(ann("w", "opposed", 4))
+    spans = [s for s in spans if not (s["annotator"] == "z" and s["start"] == 0)]
+    spans = [s for s in spans if not (s["annotator"] == "y" and s["start"] == 21)]
+    out = majority(rows, spans, {"d1": TARIFFS})
+    assert [(g.text, g.support) for g in out.gold_spans] == [
+        ("Tariffs on steel", "2/4"),
+        ("tariffs on soybeans", "2/4"),
+    ]
 
 
 def test_span_stance_by_majority_and_tie() -> None:

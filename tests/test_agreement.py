@@ -48,7 +48,7 @@ def ann(
     doc: str, who: str, stance: str | None, aid: int, cancelled: bool = False
 ) -> dict[str, Any]:
     return {"doc_id": doc, "annotator": who, "stance": stance, "annotation_id": aid,
-            "cancelled": cancelled, "lead_time": 12.0, "updated_at": "t"}  # fmt: skip
+            "cancelled": cancelled, "lead_time": 12.0, "updated_at": "2026-01-01"}  # fmt: skip
 
 
 def span(

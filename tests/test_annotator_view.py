@@ -9,6 +9,7 @@ checked as values, and the project fields on the real server.
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,8 @@ def test_too_many_labels_for_the_keys_is_a_schema_error(schema: AnnotationSchema
         LabelDef(name=f"issue_{i}", title=f"Issue {i}", description="x").model_dump()
         for i in range(21)
     ]
-    with pytest.raises(SchemaError, match="21 issue labels") as caught:
-        label_config(with_labels(schema, issues=many))
+    with pytest.raises(SchemaError, match="21 issue labels") as caught:  # checked on loading
+        parse_schema(json.dumps(schema.model_dump() | {"issues": many}))
     assert caught.value.hint
     assert len(hotkeys(with_labels(schema, issues=many[:20]))) == 20 + 3 + 4
 

@@ -26,6 +26,7 @@ from corpus.rounds.state import load_round
 from corpus.store import Store, check_store
 
 TESTED = {
+    "ingest:workers-running": "test_killing_an_ingest_kills_its_workers",
     "version:before-rename": "test_kill_during_a_version_commit",
     "pull:export-download": "test_kill_during_the_export_download",
     "pull:after-archive": "test_kill_between_archive_and_version",
@@ -220,3 +221,41 @@ def test_kill_before_a_model_folder_is_renamed(trained_model: TrainedModel, tmp_
     assert sorted(p.name for p in models.iterdir()) == ["m"]  # the leftover is gone
     listed = ok(corpus_cli("model", "list", "--store", str(store), "--json"))
     assert [(m["name"], m["problem"]) for m in listed["models"]] == [("m", None)]
+
+
+def test_killing_an_ingest_kills_its_workers(tmp_path: Path) -> None:
+    """issue 18 (store/ingest): killing the main ingest process left its worker processes
+    running (~300 MB); they end with it (README "Ingest": workers die with their parent)."""
+    import uuid
+
+    import psutil
+
+    for i in range(70):  # over the 4 MB below which ingest runs without workers
+        words = " ".join(f"w{i}x{j}" for j in range(9000))
+        write_article(tmp_path / "big", f"{i:02d}.txt", f"Story {i}", words)
+    key, value = "CORPUS_TEST_RUN", uuid.uuid4().hex  # marks the processes of this run
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("CORPUS_", "LABEL_"))}
+    environ |= {"CORPUS_FAULT": "ingest:workers-running", key: value}
+    with (tmp_path / "out").open("w") as out:  # not a pipe: a surviving worker holds it open
+        done = subprocess.run(
+            [sys.executable, "-m", "corpus", "ingest", str(tmp_path / "big"),
+             "--store", str(tmp_path / "s"), "--workers", "2"],
+            env=environ, stdout=out, stderr=out, timeout=600, check=False,
+        )  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, (tmp_path / "out").read_text()
+
+    def tagged() -> list[psutil.Process]:
+        found = []
+        for proc in psutil.process_iter():
+            try:
+                if proc.environ().get(key) == value:
+                    found.append(proc)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        return found
+
+    _, alive = psutil.wait_procs(tagged(), timeout=60)
+    left = [(p.pid, p.name()) for p in alive if p.is_running() and p.status() != "zombie"]
+    for proc in alive:  # leave nothing behind when the test fails
+        proc.kill()
+    assert left == []

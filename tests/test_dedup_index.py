@@ -14,9 +14,9 @@ from conftest import ROOT, SEEDS, write_article
 
 import corpus
 from corpus.errors import DamagedVersionError
-from corpus.ingestion.dedup import group_roots
 from corpus.ingestion.minhash import minhash_signatures
 from corpus.neardup import MIN_EQUAL, band_hashes
+from corpus.neardup.components import group_components
 from corpus.store import Store, check_store, derive_version
 from corpus.store.files import forget_verified
 
@@ -99,9 +99,9 @@ def test_a_bridging_article_merges_two_groups(tmp_path: Path) -> None:
     assert groups == {"a.txt": first["a.txt"], "b.txt": first["b.txt"], "x.txt": low}
     merges = store.read_table("0.2.0", "dup_merges").to_pylist()
     assert merges == [{"dup_group": high, "into": low, "ingested_in": "0.2.0"}]
-    roots = group_roots(store, "0.2.0", [high, low, groups["x.txt"]])
+    roots = group_components(store, "0.2.0", [high, low, groups["x.txt"]])
     assert roots == {high: low, low: low}  # what a split groups by
-    assert group_roots(store, "0.1.0", [high]) == {high: high}
+    assert group_components(store, "0.1.0", [high]) == {high: high}
     _article(tmp_path / "3", "b2.txt", [*q, *r[:-1], "changed"])  # near B only
     result = corpus.ingest([tmp_path / "3"], store=store)
     assert result.near_duplicates == 1 and _groups(store, "0.3.0")["b2.txt"] == low

@@ -86,11 +86,11 @@ def test_private_attribute_use_through_a_module_alias_fails(tmp_path: Path) -> N
     root = _copy(tmp_path)
     demo = root / "corpus" / "demo.py"
     demo.write_text(
-        demo.read_text() + "\nfrom corpus.rounds import pull as _p\nX = _p._load_pull_state\n"
+        demo.read_text() + "\nfrom corpus.rounds import pull as _p\nX = _p._commit_pull\n"
     )
     done = _private(root)
     assert done.returncode == 1
-    assert "uses corpus.rounds.pull._load_pull_state" in done.stdout
+    assert "uses corpus.rounds.pull._commit_pull" in done.stdout
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,7 @@ def test_too_few_defined_replicates_say_so_instead_of_an_interval() -> None:
 
 def ann(doc: str, who: str, stance: str, aid: int) -> dict[str, Any]:
     return {"doc_id": doc, "annotator": who, "stance": stance, "annotation_id": aid,
-            "cancelled": False, "lead_time": 10.0, "updated_at": "t"}  # fmt: skip
+            "cancelled": False, "lead_time": 10.0, "updated_at": "2026-01-01"}  # fmt: skip
 
 
 def test_perfect_agreement_notes_the_bound_equal_to_the_estimate() -> None:

@@ -207,3 +207,20 @@ def test_ray_tasks_read_shards_where_they_are_and_check_them(
     path.write_bytes(bytes(data))
     with pytest.raises(DamagedVersionError):
         ray_cluster.get(task.remote(uri, rel, record.sha256, ray_cluster.put(ids)))
+
+
+def test_the_ray_engine_on_input_without_any_duplicate(tmp_path: Path, ray_cluster: Any) -> None:
+    """issue 18 (ingest): `--engine ray` on input without any duplicate ended in an internal
+    error (IndexError in ray_stages); it writes what the local engine writes."""
+    rng = random.Random(3)
+    for i in range(6):
+        words = " ".join(f"u{rng.randrange(10**9)}" for _ in range(80))
+        write_article(tmp_path / "in", f"{i}.txt", f"Unique {i}", words)
+    stores = {engine: Store(tmp_path / engine) for engine in ("local", "ray")}
+    results = {
+        engine: corpus.ingest([tmp_path / "in"], store=store, engine=engine)
+        for engine, store in stores.items()
+    }
+    assert results["ray"].documents_added == 6
+    assert results["ray"].exact_duplicates == results["ray"].near_duplicates == 0
+    assert _summary(stores["local"], "0.1.0") == _summary(stores["ray"], "0.1.0")

@@ -93,3 +93,68 @@ def test_stored_tables_have_the_model_schemas(store: Store, schema: AnnotationSc
         rows = store.read_table("0.1.0", table).to_pylist()
         model.model_validate(rows[0])  # rows validate against the public record type
     assert store.manifest("0.1.0").schema_hash == schema.hash()
+
+
+# --- issue 18, further cases (schema and rounds) -------------------------------------------
+
+
+def _schema_file(tmp_path: Path, issues: int) -> Path:
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "schemas" / "annotation.yaml").read_text(encoding="utf-8"))
+    template = raw["issues"][0]
+    raw["issues"] = [
+        {**template, "name": f"issue_{i}", "title": f"Issue {i}", "examples": [], "keywords": []}
+        for i in range(issues)
+    ]
+    path = tmp_path / f"schema-{issues}.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def test_schema_check_refuses_what_round_start_refuses(tmp_path: Path) -> None:
+    """issue 18 further case: `schema check` passed a 39-label schema that `round start` then
+    refused (too many labels for the hotkeys). README "The annotation schema": one check,
+    applied when a schema is loaded, by every command."""
+    from typer.testing import CliRunner
+
+    from corpus.cli import app
+
+    big = _schema_file(tmp_path, 39)
+    result = CliRunner().invoke(app, ["schema", "check", "--schema", str(big)])
+    assert result.exit_code == 1, result.output
+    assert "39 issue labels" in result.output and "at most 20" in result.output
+    assert "hint" in result.output
+    with pytest.raises(SchemaError, match="39 issue labels") as caught:
+        load_schema(big)
+    assert caught.value.hint
+    load_schema(_schema_file(tmp_path, 20))  # the pool's size is allowed
+
+
+def test_schema_generate_and_check_honour_corpus_schema(tmp_path: Path) -> None:
+    """issue 18 further case: `schema generate` ignored CORPUS_SCHEMA (it always wrote the
+    project's labels). README "The annotation schema": both read --schema or CORPUS_SCHEMA."""
+    from typer.testing import CliRunner
+
+    from corpus.cli import app
+
+    custom = _schema_file(tmp_path, 3)
+    out = tmp_path / "generated"
+    env = {"CORPUS_SCHEMA": str(custom)}
+    runner = CliRunner()
+    result = runner.invoke(app, ["schema", "generate", "--out", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    xml = (out / "labelstudio.xml").read_text(encoding="utf-8")
+    assert 'value="issue_2"' in xml and 'value="trade"' not in xml
+    checked = runner.invoke(app, ["schema", "check", "--out", str(out)], env=env)
+    assert checked.exit_code == 0, checked.output
+    assert "3 issue labels" in checked.output
+    # the project's schema differs from what was generated: stale
+    stale = runner.invoke(app, ["schema", "check", "--out", str(out)])
+    assert stale.exit_code == 1 and "labelstudio.xml" in stale.output
+
+
+def test_load_schema_takes_a_str_path() -> None:
+    """issue 18 further case (CLI and API): `load_schema` refused a `str` path."""
+    path = ROOT / "schemas" / "annotation.yaml"
+    assert load_schema(str(path)) == load_schema(path)

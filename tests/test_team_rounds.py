@@ -144,7 +144,8 @@ def test_three_rounds_over_a_growing_corpus_with_a_schema_migration(
     used = {s["issue"] for s in after.arrow("spans").to_pylist()}
     used |= {s["issue"] for s in after.arrow("gold_spans").to_pylist()}
     assert not used & {"trade", "exchanges", "climate"}
-    assert {r["schema_version"] for r in after.arrow("annotations").to_pylist()} == {1}
+    # the version the labels are in now (README "A label is mapped once")
+    assert {r["schema_version"] for r in after.arrow("annotations").to_pylist()} == {2}
 
     # round 3 relabels the documents of the split label, under the new schema -----------------
     r3 = corpus.start_round(
@@ -161,7 +162,7 @@ def test_three_rounds_over_a_growing_corpus_with_a_schema_migration(
     again = corpus.pull_round(client, store, "r1", schema=v2)
     assert again.rejects == []
     r1_rows = [r for r in store.iter_rows(again.version or "", "spans") if r["round"] == "r1"]
-    assert r1_rows and {r["schema_version"] for r in r1_rows} == {1}
+    assert r1_rows and {r["schema_version"] for r in r1_rows} == {2}
     assert not {r["issue"] for r in r1_rows} & {"trade", "exchanges", "climate"}
 
     # the release holds every round's gold, with its provenance, in the current schema ----------

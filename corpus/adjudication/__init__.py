@@ -28,9 +28,10 @@ from corpus.adjudication.review import (
     review_title,
     start_review,
 )
-from corpus.adjudication.spans import boundary, clusters, span_agreement_of
-from corpus.adjudication.votes import Adjudication, DocumentVotes, Mark, Unresolved
+from corpus.adjudication.spans import span_agreement_of
+from corpus.adjudication.votes import Adjudication, DocumentVotes, Unresolved
 from corpus.labels.gold import effective_gold
+from corpus.labels.spans import Mark, boundary, clusters
 
 __all__ = [
     "GOLD_TABLES",

@@ -8,22 +8,18 @@ mappings) and the documents' texts. The rules of ``majority``:
   annotation (by ``updated_at``, then annotation id). Skipped (cancelled) annotations never
   vote and do not count as annotators of the document; a document every annotator skipped
   gets no gold row (it is listed in ``skipped``).
-* **Document stance.** The label with the most votes. A tie for the most votes leaves the
+* **Document stance.** The label with the most votes (:func:`corpus.labels.spans.plurality`,
+  the rule a span's stance uses too). A tie for the most votes leaves the
   stance unresolved (``stance`` null, ``decided_by`` "unresolved", listed in ``unresolved``
   with the tied counts). ``decided_by`` is "unanimous" when every annotator of the document
   gave that label, else "majority". ``votes`` is votes for the gold label over valid votes
   ("2/3"); ``annotators``/``annotation_ids`` are those who voted for it (everyone who voted,
   when unresolved).
-* **Spans.** Spans with the same issue label that overlap, directly or through other spans,
-  form a cluster. A cluster is kept when at least half of the document's annotators marked
-  a span in it (2 of 3, 2 of 4, 1 of 2). ``support`` is "marked it / annotators".
-* **Span boundary.** The (start, end) marked by the most annotators in the cluster; on a
-  tie, the candidate containing the most characters that the largest number of the
-  cluster's annotators marked; then the earliest start; then the shortest.
-* **Span stance.** Each annotator of the cluster votes with the stance of their span that
-  overlaps the gold span most; the most votes wins; a tie leaves it null (listed in
-  ``unresolved`` with the span). A span is "unanimous" when every annotator of the
-  document marked exactly the gold boundary with the same span stance, else "majority".
+* **Spans, boundaries, span stance.** The rule of :mod:`corpus.labels.spans` (one run of
+  characters marked by at least half of the document's annotators gives one gold span).
+  ``support`` is "annotators with a span overlapping the run / annotators". A span is
+  "unanimous" when every annotator of the document marked exactly the gold boundary with the
+  same span stance, else "majority"; a span-stance tie is listed in ``unresolved``.
 * **Disagreements** (what ``review`` sends to a curator): a stance that is not unanimous,
   a pair of annotators whose span sets agree less than ``span_agreement`` (character-level
   Jaccard over (issue, character) pairs; default 1.0 = any difference), or a kept span
@@ -37,7 +33,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from corpus.adjudication.spans import decide_spans, span_agreement_of
-from corpus.adjudication.votes import Adjudication, DocumentVotes, Mark, Row, Unresolved
+from corpus.adjudication.votes import Adjudication, DocumentVotes, Row, Unresolved
+from corpus.labels.spans import Mark, plurality
 from corpus.labels.votes import voting_annotations
 from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT
 from corpus.models import GoldAnnotation, GoldSpan
@@ -128,17 +125,16 @@ def _tally(doc: DocumentVotes) -> str:
 
 def decide_stance(doc: DocumentVotes) -> tuple[GoldAnnotation, list[Unresolved]]:
     votes = {who: r["stance"] for who, r in doc.annotations.items() if r["stance"] is not None}
-    counts = Counter(votes.values())
-    top = max(counts.values(), default=0)
-    leaders = sorted(label for label, n in counts.items() if n == top)
-    if len(leaders) == 1:
-        stance: str | None = leaders[0]
+    vote = plurality(votes.values())
+    top = max(vote.counts.values(), default=0)
+    stance = vote.label
+    if stance is not None:
         decided = "unanimous" if top == doc.n else "majority"
         voters = sorted(who for who, label in votes.items() if label == stance)
         unresolved = []
     else:
-        stance, decided, voters = None, "unresolved", sorted(votes)
-        why = f"stance tie: {_tally(doc)}" if leaders else "no annotator gave a stance"
+        decided, voters = "unresolved", sorted(votes)
+        why = f"stance tie: {_tally(doc)}" if vote.counts else "no annotator gave a stance"
         unresolved = [Unresolved(doc.doc_id, why)]
     gold = GoldAnnotation(
         doc_id=doc.doc_id,

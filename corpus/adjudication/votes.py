@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
+from corpus.labels.spans import Mark
 from corpus.models import GoldAnnotation, GoldSpan
 
 Row = Mapping[str, Any]
-
-
-class Mark(NamedTuple):
-    """One span of one annotator's voting annotation."""
-
-    annotator: str
-    annotation_id: int
-    start: int
-    end: int
-    issue: str
-    stance: str | None
 
 
 @dataclass(frozen=True)

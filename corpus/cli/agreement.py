@@ -38,6 +38,7 @@ def agreement_cli(
     from rich.table import Table
 
     from corpus.iaa import agreement, fmt, write_report
+    from corpus.iaa.stats import ANY
 
     if interval not in ("bca", "percentile"):
         raise typer.BadParameter(
@@ -84,6 +85,22 @@ def agreement_cli(
                 str(a.accepted_suggestions),
             )
         out.print(people)
+        gold = report.with_gold
+        if not gold.available:
+            out.say("Agreement with gold: not available ({note}).", note=gold.note)
+        else:
+            vs = Table(
+                "annotator", "docs", "stance accuracy", "stance kappa", "overlap F1 (any issue)",
+                title="Agreement with gold (after curation)",
+            )  # fmt: skip
+            for g in gold.annotators:
+                any_issue = next(x for x in g.span_labels if x.label == ANY)
+                vs.add_row(
+                    out.text(g.annotator), str(g.documents), fmt(g.stance_accuracy),
+                    fmt(g.stance_kappa), fmt(any_issue.overlap_f1),
+                )  # fmt: skip
+            out.print(vs)
+            out.say("Compared with the {note}.", note=gold.note)
         models = Table(
             "model version", "annotations", "spans", "accepted sugg.", "stance = suggestion"
         )

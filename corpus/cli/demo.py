@@ -42,9 +42,10 @@ def demo_cli(
 ) -> None:
     """Run ingest → round → simulated annotation → pull → agreement → adjudication → release,
     then train a model on the release and run a second round sampled and pre-annotated by it."""
-    from corpus.demo import run_demo
+    from corpus.demo import check_seeds, run_demo
 
     out = Output(as_json)
+    check_seeds(seeds)  # before Label Studio starts
     client = studio_client(store, out)
     with out.steps() as progress:
         result = run_demo(

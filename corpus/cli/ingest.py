@@ -113,6 +113,16 @@ def _show(out: Output, result: IngestResult) -> None:
             where=problem.where(),
             reason=problem.reason,
         )
+    for file in result.ignored[:SHOWN]:
+        out.say("  [dim]not read[/dim] {where}: {reason}", where=file.path, reason=file.reason)
+    if len(result.ignored) > SHOWN:
+        out.say(
+            "  [dim]not read[/dim] {n} more file(s), listed in the manifest (extra.ignored)",
+            n=len(result.ignored) - SHOWN,
+        )
+
+
+SHOWN = 20  # files listed as not read; the manifest keeps them all
 
 
 def register(app: typer.Typer) -> None:

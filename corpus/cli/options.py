@@ -315,6 +315,23 @@ class CorpusGroup(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
         head = argv[: argv.index("--")] if "--" in argv else argv
         as_json = "--json" in head
+        try:
+            code = self._run(argv, prog_name, complete_var, as_json, **extra)
+        except BrokenPipeError:  # the reader of our output went away (`corpus ... | head`)
+            _stdout_to_devnull()
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+    def _run(
+        self,
+        argv: list[str],
+        prog_name: str | None,
+        complete_var: str | None,
+        as_json: bool,
+        **extra: Any,
+    ) -> int:
         code = 0
         try:
             value = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
@@ -334,14 +351,23 @@ class CorpusGroup(TyperGroup):
         except typer.Abort:
             sys.stderr.write("Aborted!\n")
             code = 1
+        except BrokenPipeError:
+            raise  # handled by main: no message can be written to a closed pipe
         except OSError as exc:  # outside the library (e.g. writing the output): no bug
             _report(os_error(exc), as_json)
             code = 1
         except Exception as exc:  # a bug: keep (part of) the traceback
             code = _bug(exc, as_json)
-        if not standalone_mode:
-            return code
-        sys.exit(code)
+        return code
+
+
+def _stdout_to_devnull() -> None:
+    """Quietly drop what is left to write on a closed pipe, as command line tools do: the
+    flush at exit would fail again and print a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _report(exc: CorpusError, as_json: bool) -> None:

@@ -32,6 +32,26 @@ def _ratios(text: str) -> tuple[float, float, float]:
         raise typer.BadParameter(str(exc), param_hint="--ratios") from None
 
 
+def _url(value: str | None) -> str | None:
+    from corpus.errors import ReleaseError
+    from corpus.release.facts import check_url
+
+    try:
+        return None if value is None else check_url(value)
+    except ReleaseError as exc:
+        raise typer.BadParameter(f"{exc} {exc.hint}", param_hint="--url") from None
+
+
+def _creators(values: list[str] | None) -> list[str] | None:
+    from corpus.errors import ReleaseError
+    from corpus.release.facts import check_creator
+
+    try:
+        return None if values is None else [check_creator(v) for v in values]
+    except ReleaseError as exc:
+        raise typer.BadParameter(f"{exc} {exc.hint}", param_hint="--creator") from None
+
+
 @release_app.command("build")
 def release_build_cli(
     version: Annotated[str, typer.Argument(help="Dataset version with gold annotations.")],
@@ -60,11 +80,18 @@ def release_build_cli(
         bool, typer.Option(help="With --text none, keep the titles (left out by default).")
     ] = False,
     url: Annotated[
-        str | None, typer.Option(help="The dataset's home page (card and croissant.json).")
+        str | None,
+        typer.Option(
+            help="The dataset's home page, an http(s) URL (card and croissant.json).",
+            callback=_url,
+        ),
     ] = None,
     creator: Annotated[
         list[str] | None,
-        typer.Option(help="A creator (person or organisation); repeat for several."),
+        typer.Option(
+            help="A creator (person or organisation), plain text on one line; repeat for several.",
+            callback=_creators,
+        ),
     ] = None,
     citation: Annotated[
         str | None, typer.Option(help="BibTeX to cite the release (default: made up from it).")

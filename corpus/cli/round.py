@@ -60,8 +60,8 @@ def round_start_cli(
         typer.Option(
             help="random; stratified (spread over pre-annotated issues and sources); "
             "disagreement (earlier rounds' documents with low agreement or unresolved gold); "
-            "relabel-migrated (documents a schema migration marked); uncertainty (what the "
-            "--preannotate model is least sure of); diverse-uncertainty (the same, spread "
+            "relabel-migrated (documents a schema migration or a pull marked); uncertainty "
+            "(what the --model is least sure of); diverse-uncertainty (the same, spread "
             "over TF-IDF clusters)."
         ),
     ] = StrategyChoice.random,
@@ -69,10 +69,20 @@ def round_start_cli(
         str | None,
         typer.Option(
             "--preannotate",
+            metavar="keywords|none|MODEL",
+            help="What annotators see: the schema's keywords (default), none (no "
+            "predictions at all), or a stored model (a name from `corpus model list`, or a "
+            "model folder): spans and the stance, with their probabilities. Without --model, "
+            "a model given here also ranks documents for the uncertainty strategies.",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
             metavar="MODEL",
-            help="Pre-annotate with this stored model (a name from `corpus model list`, or a "
-            "model folder): spans and the stance, with their probabilities. Default: the "
-            "schema's keywords.",
+            help="The stored model the uncertainty strategies rank documents by, without "
+            "showing its suggestions (unless --preannotate names it too).",
         ),
     ] = None,
     explore: Annotated[
@@ -106,10 +116,18 @@ def round_start_cli(
         raise typer.BadParameter(
             "--relabel already chooses the documents", param_hint="--include-labelled"
         )
-    if strategy.value in ("uncertainty", "diverse-uncertainty") and preannotate is None:
+    by_model = strategy.value in ("uncertainty", "diverse-uncertainty")
+    if by_model and model is None and preannotate in (None, "keywords", "none"):
         raise typer.BadParameter(
-            f"the {strategy.value} strategy needs a model: pass --preannotate MODEL",
+            f"the {strategy.value} strategy needs a model: pass --model MODEL (or "
+            "--preannotate MODEL to also show its suggestions)",
             param_hint="--strategy",
+        )
+    if model is not None and not by_model:
+        raise typer.BadParameter(
+            "--model ranks documents for the uncertainty strategies only; "
+            "use --preannotate MODEL to show a model's suggestions",
+            param_hint="--model",
         )
     from corpus.rounds import start_round
 
@@ -130,7 +148,8 @@ def round_start_cli(
             strategy=strategy.value,
             relabel=relabel,
             include_labelled=include_labelled,
-            model=preannotate,
+            model=model,
+            preannotate=preannotate or "keywords",
             explore=explore,
             progress=progress,
         )
@@ -149,7 +168,9 @@ def round_start_cli(
             imported=result.imported,
             overlap=overlap,
         )
-        out.say("  suggestions by {version}", version=state.model_version)
+        out.say("  suggestions shown: {shown}", shown=state.shown())
+        if (ranked := state.sampled_by()) is not None:
+            out.say("  sampled by {ranked}", ranked=ranked)
         for why, n in state.excluded.items():
             out.say("  left out: {n} {why}", n=n, why=why)
         out.say("  label at {url}data, then: corpus round pull {name}", url=url, name=name)
@@ -304,11 +325,9 @@ def round_show_cli(
             anchor=len(state.anchor_ids),
             seed=s.seed,
         )
-        out.say(
-            "  suggestions by {version}{model}",
-            version=state.model_version,
-            model=f" (model {s.model})" if s.model else "",
-        )
+        out.say("  suggestions shown: {shown}", shown=state.shown())
+        if (ranked := state.sampled_by()) is not None:
+            out.say("  sampled by {ranked}", ranked=ranked)
         if summary:
             out.say(  # say() inserts text: numbers are formatted here
                 "  scores: min {min}, median {median}, max {max} ({n} documents)",
@@ -328,6 +347,8 @@ def round_show_cli(
     out.done(
         {
             **state.model_dump(mode="json", exclude={"doc_ids", "scores", "explored"}),
+            "suggestions_shown": state.shown(),
+            "sampled_by": state.sampled_by(),
             "explored": len(state.explored),
             "documents": len(state.doc_ids),
             "scores": summary,

@@ -17,13 +17,14 @@ schema_app = typer.Typer(
 @schema_app.command("generate")
 def schema_generate_cli(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("schemas"),
+    schema: SchemaOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write the JSON Schemas of the public record types and the Label Studio config."""
     from corpus.generated import write_generated
 
     out = Output(as_json)
-    written = write_generated(out_dir)
+    written = write_generated(out_dir, schema_of(schema))
 
     def draw() -> None:
         for path in written:
@@ -46,11 +47,11 @@ def schema_check_cli(
 
     out = Output(as_json)
     loaded = schema_of(schema)
-    stale = stale_files(out_dir)
+    stale = stale_files(out_dir, loaded)
     if stale:
         raise SchemaError(
             f"stale generated file(s) in {out_dir}: {', '.join(stale)}",
-            hint="Run `corpus schema generate` and commit the result.",
+            hint="Run `corpus schema generate` (with the same --schema) and commit the result.",
         )
     out.done(
         {"name": loaded.name, "issues": len(loaded.issues), "hash": loaded.hash()},

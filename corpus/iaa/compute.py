@@ -15,11 +15,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corpus.iaa.intervals import Items, bootstrap_metric
+from corpus.iaa.span_stance import span_stance_kappa, stance_pairs
 from corpus.iaa.stats import (
     ANY,
     AgreementReport,
     AnnotatorSummary,
     Float,
+    GoldAgreement,
     LabelAgreement,
     Metric,
     PairMetric,
@@ -31,24 +33,24 @@ from corpus.iaa.stats import (
     fleiss_replicates,
     kappa_replicates,
     match_counts,
+    merge_ranges,
     nominal_alpha,
     nominal_coincidence,
-    overlaps,
     weighted_nominal_alpha,
 )
 from corpus.iaa.suggestions import per_model_version
+from corpus.iaa.with_gold import agreement_with_gold
+from corpus.labels.votes import RoundVotes, round_votes
+
+Row = Mapping[str, Any]
 
 ONE_STANCE = "a resample in which every annotation has the same stance"
 
 
-def _latest(annotations: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """One annotation per (document, annotator): the latest one."""
-    best: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for a in annotations:
-        key = (a["doc_id"], a["annotator"])
-        if key not in best or (a.get("updated_at") or "") >= (best[key].get("updated_at") or ""):
-            best[key] = a
-    return list(best.values())
+def agreement_votes(annotations: Iterable[Row]) -> RoundVotes[Row]:
+    """The votes agreement is measured on: the votes adjudication counts
+    (:func:`corpus.labels.votes.round_votes`; a skip is not a vote)."""
+    return round_votes(annotations)
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -67,24 +69,29 @@ def compute_agreement(
     seed: int = 0,
     interval: str = "bca",
     model_version: str | None = None,
+    gold: Sequence[Mapping[str, Any]] | None = None,
+    gold_spans: Sequence[Mapping[str, Any]] | None = None,
+    gold_version: str | None = None,
+    gold_note: str = "",
 ) -> AgreementReport:
     """All agreement figures of one round, from its annotations and spans rows; intervals
     from ``bootstrap`` resamples over documents, BCa where defined (``interval="bca"``) or
     percentile (see :mod:`corpus.iaa.intervals`); ``model_version``: the round's
-    pre-annotator, for rows that do not record theirs."""
+    pre-annotator, for rows that do not record theirs. Votes: each annotator's latest
+    annotation not skipped (:mod:`corpus.labels.votes`). ``gold``/``gold_spans``: the round's
+    adjudicated gold rows, for each annotator's agreement with gold (None: not adjudicated,
+    ``gold_note`` says why)."""
     from krippendorff import alpha as kripp_alpha
     from sklearn.metrics import cohen_kappa_score
     from statsmodels.stats.inter_rater import fleiss_kappa
 
     rng = np.random.default_rng(seed)
-    rows = _latest(annotations)
-    valid = [a for a in rows if not a["cancelled"]]
-    annotators = sorted({a["annotator"] for a in rows})
+    votes = agreement_votes(annotations)
+    by_doc = {d: by for d, by in votes.by_doc.items() if by}
+    valid = votes.rows
+    annotators = sorted({a["annotator"] for a in annotations})
     kept_ids = {a["annotation_id"] for a in valid}
     spans = [s for s in spans if s["annotation_id"] in kept_ids]
-    by_doc: dict[str, dict[str, Mapping[str, Any]]] = defaultdict(dict)
-    for a in valid:
-        by_doc[a["doc_id"]][a["annotator"]] = a
     multi = sorted(d for d, who in by_doc.items() if len(who) >= 2)
     messages: list[str] = []
     if len(annotators) < 2:
@@ -178,7 +185,7 @@ def compute_agreement(
         span_sets[(s["doc_id"], s["annotator"])][ANY].append((s["start"], s["end"]))
     stats = np.zeros((len(multi), len(labels), 5))
     coinc = np.zeros((len(multi), len(labels), 2, 2))
-    stance_pairs: list[tuple[str, str]] = []
+    pairs_by_doc: list[list[tuple[str, str]]] = []
     spans_of_doc: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for s in spans:
         spans_of_doc[s["doc_id"]].append(s)
@@ -187,12 +194,12 @@ def compute_agreement(
         for li, label in enumerate(labels):
             per = [span_sets[(d, w)].get(label, []) for w in who]
             if label == ANY:
-                per = [_merge(p) for p in per]
+                per = [merge_ranges(p) for p in per]
             coinc[row, li] = binary_coincidence(lengths.get(d, 0), per)
             for x, y in itertools.combinations(range(len(who)), 2):
                 exact, ov_a, ov_b = match_counts(per[x], per[y])
                 stats[row, li] += (exact, len(per[x]), len(per[y]), ov_a, ov_b)
-        stance_pairs.extend(_stance_pairs(who, spans_of_doc[d]))
+        pairs_by_doc.append(stance_pairs(who, spans_of_doc[d]))
     totals = stats.sum(axis=0)
     w_docs = bootstrap_weights(rng, len(multi), bootstrap)
     doc_ids = np.arange(len(multi), dtype=np.int64)
@@ -236,22 +243,20 @@ def compute_agreement(
             )
         )
 
-    # span stance on matched spans ------------------------------------------------------------
-    span_labels_stance = sorted({x for pair in stance_pairs for x in pair})
-    if len(stance_pairs) >= 2 and len(span_labels_stance) >= 2:
-        pos = {label: i for i, label in enumerate(span_labels_stance)}
-        s1 = np.array([pos[p[0]] for p in stance_pairs])
-        s2 = np.array([pos[p[1]] for p in stance_pairs])
-        ks = len(span_labels_stance)
-        value = cohen_kappa_score(s1, s2, labels=list(range(ks)))
-        span_stance = _kappa_metric(
-            rng, value, s1, s2, ks, bootstrap, interval, "Cohen's kappa over matched span pairs"
-        )
+    # span stance on spans matched one-to-one (corpus.iaa.span_stance) ----------------------
+    span_stance = span_stance_kappa(pairs_by_doc, rng, bootstrap=bootstrap, interval=interval)
+    if gold is None:
+        with_gold = GoldAgreement(False, gold_note or "no adjudicated gold given")
     else:
-        note = "fewer than two matched spans with a stance" if len(stance_pairs) < 2 else one_class
-        span_stance = Metric(None, n=len(stance_pairs), note=note)
+        with_gold = agreement_with_gold(
+            by_doc, spans, gold, gold_spans or [], stance_labels=stance_labels,
+            issue_labels=issue_labels, rng=rng, bootstrap=bootstrap, interval=interval,
+            gold_version=gold_version, note=gold_note,
+        )  # fmt: skip
 
-    per_annotator = _per_annotator(rows, spans, annotators, agree_with, kappas_of, stance_labels)
+    per_annotator = _per_annotator(
+        valid, votes.skipped_only, spans, annotators, agree_with, kappas_of, stance_labels
+    )
     return AgreementReport(
         round=round_name,
         version=version,
@@ -267,8 +272,9 @@ def compute_agreement(
         confusion=confusion.tolist(),
         stance_labels=list(stance_labels),
         messages=messages,
-        per_model_version=per_model_version(rows, spans, fallback=model_version),
+        per_model_version=per_model_version(valid, spans, fallback=model_version),
         bootstrap=bootstrap,
+        with_gold=with_gold,
     )
 
 
@@ -309,34 +315,9 @@ def _kappa_metric(
     )  # fmt: skip
 
 
-def _merge(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Union of ranges (for the any-issue view, where labels may overlap)."""
-    out: list[tuple[int, int]] = []
-    for s, e in sorted(spans):
-        if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
-        else:
-            out.append((s, e))
-    return out
-
-
-def _stance_pairs(who: list[str], spans: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """Stance pairs of one document's spans matched across annotators (label, overlap)."""
-    mine = [s for s in spans if s.get("stance")]
-    out = []
-    for a, b in itertools.combinations(who, 2):
-        for x in (s for s in mine if s["annotator"] == a):
-            for y in (s for s in mine if s["annotator"] == b):
-                if x["issue"] == y["issue"] and overlaps(
-                    (x["start"], x["end"]), (y["start"], y["end"])
-                ):
-                    out.append((x["stance"], y["stance"]))
-                    break
-    return out
-
-
 def _per_annotator(
     rows: Sequence[Mapping[str, Any]],
+    skipped: Mapping[str, set[str]],
     spans: Sequence[Mapping[str, Any]],
     annotators: list[str],
     agree_with: Mapping[str, list[int]],
@@ -345,8 +326,7 @@ def _per_annotator(
 ) -> list[AnnotatorSummary]:
     out = []
     for who in annotators:
-        mine = [a for a in rows if a["annotator"] == who]
-        done = [a for a in mine if not a["cancelled"]]
+        done = [a for a in rows if a["annotator"] == who]
         leads = [float(a["lead_time"]) for a in done if a.get("lead_time") is not None]
         my_spans = [s for s in spans if s["annotator"] == who]
         agree = agree_with.get(who, [])
@@ -355,7 +335,7 @@ def _per_annotator(
             AnnotatorSummary(
                 annotator=who,
                 documents=len(done),
-                skipped=len(mine) - len(done),
+                skipped=len(skipped.get(who, ())),
                 median_lead_time=round(statistics.median(leads), 2) if leads else None,
                 agreement_with_others=round(sum(agree) / len(agree), 4) if agree else None,
                 kappa_with_others=round(sum(kappas) / len(kappas), 4) if kappas else None,

@@ -71,6 +71,39 @@ class AnnotatorSummary:
 
 
 @dataclass
+class GoldLabelAgreement:
+    """One annotator's spans of one issue label against the gold spans."""
+
+    label: str
+    spans: int  # the annotator's spans of the label in the compared documents
+    gold_spans: int  # gold spans of the label in those documents
+    exact_f1: Metric
+    overlap_f1: Metric
+
+
+@dataclass
+class AnnotatorGoldAgreement:
+    """One annotator's votes against the round's adjudicated gold (after curation)."""
+
+    annotator: str
+    documents: int  # documents the annotator voted on that have gold
+    stance_accuracy: Metric  # share of documents whose stance is the gold stance
+    stance_kappa: Metric  # Cohen's kappa, annotator's stance vs gold stance
+    span_labels: list[GoldLabelAgreement]
+
+
+@dataclass
+class GoldAgreement:
+    """Agreement with gold: available only when the round's latest pull was adjudicated."""
+
+    available: bool
+    note: str  # what gold was compared, or why there is none
+    gold_version: str | None = None
+    decided_by: dict[str, int] = field(default_factory=dict)
+    annotators: list[AnnotatorGoldAgreement] = field(default_factory=list)
+
+
+@dataclass
 class AgreementReport:
     round: str
     version: str
@@ -88,6 +121,7 @@ class AgreementReport:
     messages: list[str] = field(default_factory=list)
     per_model_version: list[Any] = field(default_factory=list)  # iaa.suggestions summaries
     bootstrap: int = 0  # resamples drawn for the intervals (0: none)
+    with_gold: GoldAgreement = field(default_factory=lambda: GoldAgreement(False, "no gold given"))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -148,6 +182,17 @@ def binary_coincidence(
     return out
 
 
+def merge_ranges(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of ranges (for the any-issue view, where labels may overlap)."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
 def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
@@ -188,7 +233,11 @@ def kappa_replicates(y1: NDArray[np.int64], y2: NDArray[np.int64], k: int, weigh
     """
     onehot = np.zeros((len(y1), k * k))
     onehot[np.arange(len(y1)), y1 * k + y2] = 1.0
-    conf = (weights @ onehot).reshape(-1, k, k)
+    return kappa_of_confusions((weights @ onehot).reshape(-1, k, k))
+
+
+def kappa_of_confusions(conf: Float) -> Float:
+    """Cohen's kappa of each (weighted) confusion matrix ``(b, k, k)``; NaN where undefined."""
     total = conf.sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         observed = np.trace(conf, axis1=1, axis2=2) / total

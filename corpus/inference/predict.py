@@ -15,12 +15,13 @@ probability, and how unsure the model is about a document.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,8 +90,9 @@ def load_model(
 ) -> StoredModel:
     """Read and verify a model: ``model`` is a folder, or a name in ``<store>/models/``.
 
-    Refused (:class:`ModelError`): a folder whose files fail their checksums, and a model
-    pickled by another scikit-learn version (which scikit-learn cannot read reliably).
+    Refused (:class:`ModelError`): a folder whose files fail their checksums, a model
+    pickled by another scikit-learn version (which scikit-learn cannot read reliably), and
+    weights that do not load or cannot predict one short text (named in the error).
     """
     import joblib
 
@@ -106,8 +108,33 @@ def load_model(
             path=folder,
             hint=f"Train it again with `corpus model train {manifest.release.release}`.",
         )
-    stance = joblib.load(io.BytesIO(files[STANCE_FILE]))
-    return StoredModel(folder, manifest, version, stance, open_tagger(files[TAGGER_FILE]))
+    with _unreadable(folder, STANCE_FILE):
+        stance = joblib.load(io.BytesIO(files[STANCE_FILE]))
+    with _unreadable(folder, TAGGER_FILE):
+        tagger = open_tagger(files[TAGGER_FILE])
+    loaded = StoredModel(folder, manifest, version, stance, tagger)
+    with _unreadable(folder, f"{STANCE_FILE} or {TAGGER_FILE}"):  # loads, but does it predict?
+        predict_documents(loaded, [PROBE])
+    return loaded
+
+
+PROBE = "Trade talks resumed. Both sides said exchanges would continue."
+
+
+@contextlib.contextmanager
+def _unreadable(folder: Path, name: str) -> Iterator[None]:
+    """Any failure inside (unpickling, opening the CRF model, a probe prediction) as a
+    :class:`ModelError` naming the file: a model is checked before anything uses it."""
+    try:
+        yield
+    except Exception as exc:  # a pickle can raise anything
+        raise ModelError(
+            f"model folder {folder}: {name} cannot be used as a model "
+            f"({type(exc).__name__}: {exc})",
+            path=folder,
+            hint="Train the model again with `corpus model train RELEASE`, or restore the "
+            "folder from a backup.",
+        ) from None
 
 
 @functools.cache

@@ -12,7 +12,7 @@ new version, which then carries it on (``extra.migrated.dedup_index`` in its man
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -21,13 +21,13 @@ import pyarrow as pa
 from corpus.errors import DamagedVersionError
 from corpus.features import arrow_schema
 from corpus.models import DupMerge
-from corpus.neardup import NearDupIndex, Roots, doc_keys, key_ids
+from corpus.neardup import NearDupIndex, doc_keys, key_ids
 from corpus.neardup.bands import BANDS, NUM_PERM, ROWS, THRESHOLD
+from corpus.neardup.components import MERGES_TABLE
 from corpus.neardup.index import INDEX_FILE
 from corpus.store import Store, TableWriter, VersionWriter
 
 INDEX_DIR = "dedup"
-MERGES_TABLE = "dup_merges"
 MERGES_SCHEMA = arrow_schema(DupMerge)
 CHUNK = 65536  # documents per segment when an index is built from tables
 METHOD = {
@@ -106,21 +106,3 @@ def merge_rows(merges: list[tuple[int, int]], version: str) -> list[dict[str, An
         {"dup_group": g, "into": i, "ingested_in": version}
         for g, i in zip(key_ids(pairs[:, 0]), key_ids(pairs[:, 1]), strict=True)
     ]
-
-
-def group_roots(store: Store, version: str, groups: Iterable[str]) -> dict[str, str]:
-    """Today's group of each of ``groups`` (``dup_group`` values of ``version``): the root
-    reached by following the ``dup_merges`` rows (a group no merge names is its own root).
-
-    For grouping at split time: documents whose groups share a root are near duplicates,
-    directly or through others. ``dup_merges`` has a row per merge, not per document.
-    """
-    if MERGES_TABLE not in store.manifest(version).tables:
-        return {g: g for g in groups}
-    parent = {
-        row["dup_group"]: row["into"]
-        for batch in store.iter_batches(version, MERGES_TABLE, ["dup_group", "into"])
-        for row in batch.to_pylist()
-    }
-    roots = Roots({int(g, 16): int(i, 16) for g, i in parent.items()})
-    return {g: f"{roots.find(int(g, 16)):016x}" for g in groups}

@@ -299,9 +299,10 @@ def write_tables(
     keep = ~np.isin(pos, exact_pos)
     keys = t.column("key").to_numpy()
     group = keys.copy()
-    at = np.searchsorted(group_pos, pos)
-    hit = (at < len(group_pos)) & (group_pos[np.minimum(at, len(group_pos) - 1)] == pos)
-    group[hit] = group_key[at[hit]]
+    if len(group_pos):  # no near-duplicate anywhere: every document is its own group
+        at = np.searchsorted(group_pos, pos)
+        hit = (at < len(group_pos)) & (group_pos[np.minimum(at, len(group_pos) - 1)] == pos)
+        group[hit] = group_key[at[hit]]
     folder = Path(tmp) / ".ray" / name
     writers = {n: TableWriter(_mkdir(folder / n), s) for n, s in SCHEMAS.items()}
     write_doc_batch(writers, batch, keep, key_ids(group))

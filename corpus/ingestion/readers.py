@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import csv
 import json
-import stat
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.errors import IngestError, Problem, display_path
+from corpus.errors import IngestError, display_path
 from corpus.ids import bytes_sha256, file_sha256
-from corpus.ingestion import fields
+from corpus.ingestion import fields, markdown
 from corpus.ingestion.core import RawRecord, RecordProblem, normalize, split_title
+from corpus.ingestion.encodings import UTF8, codec_name, decode, wide_encoding
+from corpus.ingestion.inputs import (
+    MARKDOWN_SUFFIXES,
+    TABLE_SUFFIXES,
+    TEXT_SUFFIXES,
+    Inputs,
+    discover,
+    find_inputs,
+)
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-TABLE_SUFFIXES = {".jsonl", ".ndjson", ".csv", ".parquet"}
 FIELDS = ("title", "text", "id", "url", "source", "published_at", "language")
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
@@ -57,73 +63,6 @@ def parse_field_mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
-    """Expand folders (recursively, sorted) into supported files; report the rest."""
-    files: list[Path] = []
-    problems: list[Problem] = []
-    supported = TEXT_SUFFIXES | TABLE_SUFFIXES
-    for path in paths:
-        if path.is_dir():
-            found = []
-            for p in sorted(path.rglob("*")):
-                if p.name.startswith(".") or p.suffix.lower() not in supported:
-                    continue
-                if p.is_file():
-                    found.append(p)
-                elif (kind := _special(p)) is not None:
-                    problems.append(
-                        Problem(
-                            display_path(p),
-                            f"{kind}, not a regular file: not read",
-                            "Move it out of the folder, or copy its content into a file.",
-                        )
-                    )
-            if not found and not problems:
-                problems.append(
-                    Problem(
-                        display_path(path), "the folder holds no .txt/.md/.jsonl/.csv/.parquet file"
-                    )
-                )
-            files.extend(found)
-        elif path.is_file():
-            if path.suffix.lower() in supported:
-                files.append(path)
-            else:
-                problems.append(
-                    Problem(
-                        display_path(path),
-                        f"unsupported file type {path.suffix or '(none)'!r}",
-                        "Use .txt/.md (title, blank line, paragraphs) or .jsonl/.csv/.parquet.",
-                    )
-                )
-        elif path.exists() or path.is_symlink():
-            kind = _special(path) or "not a regular file or folder"
-            problems.append(Problem(display_path(path), f"{kind}: not read"))
-        else:
-            problems.append(
-                Problem(display_path(path), "no such file or folder", "Check the path.")
-            )
-    unique = list(dict.fromkeys(files))
-    return unique, problems
-
-
-def _special(path: Path) -> str | None:
-    """What a path that is neither a file nor a folder is (a FIFO, socket, device...)."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return "a broken link" if path.is_symlink() else None
-    for test, kind in (
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    ):
-        if test(mode):
-            return kind
-    return None
-
-
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
@@ -140,25 +79,6 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         raise RecordProblem(f"cannot read the file: {exc.strerror}") from None
 
 
-def decode(data: bytes, encoding: str) -> str:
-    """Decode strictly; a bad byte is named by its offset. (NUL characters are refused for
-    every format alike, when the record is segmented.)"""
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        if b"\x00" in data[:8192]:
-            raise RecordProblem(
-                "looks like a binary file (NUL bytes, not valid text)", "Ingest only text."
-            ) from None
-        raise RecordProblem(
-            f"not valid {encoding} at byte offset {exc.start}",
-            "Convert the file to UTF-8, or pass --encoding (for example cp1252 or latin-1) "
-            "for legacy files.",
-        ) from None
-    except LookupError:
-        raise RecordProblem(f"unknown encoding {encoding!r}", "Pass a Python codec name.") from None
-
-
 def read_text_file(item: TextFile, options: ReadOptions) -> RawRecord:
     """Read one seed-layout file (runs in a worker)."""
     path = Path(item.path)
@@ -166,13 +86,27 @@ def read_text_file(item: TextFile, options: ReadOptions) -> RawRecord:
     if not data.strip():
         raise RecordProblem("the file is empty", "Remove it or add a title line and paragraphs.")
     content = normalize(decode(data, options.encoding))
-    title, body = split_title(content)
+    if path.suffix.lower() not in MARKDOWN_SUFFIXES:
+        title, body = split_title(content)
+        return RawRecord(
+            source_path=display_path(item.path),
+            source_sha256=bytes_sha256(data),
+            source_record=None,
+            title=title,
+            text=body,
+        )
+    front, title, body = markdown.title_and_body(content)
     return RawRecord(
         source_path=display_path(item.path),
         source_sha256=bytes_sha256(data),
         source_record=None,
         title=title,
         text=body,
+        external_id=front.external_id,
+        url=front.url,
+        source=front.source,
+        published_at=front.published_at,
+        language=front.language or fields.DEFAULT_LANGUAGE,
     )
 
 
@@ -241,38 +175,67 @@ def _missing_columns(columns: list[str], options: ReadOptions, kind: str) -> Rec
     )
 
 
-def _jsonl_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
-    records = 0
+def _jsonl_lines(path: Path, options: ReadOptions) -> Iterator[tuple[int, str | RecordProblem]]:
+    """The lines of a JSONL file by number, decoded (a UTF-16/32 file by its byte order mark)."""
+    with path.open("rb") as fh:
+        wide = wide_encoding(fh.read(4), options.encoding)
+    if wide != options.encoding:
+        with path.open(encoding=wide, newline="\n") as text:
+            try:
+                yield from enumerate(text, start=1)
+            except UnicodeDecodeError as exc:
+                yield 0, RecordProblem(f"not valid {wide} text: {exc.reason}", "Re-save as UTF-8.")
+        return
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
             try:
-                decoded = decode(line, options.encoding)
-                value = json.loads(decoded.removeprefix(_BOM) if number == 1 else decoded)
+                yield number, decode(line, options.encoding)
             except RecordProblem as exc:
                 yield number, exc
-                continue
-            except json.JSONDecodeError as exc:
-                yield (
-                    number,
-                    RecordProblem(
-                        f"line {number} is not valid JSON: {exc.msg}",
-                        "Each line of a JSONL file must be one JSON object.",
-                    ),
-                )
-                continue
-            if not isinstance(value, dict):
-                yield (
-                    number,
-                    RecordProblem(
-                        f"line {number} is not a JSON object",
-                        "Each line of a JSONL file must be one JSON object.",
-                    ),
-                )
-                continue
-            records += 1
-            yield number, value
+
+
+def _jsonl_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
+    records = 0
+    for number, decoded in _jsonl_lines(path, options):
+        if isinstance(decoded, RecordProblem):
+            yield number, decoded
+            continue
+        if not decoded.strip():
+            continue
+        try:
+            value = json.loads(decoded.removeprefix(_BOM) if number == 1 else decoded)
+        except json.JSONDecodeError as exc:
+            yield (
+                number,
+                RecordProblem(
+                    f"line {number} is not valid JSON: {exc.msg}",
+                    "Each line of a JSONL file must be one JSON object.",
+                ),
+            )
+            continue
+        except RecursionError:
+            yield (
+                number,
+                RecordProblem(
+                    f"line {number} is nested too deeply to read (thousands of levels of "
+                    "lists or objects)",
+                    "Flatten the record, or remove the line; --skip-bad ingests the others.",
+                ),
+            )
+            continue
+        if not isinstance(value, dict):
+            yield (
+                number,
+                RecordProblem(
+                    f"line {number} is not a JSON object",
+                    "Each line of a JSONL file must be one JSON object.",
+                ),
+            )
+            continue
+        records += 1
+        yield number, value
     if records == 0:
         yield 0, RecordProblem("the file holds no JSON records", "Add one JSON object per line.")
 
@@ -280,9 +243,13 @@ def _jsonl_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
 def _csv_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
     """Rows by number; a bad row is reported and every other row is still read."""
     csv.field_size_limit(_MAX_FIELD)
-    encoding = "utf-8-sig" if options.encoding.lower().replace("_", "-") in UTF8 else None
-    with path.open(encoding=encoding or options.encoding, newline="") as fh:
-        reader = csv.reader(fh)
+    with path.open("rb") as raw:
+        encoding = wide_encoding(raw.read(4), options.encoding)
+    if encoding == options.encoding and codec_name(encoding) in UTF8:
+        encoding = "utf-8-sig"
+    with path.open(encoding=encoding, newline="") as fh:
+        lines = _Lines(fh)
+        reader = csv.reader(lines)
         try:
             header = next(reader)
         except StopIteration:
@@ -296,6 +263,7 @@ def _csv_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
             return
         number = 0
         while True:
+            lines.taken = []
             try:
                 cells = next(reader)
             except StopIteration:
@@ -307,6 +275,9 @@ def _csv_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
                     return  # the decoder cannot resynchronise: the rest is unreadable
                 continue
             number += 1
+            if lines.quoted() and (problem := _unclosed_quote(lines, number)) is not None:
+                yield number, problem
+                continue
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) > len(header):
@@ -323,7 +294,82 @@ def _csv_rows(path: Path, options: ReadOptions) -> Iterator[Row]:
         )
 
 
-UTF8 = {"utf-8", "utf8", "utf-8-sig"}
+class _Lines:
+    """The lines of a CSV file, keeping the ones the reader took for its last row."""
+
+    def __init__(self, fh: Iterator[str]) -> None:
+        self.fh = fh
+        self.taken: list[str] = []
+        self.count = 0  # lines read so far
+
+    def quoted(self) -> bool:
+        """Whether the last row has a quote that could be left open."""
+        return any('"' in line for line in self.taken)
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.fh)
+        self.taken.append(line)
+        self.count += 1
+        return line
+
+
+def _unclosed_quote(lines: _Lines, number: int) -> RecordProblem | None:
+    """A row over several lines whose quoting is broken: a quote never closed (the row ran
+    to the end of the file) or closed inside a later field. Either way it swallowed the
+    rows below the line where the quote opened, so the row is reported, not read.
+
+    A well-formed quoted field over several lines (a quote closed right before a comma or
+    the line's end) is a row like any other.
+    """
+    try:
+        for _ in csv.reader(lines.taken, strict=True):
+            pass
+        return None
+    except csv.Error as exc:
+        at_end = "end of data" in str(exc)
+    if len(lines.taken) == 1 and not at_end:
+        return None  # a stray quote inside one line ("x"y): read as the csv module reads it
+    first = lines.count - len(lines.taken) + 1
+    opened = first + _opening_line(lines.taken)
+    last = lines.count
+    where = f"row {number}: the quote opened on line {opened}"
+    reason = (
+        f"{where} is never closed (the file ends inside it)"
+        if at_end and last == opened
+        else f"{where} is never closed, so lines {opened + 1}-{last} (to the end of the file) "
+        "became part of this row"
+        if at_end
+        else f"{where} is closed only inside a later field, on line {last}, so lines "
+        f"{opened + 1}-{last} became part of this row"
+    )
+    return RecordProblem(
+        reason,
+        f"Close the quote on line {opened} (a quote inside a quoted field is written twice: "
+        '""), then ingest again.',
+    )
+
+
+def _opening_line(lines: list[str]) -> int:
+    """The index of the line where a quoted field opened and ran past the line's end."""
+    inside, opened = False, 0
+    for index, line in enumerate(lines):
+        i = 0
+        while i < len(line):
+            char = line[i]
+            if not inside and char == '"' and (i == 0 or line[i - 1] == ","):
+                inside, opened = True, index
+            elif inside and char == '"':
+                if line[i + 1 : i + 2] == '"':
+                    i += 1
+                else:
+                    inside = False
+            i += 1
+        if inside and index == opened:
+            return opened
+    return 0
 
 
 def _csv_problem(exc: Exception, options: ReadOptions, where: str) -> RecordProblem:
@@ -390,3 +436,21 @@ def iter_table_records(
             )
         except RecordProblem as exc:
             yield number, exc
+
+
+__all__ = [  # the finding of inputs is re-exported: callers read inputs through this module
+    "DEFAULT_MAX_BYTES",
+    "FIELDS",
+    "TABLE_SUFFIXES",
+    "TEXT_SUFFIXES",
+    "Inputs",
+    "ReadOptions",
+    "TextFile",
+    "decode",
+    "discover",
+    "find_inputs",
+    "iter_table_records",
+    "parse_field_mapping",
+    "read_text_file",
+    "record_from_mapping",
+]

@@ -21,6 +21,7 @@ class IngestResult:
     sentences: int = 0
     files: int = 0
     problems: list[Problem] = field(default_factory=list)
+    ignored: list[Problem] = field(default_factory=list)  # files in folders left unread
     path: Path | None = None
     migrated: dict[str, Any] = field(default_factory=dict)  # an old documents table rewritten
 
@@ -36,5 +37,6 @@ class IngestResult:
             "sentences": self.sentences,
             "files": self.files,
             "problems": [p.to_dict() for p in self.problems],
+            "ignored": [p.to_dict() for p in self.ignored],
             "path": str(self.path) if self.path else None,
         }

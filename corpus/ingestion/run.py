@@ -32,7 +32,7 @@ from corpus.ingestion.readers import (
     TABLE_SUFFIXES,
     ReadOptions,
     TextFile,
-    discover,
+    find_inputs,
     iter_table_records,
     read_text_file,
 )
@@ -128,7 +128,7 @@ def _choose_version(store: Store, version: str | None) -> tuple[str, str | None]
 
 @translate_os_errors
 def ingest(
-    paths: Sequence[str | os.PathLike[str]],
+    paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     *,
     store: Store | str | os.PathLike[str],
     schema: AnnotationSchema | None = None,
@@ -143,7 +143,8 @@ def ingest(
     ray_address: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> IngestResult:
-    """Ingest files or folders into a new, immutable version of ``store``.
+    """Ingest files or folders (one path, or a list of them) into a new, immutable version
+    of ``store``.
 
     ``fields`` maps our field names to the columns of tabular input (``{"title":
     "headline"}``). With bad inputs and ``skip_bad=False`` nothing is written and
@@ -159,6 +160,8 @@ def ingest(
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     options = ReadOptions(encoding=encoding, max_bytes=max_bytes, fields=dict(fields or {}))
+    if isinstance(paths, str | os.PathLike):  # one path, not its characters
+        paths = [paths]
     steps = _ingest(
         [Path(p) for p in paths],
         store=as_store(store),
@@ -185,7 +188,8 @@ def _ingest(
     workers: int | None,
     engine: tuple[str, str | None] = ("local", None),
 ) -> Steps[IngestResult]:
-    files, problems = discover(paths)
+    found = find_inputs(paths)
+    files, problems = found.files, found.problems
     total_bytes = sum(p.stat().st_size for p in files if p.is_file())
     n_workers = workers if workers is not None else (multiprocessing.cpu_count() or 1)
     if total_bytes < INLINE_BYTES:
@@ -206,6 +210,7 @@ def _ingest(
                     writer, store, parent, files, problems, options, n_workers
                 )
             result.files = len(files)
+            result.ignored = found.ignored
             if result.problems and not skip_bad:
                 raise IngestError(
                     f"{len(result.problems)} bad input(s); nothing was written",
@@ -229,7 +234,7 @@ def _ingest(
                 inputs=inputs,
                 tables={},
                 report=[ProblemRecord.model_validate(p.to_dict()) for p in result.problems],
-                extra={"migrated": result.migrated} if result.migrated else {},
+                extra=_extra(result),
             )
             result.path = writer.commit(manifest)
             result.written = True
@@ -237,6 +242,16 @@ def _ingest(
             writer.abort()
             raise
     return result
+
+
+def _extra(result: IngestResult) -> dict[str, object]:
+    """The manifest's ``extra``: an old documents table rewritten, files left unread."""
+    extra: dict[str, object] = {}
+    if result.migrated:
+        extra["migrated"] = result.migrated
+    if result.ignored:
+        extra["ignored"] = [p.to_dict() for p in result.ignored]
+    return extra
 
 
 def _ingest_into(

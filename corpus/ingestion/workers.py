@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import itertools
 import multiprocessing
+import os
+import select
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
+
+from corpus.faults import fault_point
 
 A = TypeVar("A")
 T = TypeVar("T")
@@ -31,7 +39,13 @@ def run_in_order(
         for batch, tag in batches:
             yield fn(batch), tag
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=worker_context(),
+        initializer=die_with,
+        initargs=(os.getpid(),),
+    )
+    with pool:
         window: list[tuple[Future[T], int]] = []
         it = iter(batches)
         for batch, tag in itertools.islice(it, 2 * workers):
@@ -40,10 +54,43 @@ def run_in_order(
         while window:
             future, tag = window.pop(0)
             result = future.result()
+            fault_point("ingest:workers-running")
             nxt = next(it, None)
             if nxt is not None:
                 window.append((pool.submit(fn, nxt[0]), nxt[1]))
             yield result, tag
+
+
+def die_with(parent: int) -> None:
+    """Make this worker process end when the process ``parent`` ends, however it ends.
+
+    A pool's workers wait for work on a queue whose writing end they hold themselves, so a
+    parent killed with SIGKILL (or by the OOM killer) would leave them running. On Linux a
+    thread waits on a pid file descriptor of the parent (no polling) and kills this worker
+    when it becomes readable, and ``PR_SET_PDEATHSIG`` kills it with its own parent process
+    (the forkserver, which ends with the parent). Elsewhere nothing is done.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):  # a best effort: the thread below
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    try:
+        fd = os.pidfd_open(parent)
+    except ProcessLookupError:  # the parent has already ended
+        os.kill(os.getpid(), signal.SIGKILL)
+        return
+    except (OSError, AttributeError):  # a kernel before 5.3: PR_SET_PDEATHSIG only
+        return
+
+    def wait() -> None:
+        select.select([fd], [], [])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=wait, name="die-with-parent", daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def worker_context() -> Any:

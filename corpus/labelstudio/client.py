@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
-from corpus.errors import LabelStudioError, StudioNotRunningError, redact_url
+from corpus.errors import LabelStudioError, StudioAuthError, StudioNotRunningError, redact_url
 from corpus.faults import fault_point
 from corpus.labelstudio.calls import retrying, wrap_api_error
 
@@ -337,6 +337,14 @@ def connect(conn: Connection, *, timeout: float = 60.0) -> StudioClient:
 
     url = normalize_url(conn.url)
     shown = redact_url(url)
+    if httpx.URL(url).userinfo:  # httpx would send them as Basic auth instead of the key
+        raise StudioAuthError(
+            f"the Label Studio URL {shown} carries a user name and password: Label Studio's "
+            "API does not use them, and they would be sent instead of the API key",
+            endpoint=WHOAMI,
+            hint="Remove 'user:password@' from LABEL_STUDIO_URL; the API key "
+            "(LABEL_STUDIO_API_KEY, from Account & Settings) is what logs in.",
+        )
     try:
         sdk = LabelStudio(base_url=url, api_key=conn.api_key, timeout=timeout)  # type: ignore[no-untyped-call]
         client = StudioClient(sdk, Connection(url, conn.api_key, conn.managed))

@@ -2,7 +2,8 @@
 hotkeys and the project's instructions. Pure functions of the schema.
 
 Names used in results: ``stance`` (document Choices, required), ``issue`` (Labels over the
-``text`` field) and ``span_stance`` (Choices per region). Label and choice ``value``\\ s are
+``text`` field) and ``span_stance`` (Choices per region, required when the schema's
+``span_stance.required`` says so). Label and choice ``value``\\ s are
 the schema's stable identifiers (what results store); the buttons show the schema's titles
 through Label Studio's ``html`` attribute, which replaces the displayed text only. The title
 is HTML-escaped first (Label Studio renders that attribute as sanitised HTML), and lxml
@@ -24,8 +25,13 @@ from typing import Any
 
 from lxml import etree
 
-from corpus.errors import SchemaError
-from corpus.label_schema import AnnotationSchema, LabelDef
+from corpus.label_schema import (  # the key pools: a schema never has more labels
+    ISSUE_KEYS,
+    SPAN_STANCE_KEYS,
+    STANCE_KEYS,
+    AnnotationSchema,
+    LabelDef,
+)
 
 TEXT = "text"
 STANCE = "stance"
@@ -38,15 +44,7 @@ _PALETTE = [
     "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
 ]  # fmt: skip
 
-# Disjoint key pools, one per control. Label Studio's own single keys for text labelling are
-# left alone: u (unselect region), h and r (reserved by its region tools), e/o/p/w/k/m/v/b
-# (image tools), and ctrl/alt combinations. shift+digit on span stance acts only while a
-# region is selected (its choices are shown then).
-ISSUE_KEYS = (*"1234567890", *"qtyzxcijln")
-SPAN_STANCE_KEYS = tuple(f"shift+{d}" for d in "1234567890")
-STANCE_KEYS = tuple("asdfg")
 _POOLS = {ISSUE: ISSUE_KEYS, SPAN_STANCE: SPAN_STANCE_KEYS, STANCE: STANCE_KEYS}
-_WHAT = {ISSUE: "issue", SPAN_STANCE: "span stance", STANCE: "document stance"}
 
 
 @dataclass(frozen=True)
@@ -78,17 +76,12 @@ def _labels(schema: AnnotationSchema) -> dict[str, tuple[LabelDef, ...]]:
 def hotkeys(schema: AnnotationSchema) -> list[Hotkey]:
     """Every button's hotkey, in the config's order (issues, span stance, document stance).
 
-    :class:`~corpus.errors.SchemaError` when a control has more labels than its key pool.
+    A schema never has more labels of a kind than its key pool (checked when it is loaded,
+    :mod:`corpus.label_schema`).
     """
     out = []
     for control, labels in _labels(schema).items():
-        pool = _POOLS[control]
-        if len(labels) > len(pool):
-            raise SchemaError(
-                f"the schema has {len(labels)} {_WHAT[control]} labels; Label Studio hotkeys "
-                f"are defined for at most {len(pool)}",
-                hint="Use fewer labels, or add keys to the pool in corpus/labelstudio/config.py.",
-            )
+        pool = _POOLS[control]  # never shorter: the schema is checked when loaded
         out += [
             Hotkey(control, label.name, label.title, key)
             for label, key in zip(labels, pool, strict=False)
@@ -129,6 +122,8 @@ def label_config(schema: AnnotationSchema) -> str:
         choice="single",
         showInline="true",
     )
+    if schema.span_stance.required:
+        span_choices.set("required", "true")
     for label in schema.span_stance.labels:
         button(span_choices, "Choice", SPAN_STANCE, label)
 
@@ -174,7 +169,8 @@ def instructions_html(schema: AnnotationSchema) -> str:
         ["Backspace"],
         ").",
     )
-    _step(root, "Select a marked passage to give its stance (", span_keys, "): ")
+    need = "required" if schema.span_stance.required else "optional"
+    _step(root, f"Select a marked passage to give its stance, {need} (", span_keys, "): ")
     _tail(root[-1], schema.span_stance.question)
     _step(root, "Answer for the whole article, required (", doc_keys, "): ")
     _tail(root[-1], schema.stance.question)

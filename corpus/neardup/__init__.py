@@ -3,10 +3,12 @@
 * :mod:`corpus.neardup.bands`: band hashes, document keys, signature verification (pure);
 * :mod:`corpus.neardup.groups`: groups from verified links, merges recorded (pure);
 * :mod:`corpus.neardup.runs`: sorted Arrow IPC runs, probed without loading them;
-* :mod:`corpus.neardup.index`: :class:`NearDupIndex`, the segments of one store version.
+* :mod:`corpus.neardup.index`: :class:`NearDupIndex`, the segments of one store version;
+* :mod:`corpus.neardup.components`: the near-duplicate component of a document at a version
+  (stored groups + recorded merges), the one definition sampling and releases use.
 
-Nothing here knows the store: :mod:`corpus.ingestion.dedup` links, verifies and records the
-index files of a version.
+Only :mod:`corpus.neardup.components` reads the store (a version's tables);
+:mod:`corpus.ingestion.dedup` links, verifies and records the index files of a version.
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ class Roots:
         while (up := self.parent.get(group)) is not None:
             path.append(group)
             group = up
+            if len(path) > len(self.parent):  # only a damaged merges table has a cycle
+                raise ValueError(f"the recorded merges form a cycle through group {group:016x}")
         for g in path[:-1]:  # path compression (the stored merges keep the original links)
             self.parent[g] = group
         return group

@@ -29,16 +29,16 @@ from corpus.about import __version__
 from corpus.engines import check_engine, engine_session
 from corpus.engines.rows import read_rows, read_table
 from corpus.errors import ReleaseError, ReleaseGateError, translate_os_errors
-from corpus.ingestion.dedup import group_roots
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labels.gold import effective_gold
+from corpus.neardup.components import group_components
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.release import gates, links, tables
 from corpus.release.rows import labels_by_document, release_rows
 from corpus.release.splits import DEFAULT_RATIOS, SPLITS, check_ratios, stratify
 from corpus.release.tables import TEXT_MODES, TextMode
 from corpus.release.verify import check_files, check_tables, read_card, read_manifest
-from corpus.release.writer import ReleaseWriter, remove_leftovers, shard_path
+from corpus.release.writer import ReleaseWriter, check_new_folder, remove_leftovers, shard_path
 from corpus.rounds.schemas import schema_history
 from corpus.rounds.state import round_order
 from corpus.store import Store, as_store, lineage, parse_version, version_folders
@@ -183,6 +183,10 @@ def build_release(
     check_engine(engine)
     if text not in TEXT_MODES:
         raise ValueError(f"text must be one of {', '.join(TEXT_MODES)}, not {text!r}")
+    from corpus.release.facts import check_creator, check_url
+
+    url = None if url is None else check_url(url)
+    creators = [check_creator(c) for c in creators]
     store = as_store(store)
     settings = {"ratios": check_ratios(ratios), "seed": seed, "force": force, "text": text,
                 "titles": keep_titles or text == "full", "license": license,
@@ -218,10 +222,14 @@ def _build(
 ) -> Steps[ReleaseResult]:
     parse_version(release)
     target = out or releases_dir(store) / release
-    if target.exists():
+    check_new_folder(target)
+    home = releases_dir(store).resolve()
+    if target.resolve().is_relative_to(home) and target.resolve() != home / release:
         raise ReleaseError(
-            f"{target} already exists; a release is never overwritten",
-            hint="Pick a new release number (releases are immutable).",
+            f"{target} is inside the store's releases folder {home} but is not the folder of "
+            f"release {release}: the store reads that folder as releases by their number",
+            hint=f"Leave out --out (the release goes to {home / release}), or pass a folder "
+            "outside the store's releases.",
         )
     if "gold_annotations" not in store.manifest(version).tables:
         raise ReleaseError(
@@ -256,7 +264,7 @@ def _build(
     pairs = links.near_duplicate_pairs(store, version, docs)
     labels = {d: links.document_labels(stance_of[d], spans_of.get(d, [])) for d in docs}
     groups = {d: docs[d]["dup_group"] for d in docs}
-    roots = group_roots(store, version, set(groups.values()))  # merges ingest recorded
+    roots = group_components(store, version, set(groups.values()))  # merges ingest recorded
     units = links.release_units(groups, labels, pairs, roots)
     assignment = stratify(units, ratios=settings["ratios"], seed=settings["seed"],
                           previous=prev_groups)  # fmt: skip
@@ -278,11 +286,12 @@ def _build(
     del sentences
 
     all_spans = [*(s for v in spans_of.values() for s in v), *raw_spans]
+    not_annotated = gates.unannotated(schema, gold_spans, raw_spans)
     failures = [
         *gates.unknown_labels(schema, gold, gold_spans, raw_annotations, raw_spans),
         *gates.data_gates(store, version, docs, split_of, all_spans, pairs),
         *gates.stability_gate(assignment, release, prev["release"] if prev else None),
-        *gates.label_gates(units, assignment, schema),
+        *gates.label_gates(units, assignment, schema, skip=not_annotated),
         *gates.privacy_gate(rows.leaks),
     ]
     if failures and not settings["force"]:
@@ -307,6 +316,7 @@ def _build(
         "uncovered": [f"{links.describe(x)} in {s}" for x, s in assignment.uncovered],
         "scarce": {links.describe(x): n for x, n in assignment.scarce.items()},
         "conflicts": assignment.conflicts,
+        "not_annotated": not_annotated,
         "groups": group_split,
         "documents": split_of,
     }  # fmt: skip

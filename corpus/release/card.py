@@ -98,11 +98,13 @@ def render_card(
     """README.md of the release, from the DATASET_CARD.md template (Jinja2)."""
     import jinja2
 
+    from corpus.release.facts import markdown_text
+
     path = template_path()
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters["md"] = markdown_text  # a value the user gave, as literal text
     try:
-        template = jinja2.Template(
-            path.read_text(encoding="utf-8"), undefined=jinja2.StrictUndefined
-        )
+        template = env.from_string(path.read_text(encoding="utf-8"))
     except (OSError, jinja2.TemplateError) as exc:
         raise ReleaseError(
             f"cannot read the card template {path}: {exc}",

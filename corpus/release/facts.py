@@ -10,11 +10,14 @@ into the release's ``images/``); :func:`describe` is pure and fills the manifest
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, ReleaseError
+from corpus.iaa.stats import GoldAgreement
 from corpus.label_schema import AnnotationSchema
 from corpus.store import Store
 
@@ -33,6 +36,56 @@ OFFSETS_DESCRIPTIONS = {
 }
 
 
+_MARKUP = re.compile(r"[<>]")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _control(text: str) -> str | None:
+    """The first control, line/paragraph separator or bidi override character, if any."""
+    return next(
+        (c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI), None
+    )
+
+
+def check_url(url: str) -> str:
+    """The dataset's home page as given, refused (:class:`ReleaseError`) unless it is an
+    absolute ``http(s)`` URL on one line without spaces, quotes or angle brackets (it is
+    printed in the card and ``croissant.json``)."""
+    parts = urlsplit(url)
+    bad = _control(url) or next((c for c in url if c in ' "<>\\`'), None)
+    if parts.scheme not in ("http", "https") or not parts.netloc or bad is not None:
+        why = f"the character {bad!r}" if bad is not None else "not an http(s) address"
+        raise ReleaseError(
+            f"--url {url!r} is not a web address ({why})",
+            hint="Give the dataset's home page as https://HOST/PATH.",
+        )
+    return url
+
+
+def check_creator(name: str) -> str:
+    """A creator's name as given, refused (:class:`ReleaseError`) when it is blank, spans
+    lines, holds a control character or HTML markup (``<``, ``>``): it is one line of the card
+    and one ``Person`` of ``croissant.json``. Markdown in it is escaped in the card."""
+    bad = _control(name) or (m.group() if (m := _MARKUP.search(name)) else None)
+    if not name.strip() or bad is not None:
+        why = "it is blank" if bad is None else f"it holds {bad!r}"
+        raise ReleaseError(
+            f"--creator {name!r} is not a name on one line without markup ({why})",
+            hint="Give each creator as plain text, e.g. --creator 'Ada Lovelace'.",
+        )
+    return name
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as literal Markdown: HTML's ``&<>`` as entities, Markdown punctuation
+    backslash-escaped (for values the user gave, such as creators)."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", escaped)
+
+
 def store_facts(
     store: Store, schema: AnnotationSchema, rounds: Sequence[str], out: Path
 ) -> dict[str, Any]:
@@ -48,9 +101,13 @@ def store_facts(
                 "documents": len(state.doc_ids),
                 "overlap": state.settings.overlap,
                 "version": state.version,
+                "strategy": state.settings.strategy,
+                "shown": state.shown(),  # the pre-annotator: keywords, a model, or none
+                "sampled_by": state.sampled_by(),
             }
         except CorpusError:
-            size = {"documents": None, "overlap": None, "version": None}
+            size = {"documents": None, "overlap": None, "version": None, "strategy": None,
+                    "shown": None, "sampled_by": None}  # fmt: skip
         found["rounds"].append({"name": name, **size})
         try:
             report = agreement(store, name, schema=schema, bootstrap=500)
@@ -64,8 +121,28 @@ def store_facts(
             "spans": [(x.label, fmt(x.overlap_f1), fmt(x.alpha)) for x in report.span_labels],
             "span_stance": fmt(report.span_stance_kappa),
             "plots": [f.relative_to(out).as_posix() for f in files if f.suffix == ".png"],
+            "gold": gold_facts(report.with_gold),
         })  # fmt: skip
     return found
+
+
+def gold_facts(gold: GoldAgreement) -> dict[str, Any]:
+    """Each annotator's agreement with the round's gold, as the card prints it."""
+    from corpus.iaa import fmt
+
+    if not gold.available:
+        return {"available": False, "note": gold.note, "annotators": [], "labels": []}
+    annotators, labels = [], []
+    for a in gold.annotators:
+        *issues, any_issue = a.span_labels
+        annotators.append({
+            "annotator": a.annotator, "documents": a.documents,
+            "accuracy": fmt(a.stance_accuracy), "kappa": fmt(a.stance_kappa),
+            "exact": fmt(any_issue.exact_f1), "overlap": fmt(any_issue.overlap_f1),
+        })  # fmt: skip
+        labels += [{"label": x.label, "annotator": a.annotator, "exact": fmt(x.exact_f1),
+                    "overlap": fmt(x.overlap_f1)} for x in issues]  # fmt: skip
+    return {"available": True, "note": gold.note, "annotators": annotators, "labels": labels}
 
 
 def default_citation(pretty_name: str, release: str, created: str, creators: Sequence[str]) -> str:
@@ -131,14 +208,31 @@ def describe(
         )
         analysis += [f"Round {a['round']}, issue {x}: overlap F1 {f1}, character alpha {al}."
                      for x, f1, al in a["spans"]]  # fmt: skip
+        gold = a.get("gold") or {"available": False, "note": "not measured"}
+        if not gold["available"]:
+            analysis.append(f"Round {a['round']}: agreement with gold not available "
+                            f"({gold['note']}).")  # fmt: skip
+        analysis += [
+            f"Round {a['round']}, annotator {g['annotator']} against the adjudicated gold "
+            f"(after curation) over {g['documents']} documents: stance accuracy "
+            f"{g['accuracy']}, Cohen's kappa {g['kappa']}; spans (any issue) exact F1 "
+            f"{g['exact']}, overlap F1 {g['overlap']}."
+            for g in gold.get("annotators", [])
+        ]
     if not facts["agreement"]:
         analysis.append("No round had two or more annotators on the same documents.")
     issues = ", ".join(schema.issue_names)
+    span_stance = (
+        "no stance (span stance is optional and was not annotated)"
+        if "span_stance" in meta["split"].get("not_annotated", [])
+        else f"a stance ({', '.join(schema.span_stance_names)}"
+        f"{'' if schema.span_stance.required else ', optional'})"
+    )
     rai = {
         "annotation_protocol": (
             f"Annotators answer '{schema.stance.question}' for each document "
             f"({', '.join(schema.stance_names)}) and mark character spans for the issues "
-            f"{issues}, each with a stance ({', '.join(schema.span_stance_names)}), starting "
+            f"{issues}, each with {span_stance}, starting "
             f"from keyword pre-annotations marked as suggestions. Schema hash "
             f"{meta['schema_hash']}; the guidelines are in the dataset card."
         ),

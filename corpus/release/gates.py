@@ -3,8 +3,10 @@
 Offsets that do not match the text, drift left by a round, the same or a near-duplicate text
 in two splits, documents that would move split within one major release, a label without an
 example in a split, an e-mail address anywhere. The build refuses on any, unless forced with
-a reason. A failure is ``unavoidable`` when no split assignment could pass it (a label on
-fewer document groups than there are splits): only the data can fix it.
+a reason. An optional label family nobody used (span stance when the schema does not require
+it, :func:`unannotated`) has no split gate: the card says it was not annotated. A failure
+is ``unavoidable`` when no split assignment could pass it (a label on fewer document groups
+than there are splits): only the data can fix it.
 """
 
 from __future__ import annotations
@@ -88,21 +90,41 @@ def stability_gate(assignment: Assignment, release: str, previous: str | None) -
     ]
 
 
-def schema_labels(schema: AnnotationSchema) -> list[str]:
-    """Every label the split units can carry, in schema order."""
-    return [
-        *(label(STANCE, n) for n in schema.stance_names),
-        *(label(ISSUE, n) for n in schema.issue_names),
-        *(label(SPAN_STANCE, n) for n in schema.span_stance_names),
+def unannotated(
+    schema: AnnotationSchema,
+    gold_spans: Sequence[Mapping[str, Any]],
+    spans: Sequence[Mapping[str, Any]],
+) -> list[str]:
+    """The label families annotators were free to leave out and nobody set in these rows:
+    ``span_stance`` when the schema does not require it and no span (gold or an annotator's)
+    has a stance. Their labels need no example in any split."""
+    if schema.span_stance.required:
+        return []
+    if any(s["stance"] is not None for s in [*gold_spans, *spans]):
+        return []
+    return [SPAN_STANCE]
+
+
+def schema_labels(schema: AnnotationSchema, skip: Sequence[str] = ()) -> list[str]:
+    """Every label the split units can carry, in schema order (without the ``skip`` families)."""
+    families = [
+        (STANCE, schema.stance_names),
+        (ISSUE, schema.issue_names),
+        (SPAN_STANCE, schema.span_stance_names),
     ]
+    return [label(kind, n) for kind, names in families if kind not in skip for n in names]
 
 
 def label_gates(
-    units: Sequence[Unit], assignment: Assignment, schema: AnnotationSchema
+    units: Sequence[Unit],
+    assignment: Assignment,
+    schema: AnnotationSchema,
+    skip: Sequence[str] = (),
 ) -> list[GateFailure]:
     """Every label of the schema in every split, as the stratifier reports it: ``uncovered``
     labels it could not spread (avoidable in principle), ``scarce`` labels on fewer units
-    than splits and labels with no example at all (unavoidable)."""
+    than splits and labels with no example at all (unavoidable). The ``skip`` families
+    (:func:`unannotated`) are not checked; a label that occurs but misses a split always is."""
     where: dict[str, set[str]] = defaultdict(set)
     for u in units:
         for x, n in u.labels.items():
@@ -112,7 +134,7 @@ def label_gates(
     for x, s in assignment.uncovered:
         uncovered[x].append(s)
     failures = []
-    for x in schema_labels(schema):
+    for x in schema_labels(schema, skip):
         missing = [s for s in SPLITS if s not in where[x]]
         if not missing:
             continue

@@ -7,7 +7,9 @@ built from its pairs (so linked documents share a split) and the leakage gate ch
 same pairs against the final splits.
 
 Groups that ingest merged (a later document close to two groups, ``dup_merges``) come as
-``roots``; links among the released documents that ingest never drew (two documents close
+``roots``, each group's near-duplicate component at the version
+(:func:`corpus.neardup.components.group_components`, the one definition sampling uses too);
+links among the released documents that ingest never drew (two documents close
 to one that is not released, or groups of stores written before the merges were kept) are
 merged at split time too (:func:`corpus.release.splits.merge_groups`).
 """
@@ -94,8 +96,8 @@ def release_units(
     roots: Mapping[str, str] | None = None,
 ) -> list[Unit]:
     """Split units from doc_id -> dup_group, doc_id -> labels, the near-duplicate pairs among
-    the released documents and ``roots`` (group -> the group ingest merged it into, through
-    documents that may not be released: :func:`corpus.ingestion.dedup.group_roots`)."""
+    the released documents and ``roots`` (group -> its near-duplicate component, through
+    documents that may not be released: :func:`corpus.neardup.components.group_components`)."""
     links = [(groups[a], groups[b]) for a, b in pairs if groups[a] != groups[b]]
     links += [(g, r) for g, r in (roots or {}).items() if g != r]
     return build_units(((groups[d], labels[d]) for d in sorted(groups)), links)

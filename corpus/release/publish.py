@@ -230,7 +230,28 @@ def send_plan(plan: HubPlan, api: HubApi) -> str:
             f"the Hub refused the upload to {plan.repo_id}: {exc}",
             hint="Check the token's write access to the repository (or its organisation).",
         ) from None
+    except _network_errors() as exc:
+        raise ReleaseError(
+            f"cannot reach the Hub to publish {plan.repo_id}: {exc}",
+            hint="Check the network connection (and HF_ENDPOINT, HF_HUB_OFFLINE, proxies), "
+            "then publish again: nothing is tagged until the upload is complete.",
+        ) from None
     return oid
+
+
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions meaning "no connection" from huggingface_hub's HTTP client (httpx2 in
+    huggingface_hub 2, httpx before) and its offline mode (a ``ConnectionError``)."""
+    import httpx
+
+    found: list[type[BaseException]] = [ConnectionError, TimeoutError, httpx.TransportError]
+    try:
+        import httpx2  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        pass
+    else:
+        found.append(httpx2.TransportError)
+    return tuple(found)
 
 
 def _copy(root: Path, files: list[str], target: str, release: str, dry_run: bool) -> str:

@@ -37,7 +37,7 @@ from corpus.release.build import REHYDRATE_CARD, no_cycle_collection
 from corpus.release.rows import table_hash
 from corpus.release.splits import SPLITS
 from corpus.release.verify import check_files, read_card, read_manifest
-from corpus.release.writer import MANIFEST, ReleaseWriter, shard_path
+from corpus.release.writer import MANIFEST, ReleaseWriter, check_new_folder, shard_path
 
 _SOURCE_COLUMNS = ("doc_id", "title", "text_sha256", "source_path", "source_record",
                    "external_id")  # fmt: skip
@@ -177,9 +177,7 @@ def _rehydrate(
             f"release {manifest.get('release')} at {root} already holds its text",
             hint="Rehydrate an offsets-only release (`corpus release build --text none`).",
         )
-    if target.exists():
-        raise ReleaseError(f"{target} already exists; a release is never overwritten",
-                           hint="Pass --out a new folder.")  # fmt: skip
+    check_new_folder(target)
     check_files(root, manifest)  # the offsets and hashes are what was built
     yield Progress("read", f"reading release {manifest['release']}")
     docs: dict[str, dict[str, Any]] = {}

@@ -41,6 +41,35 @@ def shard_path(config: str, split: str) -> str:
     return f"{config}/{split}-00000-of-00001.parquet"
 
 
+def enclosing_release(path: Path) -> Path | None:
+    """The release folder (one holding ``manifest.json`` and ``SHA256SUMS``) that ``path``
+    lies inside, if any: a new folder there would be a file its checksums do not list."""
+    for parent in path.expanduser().resolve().parents:
+        if (parent / MANIFEST).is_file() and (parent / SUMS).is_file():
+            return parent
+    return None
+
+
+def check_new_folder(target: Path) -> None:
+    """Refuse (:class:`~corpus.errors.ReleaseError`) writing a release to ``target`` when it
+    exists or lies inside an existing release (which would then fail its verification)."""
+    from corpus.errors import ReleaseError
+
+    if target.exists():
+        raise ReleaseError(
+            f"{target} already exists; a release is never overwritten",
+            hint="Pick a new release number or a new --out folder (releases are immutable).",
+        )
+    inside = enclosing_release(target)
+    if inside is not None:
+        raise ReleaseError(
+            f"{target} is inside the release {inside}: a folder written there breaks that "
+            "release's verification (its SHA256SUMS would not list it)",
+            hint="Pass --out a folder outside every release (the default is "
+            "<store>/releases/X.Y.Z).",
+        )
+
+
 def remove_leftovers(folder: Path) -> list[Path]:
     """Temporary release folders of killed builds (the caller holds the store lock)."""
     found = sorted(folder.glob(f"{TMP_PREFIX}*")) if folder.is_dir() else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,8 +145,14 @@ def validate_task(
     """Check one exported task against the stored version and the schema.
 
     Offsets are checked by slicing the stored text; ``value.text`` is never trusted.
-    Regions and their per-region stance are grouped by result id (by offsets for
-    results made through the API, which carry no id).
+
+    How results are grouped into spans: each issue-label result is one span (the same span
+    given twice is kept once; a second, different span with an id already used is
+    rejected). A span stance with an ``id`` belongs to the span with that id. A span stance
+    without one (API clients and ML backends often send none) belongs to the one span at
+    exactly its offsets; it is rejected when no span, or more than one (e.g. two issue
+    labels over the same text), is there. A second, different stance for one span is
+    rejected. Rejected items are listed with their reason; the rest is stored.
     """
     out = Validated()
     task_id = task.get("id")
@@ -195,8 +201,8 @@ def _validate_annotation(
 
     cancelled = bool(ann.get("was_cancelled"))
     stance: str | None = None
-    regions: dict[str, dict[str, Any]] = {}
-    region_stance: dict[str, str] = {}
+    regions: list[dict[str, Any]] = []
+    span_stances: list[tuple[Mapping[str, Any], Mapping[str, Any], str]] = []
     for item in ann.get("result") or []:
         name, kind, value = item.get("from_name"), item.get("type"), item.get("value") or {}
         if name == STANCE and kind == "choices":
@@ -206,23 +212,22 @@ def _validate_annotation(
             else:
                 stance = choices[0]
         elif name == ISSUE and kind == "labels":
-            key, span = _span(item, value, text, schema, reject)
+            span = _span(value, text, schema, reject, item)
             if span is not None:
-                regions[key] = span
+                _add_region(regions, span, item, reject)
         elif name == SPAN_STANCE and kind == "choices":
             choices = value.get("choices") or []
             if len(choices) != 1 or choices[0] not in schema.span_stance_names:
                 reject(f"span stance {choices!r} is not one label of the schema", item)
             else:
-                region_stance[_region_key(item, value)] = choices[0]
+                span_stances.append((item, value, choices[0]))
         else:
             reject(f"unknown result {name!r} of type {kind!r}", item)
-    for key in region_stance.keys() - regions.keys():
-        reject("span stance without its span", {"region": key})
+    region_stance = _attach_stances(regions, span_stances, reject)
     prediction = ann.get("prediction")
     shown = _prediction(prediction) if isinstance(prediction, Mapping) else None
     suggested = shown[2] if shown is not None else predicted.get(doc_id, set())
-    for key, span in regions.items():
+    for i, span in enumerate(regions):
         origin = span.pop("origin")
         unchanged = origin == "prediction" or (
             origin is None and (span["start"], span["end"], span["issue"]) in suggested
@@ -235,7 +240,7 @@ def _validate_annotation(
                 "annotation_id": ann_id,
                 "region_id": span.pop("region_id"),
                 **span,
-                "stance": region_stance.get(key),
+                "stance": region_stance.get(i),
                 "from_prediction": unchanged,
                 "schema_version": schema.schema_version,
             }
@@ -278,32 +283,77 @@ def _prediction(prediction: Mapping[str, Any]) -> tuple[str | None, str | None, 
     return (str(version) if version else None), stance, spans
 
 
-def _region_key(item: Mapping[str, Any], value: Mapping[str, Any]) -> str:
-    if item.get("id"):
-        return f"id:{item['id']}"
-    return f"at:{value.get('start')}:{value.get('end')}"
+def _add_region(
+    regions: list[dict[str, Any]],
+    span: dict[str, Any],
+    item: Mapping[str, Any],
+    reject: Callable[[str, object], None],
+) -> None:
+    """Add one issue span (see :func:`validate_task` for how results are grouped)."""
+    where = (span["start"], span["end"], span["issue"])
+    for old in regions:
+        if old["region_id"] != span["region_id"]:
+            continue
+        if (old["start"], old["end"], old["issue"]) == where:
+            return  # the same span given twice is one span
+        if span["region_id"] is not None:
+            reject(f"a second issue span with region id {span['region_id']!r}", item)
+            return
+    regions.append(span)
+
+
+def _attach_stances(
+    regions: Sequence[Mapping[str, Any]],
+    span_stances: Iterable[tuple[Mapping[str, Any], Mapping[str, Any], str]],
+    reject: Callable[[str, object], None],
+) -> dict[int, str]:
+    """index of a region -> its span stance (see :func:`validate_task`)."""
+    out: dict[int, str] = {}
+    for item, value, choice in span_stances:
+        region_id = item.get("id")
+        if region_id:
+            there = [i for i, r in enumerate(regions) if r["region_id"] == region_id]
+        else:
+            start, end = value.get("start"), value.get("end")
+            there = [i for i, r in enumerate(regions) if (r["start"], r["end"]) == (start, end)]
+        if not there:
+            reject("span stance without its span", item)
+            continue
+        if len(there) > 1:
+            issues = ", ".join(sorted(str(regions[i]["issue"]) for i in there))
+            reject(
+                f"span stance without a region id at {value.get('start')}..{value.get('end')} "
+                f"cannot be attributed to one span: {len(there)} issue spans are there "
+                f"({issues}); give each region's results the same id",
+                item,
+            )
+            continue
+        if out.get(there[0], choice) != choice:
+            reject(f"a second, different span stance for one span ({out[there[0]]!r} kept)", item)
+            continue
+        out[there[0]] = choice
+    return out
 
 
 def _span(
-    item: Mapping[str, Any],
     value: Mapping[str, Any],
     text: str,
     schema: AnnotationSchema,
     reject: Callable[[str, object], None],
-) -> tuple[str, dict[str, Any] | None]:
-    key = _region_key(item, value)
+    item: Mapping[str, Any],
+) -> dict[str, Any] | None:
     labels, start, end = value.get("labels") or [], value.get("start"), value.get("end")
     if len(labels) != 1 or labels[0] not in schema.issue_names:
         reject(f"issue label {labels!r} is not one label of the schema", item)
-        return key, None
+        return None
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
         reject(f"offsets {start!r}..{end!r} are outside the text (length {len(text)})", item)
-        return key, None
-    return key, {
+        return None
+    return {
         "start": start,
         "end": end,
         "text": text[start:end],
         "issue": labels[0],
         "origin": item.get("origin"),
-        "region_id": item.get("id"),
+        "region_id": item.get("id") or None,
     }

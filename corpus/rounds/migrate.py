@@ -4,8 +4,9 @@ The migration is checked against the schema the store used before (its kept copy
 new one; then a new version is written from the latest one in which every annotation, span
 and gold row is mapped (renames and merges), spans of removed labels are dropped (counted),
 and documents whose spans used a split label are marked for relabelling (``corpus round
-start --strategy relabel-migrated``). Every row keeps ``schema_version``: the version it was
-made under.
+start --strategy relabel-migrated``). A mapped row's ``schema_version`` becomes the new
+version (the version its labels are in), so no row is mapped twice
+(:mod:`corpus.labels.mapping`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any
 from corpus.errors import SchemaError, translate_os_errors
 from corpus.features import arrow_schema
 from corpus.label_schema import AnnotationSchema, load_schema
-from corpus.migrations import LabelMap, MigrationCheck, check_migration, load_migration, map_rows
+from corpus.labels.mapping import LabelMap, map_rows
+from corpus.migrations import MigrationCheck, check_migration, load_migration
 from corpus.models import AnnotationRow, GoldAnnotation, GoldSpan, SpanAnnotation
 from corpus.rounds.schemas import (
     current_version,
+    migrations,
     save_migration,
     save_snapshot,
     snapshot,
@@ -94,8 +97,11 @@ def migrate_schema(
     with store.lock():
         tables = store.manifest(latest).tables if latest else {}
         present = [t for t in LABEL_TABLES if t in tables]
-        mapped = map_rows(
-            LabelMap.of(plan), {t: list(store.iter_rows(latest or "", t)) for t in present}
+        mapped = map_rows(  # every row once, from its version (never older than the store's)
+            LabelMap.of([*migrations(store), plan], plan.to),
+            {t: list(store.iter_rows(latest or "", t)) for t in present},
+            made_under=plan.from_,
+            at_least=plan.from_,
         )
         result.rows = {t: len(rows) for t, rows in mapped.rows.items()}
         result.dropped = dict(mapped.dropped)

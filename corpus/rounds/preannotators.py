@@ -9,7 +9,7 @@ from pathlib import Path
 from corpus.errors import ModelError
 from corpus.inference import ModelPreAnnotator, load_model, models_dir
 from corpus.label_schema import AnnotationSchema
-from corpus.preannotate import KeywordPreAnnotator, PreAnnotator, SpanSuggestion
+from corpus.preannotate import KeywordPreAnnotator, NoPreAnnotator, PreAnnotator, SpanSuggestion
 from corpus.rounds.state import RoundState
 from corpus.store import Store
 
@@ -39,7 +39,10 @@ def model_reference(store: Store, folder: Path) -> str:
 
 
 def round_preannotator(store: Store, state: RoundState, schema: AnnotationSchema) -> PreAnnotator:
-    """The pre-annotator a round was started with: its model, or its schema's keywords."""
+    """The pre-annotator a round was started with: its model, its schema's keywords, or
+    none (``--preannotate none``)."""
+    if not state.settings.predictions:
+        return NoPreAnnotator()
     if state.settings.model is not None:
         return model_preannotator(store, state.settings.model, schema)
     return KeywordPreAnnotator(schema)

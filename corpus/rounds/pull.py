@@ -14,9 +14,9 @@ from corpus.errors import RoundError, translate_os_errors
 from corpus.faults import fault_point
 from corpus.features import arrow_schema
 from corpus.label_schema import AnnotationSchema, load_schema
+from corpus.labels.mapping import LabelMap, map_rows
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import ISSUE
-from corpus.migrations import map_rows
 from corpus.models import AnnotationRow, SpanAnnotation
 from corpus.preannotate import PreAnnotator
 from corpus.progress import Progress, ProgressCallback, Steps, drive
@@ -38,7 +38,8 @@ from corpus.rounds.pulled import (
     rows_digest,
 )
 from corpus.rounds.push import owned_project
-from corpus.rounds.schemas import current_version, label_map, round_schema
+from corpus.rounds.reuse import PULL_STATE_FORMAT, kept_marks, load_pull_state, previous_rows
+from corpus.rounds.schemas import current_version, migrations, round_schema
 from corpus.rounds.state import RoundState, load_round, round_dir, save_round
 from corpus.store import Store, as_store, derive_version
 
@@ -96,6 +97,31 @@ def pull_round(
     return drive(_pull(client, store, made_under, name, pre), progress)
 
 
+@translate_os_errors
+def pull_export(
+    store: Store | str | os.PathLike[str],
+    name: str,
+    export: bytes,
+    *,
+    schema: AnnotationSchema | None = None,
+    preannotator: PreAnnotator | None = None,
+    annotators: AnnotatorKeys | None = None,
+    progress: ProgressCallback | None = None,
+) -> PullResult:
+    """What :func:`pull_round` does with a Label Studio export (the JSON bytes of
+    ``export``): archive, validate, reuse unchanged tasks' rows, map once into the current
+    schema, store. For exports kept elsewhere and for tests fed export JSON (no server:
+    ``annotators`` defaults to a server with no identity and no join times)."""
+    store = as_store(store)
+    state = load_round(store.root, name)
+    made_under = round_schema(store, state, schema or load_schema())
+    pre = preannotator or LazyRoundPreAnnotator(store, state, made_under)
+    keys = annotators or AnnotatorKeys("", {})
+    with store.lock():
+        steps = _commit_pull(store, made_under, name, pre, keys, export)
+        return drive(steps, progress)
+
+
 def _pull(
     client: StudioClient,
     store: Store,
@@ -145,9 +171,9 @@ def _commit_pull(
     result.tasks = len(tasks)
     pulled = pulled_versions(store, name)
     last_version = pulled[-1] if pulled else None
-    previous = _load_pull_state(folder)
-    if previous.get("version") != last_version:  # stale: left by a crash or an older run
-        previous = {}
+    previous = load_pull_state(folder)
+    if previous.get("version") != last_version or previous.get("format") != PULL_STATE_FORMAT:
+        previous = {}  # stale (left by a crash) or by an older corpus (rows' versions unsure)
     fingerprints = {str(t.get("id")): task_fingerprint(t) for t in tasks}
     unchanged = {
         tid for tid, fp in fingerprints.items() if previous.get("fingerprints", {}).get(tid) == fp
@@ -173,7 +199,7 @@ def _commit_pull(
     spans: list[dict[str, Any]] = []
     rejects_by_task: dict[str, list[dict[str, Any]]] = {}
     reuse = (
-        _previous_rows(store, last_version, name, tasks, unchanged)
+        previous_rows(store, last_version, name, tasks, unchanged)
         if previous and last_version
         else None
     )
@@ -218,6 +244,8 @@ def _commit_pull(
                 Reject("task deleted in Label Studio: no task holds this document", doc_id=doc_id)
             )
     annotations, spans, relabel = _to_current_schema(store, schema, annotations, spans)
+    if reuse is not None and last_version is not None:  # marks of reused rows were made then
+        relabel = kept_marks(store, last_version, tasks, unchanged, relabel)
     result.rejects = rejects
     result.annotations, result.spans = len(annotations), len(spans)
     result.archive = archived.result()  # the export is kept before anything is stored
@@ -246,6 +274,7 @@ def _commit_pull(
     write_json_atomic(
         folder / "pull_state.json",
         {
+            "format": PULL_STATE_FORMAT,
             "version": version,
             "fingerprints": fingerprints,
             "rejects_by_task": rejects_by_task,
@@ -294,35 +323,6 @@ def _archive_in_background(folder: Path, raw: bytes) -> Future[Path]:
         pool.shutdown(wait=False)
 
 
-def _load_pull_state(folder: Path) -> dict[str, Any]:
-    path = folder / "pull_state.json"
-    if not path.is_file():
-        return {}
-    value: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return value
-
-
-def _previous_rows(
-    store: Store, version: str, name: str, tasks: list[dict[str, Any]], unchanged: set[str]
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]] | None:
-    """Rows of unchanged tasks from the last pulled version, keyed by task id."""
-    if version not in store.version_names():
-        return None
-    ann_by_task: dict[str, list[dict[str, Any]]] = {}
-    task_of_annotation: dict[int, str] = {}
-    for row in store.iter_rows(version, "annotations"):
-        tid = str(row["task_id"])
-        if row["round"] == name and tid in unchanged:
-            ann_by_task.setdefault(tid, []).append(row)
-            task_of_annotation[row["annotation_id"]] = tid
-    spans_by_task: dict[str, list[dict[str, Any]]] = {}
-    for row in store.iter_rows(version, "spans"):
-        owner = task_of_annotation.get(row["annotation_id"])
-        if row["round"] == name and owner is not None:
-            spans_by_task.setdefault(owner, []).append(row)
-    return ann_by_task, spans_by_task
-
-
 def write_pull_version(
     store: Store,
     base: str,
@@ -368,11 +368,15 @@ def _to_current_schema(
     annotations: list[dict[str, Any]],
     spans: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, list[str]]]:
-    """Rows of a round made under an older schema, mapped through the store's migrations."""
-    mapping = label_map(store, schema.schema_version, current_version(store, schema.schema_version))
-    if mapping is None:
-        return annotations, spans, {}
-    mapped = map_rows(mapping, {"annotations": annotations, "spans": spans})
+    """Rows mapped once into the store's current schema, each from its own version: rows
+    validated now are in the round's schema, rows reused from the last pull already in the
+    version that pull mapped them to (:mod:`corpus.labels.mapping`)."""
+    current = current_version(store, schema.schema_version)
+    mapped = map_rows(
+        LabelMap.of(migrations(store), current),
+        {"annotations": annotations, "spans": spans},
+        made_under=schema.schema_version,
+    )
     return mapped.rows["annotations"], mapped.rows["spans"], dict(mapped.relabel)
 
 

@@ -16,13 +16,18 @@ from corpus.errors import RoundError, translate_os_errors
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import ProjectInfo, StudioClient
 from corpus.labelstudio.config import config_sha256, label_config, project_instructions
-from corpus.preannotate import KeywordPreAnnotator, PreAnnotator, stance_suggestion
+from corpus.preannotate import (
+    KeywordPreAnnotator,
+    NoPreAnnotator,
+    PreAnnotator,
+    stance_suggestion,
+)
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import to_task
 from corpus.rounds.population import plan_sample
 from corpus.rounds.preannotators import model_preannotator, model_reference, round_preannotator
 from corpus.rounds.sample import MODEL_STRATEGIES
-from corpus.rounds.schemas import round_schema, save_round_schema
+from corpus.rounds.schemas import check_current_schema, round_schema, save_round_schema
 from corpus.rounds.state import (
     RoundSettings,
     RoundState,
@@ -89,6 +94,7 @@ def start_round(
     relabel: str | None = None,
     include_labelled: bool = False,
     model: str | os.PathLike[str] | None = None,
+    preannotate: str | os.PathLike[str] | None = None,
     explore: float = 0.2,
     simulated: bool = False,
     progress: ProgressCallback | None = None,
@@ -96,39 +102,62 @@ def start_round(
     """Create (or find again) the round's project and push its tasks.
 
     ``sample`` documents of ``version`` (default: the latest; all when ``sample`` is None),
-    at most one per near-duplicate group, reproducible from ``seed``, chosen by ``strategy``
-    (:mod:`corpus.rounds.sample`) among the documents no earlier round has sent and that
-    have no gold (``include_labelled`` drops that rule, ``relabel`` re-sends an earlier
-    round's documents). ``overlap`` annotators per task; ``anchor`` of the sampled documents
-    stay open to every annotator. ``preannotator`` (default: schema keywords) attaches
-    suggestions; ``model`` (a model name in ``<store>/models/`` or a folder, see
-    :mod:`corpus.inference`) pre-annotates with a stored model instead: spans with their
-    marginal probability and the document stance with its probability. The ``uncertainty``
-    and ``diverse-uncertainty`` strategies rank documents by that model's uncertainty, with
-    an ``explore`` share picked at random. ``simulated`` marks a round whose annotations
-    come from simulated annotators (the demo): every version pulled from it, and every
-    release built on it, says so.
+    at most one per near-duplicate component, reproducible from ``seed``, chosen by
+    ``strategy`` (:mod:`corpus.rounds.sample`) among the documents no earlier round has sent
+    (nor a near-duplicate of one) and that have no gold (``include_labelled`` drops that rule,
+    ``relabel`` re-sends an earlier round's documents). ``overlap`` annotators per task;
+    ``anchor`` of the sampled documents stay open to every annotator.
+
+    What annotators see is ``preannotate``: ``"keywords"`` (the schema's keywords),
+    ``"none"`` (tasks carry no predictions) or a stored model (a name in
+    ``<store>/models/`` or a folder, see :mod:`corpus.inference`: spans with their marginal
+    probability and the document stance with its probability); a ``preannotator`` object may
+    be passed instead. ``model`` is the stored model the ``uncertainty`` and
+    ``diverse-uncertainty`` strategies rank documents by (with an ``explore`` share picked at
+    random), without being shown unless ``preannotate`` names it too. As before ``--model``
+    existed, ``preannotate=None`` means ``model`` when one is given (shown *and* ranking),
+    else the keywords; and a pre-annotating model ranks documents when ``model`` is None.
+    ``simulated`` marks a round whose annotations come from simulated annotators (the
+    demo): every version pulled from it, and every release built on it, says so.
     """
     check_round_options(sample=sample, overlap=overlap, anchor=anchor, batch_size=batch_size)
     if relabel is not None and include_labelled:
         raise ValueError("relabel and include_labelled exclude each other")
-    if model is not None and preannotator is not None:
-        raise ValueError("pass a model or a preannotator, not both")
+    if preannotate is not None and preannotator is not None:
+        raise ValueError("pass preannotate or a preannotator, not both")
     if not 0.0 <= explore <= 1.0:
         raise ValueError(f"explore must be between 0 and 1, not {explore}")
+    if preannotate is None and preannotator is None:
+        preannotate = model  # as before --model: the model is shown and ranks (or keywords)
+    separate = model is not None and str(model) != str(preannotate)
+    if separate and strategy not in MODEL_STRATEGIES:
+        raise ValueError(
+            f"model ranks documents only for the {' and '.join(MODEL_STRATEGIES)} strategies, "
+            f"not {strategy!r}; pass preannotate=MODEL to show a model's suggestions"
+        )
     schema = schema or load_schema()
     store = as_store(store)
-    model_name = None
-    if model is not None:
-        preannotator = model_preannotator(store, model, schema)
-        model_name = model_reference(store, preannotator.model.path)
+    shown_model = None
+    if preannotate is None or str(preannotate) == "keywords":
+        preannotator = preannotator or KeywordPreAnnotator(schema)
+    elif str(preannotate) == NoPreAnnotator.NAME:
+        preannotator = NoPreAnnotator()
+    else:
+        loaded = model_preannotator(store, preannotate, schema)
+        preannotator, shown_model = loaded, model_reference(store, loaded.model.path)
+    sampler: PreAnnotator = preannotator
+    sampling_name = None
+    if separate and model is not None:
+        ranking = model_preannotator(store, model, schema)
+        sampler, sampling_name = ranking, model_reference(store, ranking.model.path)
     steps = _start(
         client,
         store,
         schema,
         name,
         version=version,
-        preannotator=preannotator or KeywordPreAnnotator(schema),
+        preannotator=preannotator,
+        sampler=sampler,
         settings=RoundSettings(
             sample=sample,
             overlap=overlap,
@@ -138,7 +167,9 @@ def start_round(
             strategy=strategy,
             relabel=relabel,
             include_labelled=include_labelled,
-            model=model_name,
+            model=shown_model,
+            sampling_model=sampling_name,
+            predictions=not isinstance(preannotator, NoPreAnnotator),
             explore=explore if strategy in MODEL_STRATEGIES else None,
         ),
         simulated=simulated,
@@ -155,6 +186,7 @@ def _start(
     *,
     version: str | None,
     preannotator: PreAnnotator,
+    sampler: PreAnnotator,
     settings: RoundSettings,
     simulated: bool,
 ) -> Steps[PushResult]:
@@ -178,10 +210,11 @@ def _start(
             )
     else:
         store.manifest(version)  # a clear error for an unknown version
+        check_current_schema(store, schema)
         yield Progress(
             "sample", f"choosing documents of version {version} ({settings.strategy} strategy)"
         )
-        sample = plan_sample(store, name, version, settings, preannotator)
+        sample = plan_sample(store, name, version, settings, preannotator, sampler=sampler)
         if not sample.doc_ids:
             left = ", ".join(f"{n} {why}" for why, n in sample.excluded.items()) or "none"
             raise RoundError(
@@ -204,17 +237,17 @@ def _start(
             schema_hash=schema.hash(),
             label_config_sha256=config_sha256(xml),
             model_version=preannotator.model_version,
+            sampling_model_version=(
+                sampler.model_version if settings.strategy in MODEL_STRATEGIES else None
+            ),
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             simulated=simulated,
         )
         save_round(store.root, state)
         save_round_schema(store, state, schema)
-    created = False
-    if state.project_id is None or owned_project(client, state.project_id, store) is None:
-        state.project_id, created = _find_or_create_project(client, store, state, xml, schema)
-        save_round(store.root, state)
-    elif state.schema_hash == schema.hash():  # a project made before it had instructions
-        client.update_project(state.project_id, **project_instructions(schema))
+    created = _ensure_project(client, store, state, schema)
+    if not created and state.project_id is not None and state.schema_hash == schema.hash():
+        client.update_project(state.project_id, **project_instructions(schema))  # old projects
     result = yield from _push(client, store, name, preannotator=preannotator)
     result.created_project = created
     return result
@@ -223,6 +256,38 @@ def _start(
 def owner_mark(store: Store) -> str:
     """The line a project's description carries to say which store it belongs to."""
     return f"{OWNER_KEY} {store.store_id()}"
+
+
+def _ensure_project(
+    client: StudioClient, store: Store, state: RoundState, schema: AnnotationSchema
+) -> bool:
+    """Give the round a project of this store: its own (a project of another store is
+    refused), or a new one when it has none or the server lost it. True when made now."""
+    if state.project_id is not None and owned_project(client, state.project_id, store):
+        return False
+    xml = label_config(schema)
+    state.project_id, created = _find_or_create_project(client, store, state, xml, schema)
+    save_round(store.root, state)
+    return created
+
+
+def round_project(client: StudioClient, store: Store, state: RoundState) -> ProjectInfo:
+    """The round's project on the server; :class:`RoundError` when the round has none yet,
+    when the server lost it (``corpus round push`` makes it again) or when it belongs to
+    another store."""
+    if state.project_id is None:
+        raise RoundError(
+            f"round {state.name!r} has no project yet",
+            hint=f"Run `corpus round start {state.name}`.",
+        )
+    project = owned_project(client, state.project_id, store)
+    if project is None:
+        raise RoundError(
+            f"the project {state.project_id} of round {state.name!r} is gone from {client.url}",
+            hint=f"Run `corpus round push {state.name}` to make it again (annotations made in "
+            "the deleted project are lost unless an earlier pull archived them).",
+        )
+    return project
 
 
 def owned_project(client: StudioClient, project_id: int, store: Store) -> ProjectInfo | None:
@@ -277,7 +342,7 @@ def _find_or_create_project(
         label_config=xml,
         maximum_annotations=state.settings.overlap,
         show_skip_button=True,
-        show_collab_predictions=True,
+        show_collab_predictions=state.settings.predictions,
         model_version=state.model_version,
         enable_empty_annotation=False,
         **project_instructions(schema),
@@ -297,15 +362,24 @@ def push_round(
     """Import the round's missing tasks; safe to re-run after a crash or a killed server.
 
     Suggestions come from ``preannotator`` (default: the keywords of the schema the round
-    was started under).
+    was started under). A project of another store is refused; a project the server lost
+    is made again (empty: its annotations are gone unless a pull archived them).
     """
     store = as_store(store)
-    if preannotator is None:
-        state = load_round(store.root, name)
-        preannotator = round_preannotator(
-            store, state, round_schema(store, state, schema or load_schema())
+    state = load_round(store.root, name)
+    if state.project_id is None:
+        raise RoundError(
+            f"round {name!r} has no project yet", hint=f"Run `corpus round start {name}`."
         )
-    return drive(_push(client, store, name, preannotator=preannotator), progress)
+    made_under = round_schema(store, state, schema or load_schema())
+    if preannotator is None:
+        preannotator = round_preannotator(store, state, made_under)
+    with store.lock():  # round.json changes when the project is made again
+        state = load_round(store.root, name)
+        created = _ensure_project(client, store, state, made_under)
+    result = drive(_push(client, store, name, preannotator=preannotator), progress)
+    result.created_project = created
+    return result
 
 
 def _push(
@@ -359,6 +433,9 @@ def _push(
                 )
                 for d in chunk
             ]
+            if not state.settings.predictions:  # --preannotate none: nothing to anchor on
+                for task in payload:
+                    del task["predictions"]
             if importing is not None:
                 result.imported += importing[0].result()
                 done += importing[1]

@@ -1,19 +1,20 @@
 """Which documents a round sends to annotators (pure): strategies over a population.
 
 A *strategy* ranks candidate documents, best first, each with a score; :func:`select` then
-takes at most one document per near-duplicate group, in rank order, up to ``n``. The
+takes at most one document per near-duplicate component, in rank order, up to ``n``. The
 built-in strategies:
 
-* ``random`` (default): every near-duplicate group's representative (its smallest doc id),
+* ``random`` (default): every near-duplicate component's representative (its smallest doc id),
   shuffled with the seed; the score is the rank's complement.
 * ``stratified``: spread over the pre-annotated issue labels and over sources, so that rare
   issues are not missed: each pick maximises the sum, over the document's labels and source,
   of ``rarity / (1 + already picked)``; documents with the same labels and source are
   interchangeable and taken in seeded order.
 * ``disagreement``: documents of earlier rounds ranked by how much their annotators
-  disagreed (1 - the share of the most common stance, or of the spans' issue labels shared
-  between annotators, whichever is larger); unresolved gold scores 1; agreed documents are
-  not candidates.
+  disagreed in the latest round where two or more voted on them (1 - the share of the most
+  common stance, or of the spans' issue labels shared between annotators, whichever is
+  larger; rounds are never pooled); a document whose effective gold is unresolved scores 1;
+  agreed documents are not candidates.
 * ``relabel-migrated``: documents whose spans used a label that a schema migration split,
   marked for relabelling.
 * ``uncertainty`` (needs a model): documents the model is least sure about first (its
@@ -49,7 +50,7 @@ class Candidate:
     """A document that may be sampled, with what strategies look at."""
 
     doc_id: str
-    dup_group: str
+    dup_group: str  # its near-duplicate component (corpus.neardup.components), not the stored group
     source: str | None = None
     labels: frozenset[str] = frozenset()  # pre-annotated issue labels
 
@@ -86,7 +87,7 @@ def _order(doc_id: str, seed: int) -> str:
 
 
 def representatives(candidates: Iterable[Candidate]) -> list[Candidate]:
-    """The smallest doc id of every near-duplicate group, sorted."""
+    """The smallest doc id of every near-duplicate component (``dup_group``), sorted."""
     reps: dict[str, Candidate] = {}
     for c in candidates:
         if c.dup_group not in reps or c.doc_id < reps[c.dup_group].doc_id:
@@ -224,25 +225,33 @@ def disagreement_scores(
     annotations: Iterable[Mapping[str, object]],
     spans: Iterable[Mapping[str, object]],
     unresolved: Iterable[str] = (),
+    round_order: Sequence[str] = (),
 ) -> dict[str, float]:
-    """How much each document's annotators disagreed (0 = agreed; documents with fewer than
-    two voting annotators are left out), over the annotations adjudication counts (each
-    annotator's latest not skipped, :func:`corpus.labels.votes.voting_annotations`) and their
-    spans. ``unresolved`` documents score 1."""
-    votes = voting_annotations(annotations)
-    labels: dict[object, set[str]] = defaultdict(set)
+    """How much each document's annotators disagreed (0 = agreed), measured **per round**
+    and never pooled across rounds: a document's score is its disagreement in the latest
+    round (``round_order``, oldest first; rounds missing from it count as oldest, by name)
+    in which at least two annotators voted on it. Votes are the ones adjudication counts
+    (each annotator's latest not skipped, :func:`corpus.labels.votes.voting_annotations`)
+    with their spans. Documents whose effective gold is unresolved (``unresolved``) score 1;
+    agreed documents are left out."""
+    rounds: dict[str, list[Mapping[str, object]]] = defaultdict(list)
+    for row in annotations:
+        rounds[str(row.get("round", ""))].append(row)
+    labels: dict[tuple[str, object], set[str]] = defaultdict(set)
     for row in spans:
-        labels[row["annotation_id"]].add(str(row["issue"]))
+        labels[(str(row.get("round", "")), row["annotation_id"])].add(str(row["issue"]))
+    rank = {name: i for i, name in enumerate(round_order)}
     scores: dict[str, float] = {}
-    for doc_id, by in votes.items():
-        if len(by) < 2:
-            continue
-        top = Counter(a.get("stance") for a in by.values()).most_common(1)[0][1]
-        stance = 1.0 - top / len(by)
-        sets = [labels[a["annotation_id"]] for a in by.values()]
-        pairs = [(a, b) for i, a in enumerate(sets) for b in sets[i + 1 :]]
-        jaccard = [len(a & b) / len(a | b) if a | b else 1.0 for a, b in pairs]
-        scores[doc_id] = max(stance, 1.0 - sum(jaccard) / len(jaccard))
+    for name in sorted(rounds, key=lambda r: (rank.get(r, -1), r)):  # later rounds overwrite
+        for doc_id, by in voting_annotations(rounds[name]).items():
+            if len(by) < 2:
+                continue
+            top = Counter(a.get("stance") for a in by.values()).most_common(1)[0][1]
+            stance = 1.0 - top / len(by)
+            sets = [labels[(name, a["annotation_id"])] for a in by.values()]
+            pairs = [(a, b) for i, a in enumerate(sets) for b in sets[i + 1 :]]
+            jaccard = [len(a & b) / len(a | b) if a | b else 1.0 for a, b in pairs]
+            scores[doc_id] = max(stance, 1.0 - sum(jaccard) / len(jaccard))
     for doc_id in unresolved:
         scores[doc_id] = 1.0
     return {d: s for d, s in scores.items() if s > 0}

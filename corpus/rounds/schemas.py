@@ -4,7 +4,8 @@ Every label schema a round starts under is kept in ``<store>/schemas/v<N>-<hash>
 a round keeps its own copy (``rounds/<name>/schema.json``): a pull always validates against
 the schema the round was made under, never against a newer one. Migrations applied with
 ``corpus schema migrate`` are kept in ``<store>/schemas/migrations/v<N>-to-v<N+1>.json``; a
-pull of an old round maps its rows through them into the store's current schema.
+pull of an old round maps its rows through them into the store's current schema, once
+(:mod:`corpus.labels.mapping`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from corpus.atomic import write_json_atomic
 from corpus.errors import RoundError
 from corpus.label_schema import AnnotationSchema
-from corpus.migrations import KINDS, LabelMap, Migration, describe_rule
+from corpus.migrations import KINDS, Migration, describe_rule
 from corpus.rounds.state import RoundState, round_dir
 from corpus.store import Store
 
@@ -103,21 +104,24 @@ def current_version(store: Store, fallback: int) -> int:
     return done[-1].to if done else fallback
 
 
-def label_map(store: Store, start: int, end: int) -> LabelMap | None:
-    """The stored migrations from version ``start`` to ``end`` chained (None: nothing)."""
-    if start >= end:
-        return None
-    chain = {m.from_: m for m in migrations(store)}
-    result: LabelMap | None = None
-    for version in range(start, end):
-        if version not in chain:
-            raise RoundError(
-                f"the store has no migration from label schema {version} to {version + 1}",
-                hint="Apply it with `corpus schema migrate MIGRATION.yaml`.",
-            )
-        step = LabelMap.of(chain[version])
-        result = step if result is None else result.then(step)
-    return result
+def check_current_schema(store: Store, schema: AnnotationSchema) -> None:
+    """Refuse a new round under a schema older than the store's labels (after a migration
+    its removed labels would be shown again)."""
+    current = current_version(store, schema.schema_version)
+    if schema.schema_version >= current:
+        return
+    kept = snapshot(store, current)
+    where = (
+        str(schemas_dir(store) / f"v{current}-{kept.hash()[:12]}.json")
+        if kept is not None
+        else "the schema file of that version"
+    )
+    raise RoundError(
+        f"the store's labels are in label-schema version {current} (migrated), the schema "
+        f"given is version {schema.schema_version}",
+        hint=f"Start the round under the current schema: pass --schema {where} (or set "
+        "CORPUS_SCHEMA), or make it your schemas/annotation.yaml.",
+    )
 
 
 def schema_history(store: Store) -> list[dict[str, object]]:
@@ -142,8 +146,8 @@ def _changes(migration: Migration) -> list[str]:
 
 
 __all__ = [
+    "check_current_schema",
     "current_version",
-    "label_map",
     "migrations",
     "round_schema",
     "save_migration",

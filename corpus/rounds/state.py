@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from corpus.atomic import write_json_atomic
 from corpus.errors import RoundError
+from corpus.rounds.sample import MODEL_STRATEGIES
+from corpus.store import Store
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -32,8 +35,19 @@ class RoundSettings(BaseModel):
     )
     model: str | None = Field(
         default=None,
-        description="Stored model that pre-annotates the tasks (and ranks them for the "
-        "uncertainty strategies): a name in <store>/models/ or a folder.",
+        description="Stored model whose predictions annotators see (a name in "
+        "<store>/models/ or a folder); it also ranks documents for the uncertainty strategies "
+        "unless sampling_model is set. None: keyword suggestions, or none (predictions).",
+    )
+    sampling_model: str | None = Field(
+        default=None,
+        description="Stored model that ranks documents for the uncertainty strategies without "
+        "being shown (`--model`); None: the pre-annotating model ranks them (`model`).",
+    )
+    predictions: bool = Field(
+        default=True,
+        description="Whether tasks carry predictions; False: `--preannotate none`, annotators "
+        "see no suggestion.",
     )
     explore: float | None = Field(
         default=None, ge=0, le=1, description="Random share of an uncertainty sample."
@@ -54,7 +68,13 @@ class RoundState(BaseModel):
     anchor_ids: list[str] = Field(default_factory=list)
     schema_hash: str
     label_config_sha256: str
-    model_version: str
+    model_version: str = Field(
+        description="What annotators see: the pre-annotator's model_version "
+        "(keywords-<schema hash>, a model's version) or 'none'."
+    )
+    sampling_model_version: str | None = Field(
+        default=None, description="Version of the model that ranked the documents, if any."
+    )
     created: str
     pulled_versions: list[str] = Field(default_factory=list)
     simulated: bool = Field(
@@ -73,6 +93,24 @@ class RoundState(BaseModel):
     server: str | None = Field(
         default=None, description="Identity of the Label Studio server of the project."
     )
+
+    def shown(self) -> str:
+        """What annotators saw, in words: ``keywords (keywords-1a2b)``, ``model base
+        (base-3c4d)`` or ``none``."""
+        if not self.settings.predictions:
+            return "none"
+        if self.settings.model is not None:
+            return f"model {self.settings.model} ({self.model_version})"
+        return f"keywords ({self.model_version})"
+
+    def sampled_by(self) -> str | None:
+        """The model that ranked the documents, in words, or None (no model did)."""
+        s = self.settings
+        if s.sampling_model is not None:
+            return f"model {s.sampling_model} ({self.sampling_model_version})"
+        if s.strategy in MODEL_STRATEGIES and s.model is not None:  # rounds before --model
+            return f"model {s.model} ({self.sampling_model_version or self.model_version})"
+        return None
 
 
 def check_name(name: str) -> str:
@@ -131,8 +169,10 @@ def save_round(store_root: Path, state: RoundState) -> None:
     write_json_atomic(folder / "round.json", state.model_dump(mode="json"))
 
 
-def list_rounds(store_root: Path) -> list[RoundState]:
-    folder = store_root / "rounds"
+def list_rounds(store_root: Store | str | os.PathLike[str]) -> list[RoundState]:
+    """The rounds of a store (a :class:`~corpus.store.Store` or its folder), by name."""
+    root = store_root.root if isinstance(store_root, Store) else Path(store_root)
+    folder = root / "rounds"
     if not folder.is_dir():
         return []
     return [

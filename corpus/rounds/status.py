@@ -9,7 +9,7 @@ from typing import Any
 from corpus.errors import translate_os_errors
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.counts import project_counts
-from corpus.rounds.push import owned_project
+from corpus.rounds.push import round_project
 from corpus.rounds.state import load_round
 from corpus.store import Store, as_store
 
@@ -36,16 +36,17 @@ def round_status(
     """Tasks total / annotated / skipped, and per annotator (by Label Studio e-mail).
 
     Counts come from the project and Data Manager counts, never the whole export (fast at
-    10,000 tasks). E-mails are shown to the coordinator here and never stored.
+    10,000 tasks). E-mails are shown to the coordinator here and never stored. A project the
+    server lost, or one of another store, is a :class:`~corpus.errors.RoundError`.
     """
     store = as_store(store)
     state = load_round(store.root, name)
     status = RoundStatus(
         name=name, project_id=state.project_id, version=state.version, documents=len(state.doc_ids)
     )
-    project = None if state.project_id is None else owned_project(client, state.project_id, store)
-    if project is None:
+    if state.project_id is None:  # started, but its project was never made
         return status
+    project = round_project(client, store, state)  # refused: gone, or another store's
     counts = project_counts(client, project)
     status.tasks, status.annotated, status.skipped = counts.tasks, counts.annotated, counts.skipped
     emails = {u.id: u.email for u in client.users()}

@@ -95,8 +95,9 @@ def check_store(
     progress: ProgressCallback | None = None,
 ) -> CheckReport:
     """Check every version (or ``versions``); see the module doc. Never raises for damage:
-    the report lists it (``report.ok`` is False). A store folder that does not exist, or a
-    version the store never had, is an error, not a healthy report."""
+    the report lists it (``report.ok`` is False). A store folder that does not exist is a
+    :class:`~corpus.errors.StoreError`, a version asked for that the store does not hold
+    :class:`~corpus.errors.VersionNotFoundError`: errors, not a healthy report or damage."""
     store = as_store(store)
     if not store.root.is_dir():
         raise StoreError(

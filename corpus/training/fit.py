@@ -1,10 +1,12 @@
 """Fitting the two models and choosing their hyper-parameters on the validation split.
 
 * stance: TF-IDF (word 1-2 grams, sublinear tf) and a logistic regression (balanced class
-  weights) wrapped in scikit-learn's ``CalibratedClassifierCV`` (sigmoid, stratified folds
-  on train), so that its probabilities are calibrated; ``C`` is chosen by validation
-  macro-F1. A stance label with fewer than two train documents cannot be learned nor
-  calibrated: it is left out (and said so in the manifest).
+  weights) wrapped in scikit-learn's ``CalibratedClassifierCV`` (sigmoid, on train), so that
+  its probabilities are calibrated. The calibration folds are stratified *and grouped* by
+  near-duplicate component (:func:`calibration_folds`): near-duplicates never sit on both
+  sides of a fold, which would make the calibrated probabilities over-confident; ``C`` is
+  chosen by validation macro-F1. A stance label with fewer than two train documents cannot
+  be learned nor calibrated: it is left out (and said so in the manifest).
 * spans: a linear-chain CRF (python-crfsuite, L-BFGS with L1 ``c1`` and L2 ``c2``
   penalties) over the ``tokens`` config's BIO tags; ``(c1, c2)`` is chosen by validation
   exact span F1. Features come from :mod:`corpus.inference.features`, the ones prediction
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,12 +41,44 @@ class StanceFit:
     params: dict[str, Any]
 
 
-def fit_stance(docs: Sequence[Doc], *, C: float, seed: int = 0) -> StanceFit:
-    """The calibrated stance pipeline on the labelled ``docs``."""
+def calibration_folds(
+    labels: Sequence[str], groups: Sequence[str], *, seed: int = 0
+) -> list[tuple[Any, Any]]:
+    """``(train, test)`` index arrays for calibration: ``StratifiedGroupKFold`` over the
+    documents' near-duplicate components (``groups``), so that no component is on both sides
+    of a fold; up to 3 folds, fewer when a label has fewer documents or there are fewer
+    components. With a single component (nothing to group by) the folds are stratified
+    only."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    counts = Counter(labels)
+    n_groups = len(set(groups))
+    x = np.zeros((len(labels), 1))
+    if n_groups < 2:
+        folds = min(3, *counts.values())
+        cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        return [(a, b) for a, b in cv.split(x, list(labels))]
+    folds = min(3, n_groups, *counts.values())
+    grouped = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+    splits = grouped.split(x, list(labels), groups=list(groups))
+    return [(a, b) for a, b in splits if len(a) and len(b)]
+
+
+def fit_stance(
+    docs: Sequence[Doc],
+    *,
+    C: float,
+    seed: int = 0,
+    components: Mapping[str, str] | None = None,
+) -> StanceFit:
+    """The calibrated stance pipeline on the labelled ``docs``; calibration folds grouped by
+    near-duplicate component (``components``: ``dup_group -> component``, from
+    :func:`corpus.neardup.components.group_components`; default: each stored group is its
+    own)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import Pipeline
 
     counts = Counter(d.stance for d in docs if d.stance is not None)
@@ -52,23 +86,23 @@ def fit_stance(docs: Sequence[Doc], *, C: float, seed: int = 0) -> StanceFit:
     if len(kept) < 2:
         raise ValueError(f"need two stance labels with {MIN_PER_CLASS} documents each: {counts}")
     train = [d for d in docs if d.stance in kept]
-    folds = min(3, *(counts[label] for label in kept))
+    groups = [(components or {}).get(d.dup_group, d.dup_group) for d in train]
+    folds = calibration_folds([str(d.stance) for d in train], groups, seed=seed)
     linear = LogisticRegression(C=C, class_weight="balanced", max_iter=2000)
     pipeline = Pipeline(
         [
             ("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=50000)),
-            (
-                "calibrated",
-                CalibratedClassifierCV(
-                    linear,
-                    method="sigmoid",
-                    cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
-                ),
-            ),
+            ("calibrated", CalibratedClassifierCV(linear, method="sigmoid", cv=folds)),
         ]
     )
     pipeline.fit([d.text for d in train], [d.stance for d in train])
-    params = {"C": C, "calibration": "sigmoid", "folds": folds, "ngram_range": [1, 2]}
+    params = {
+        "C": C,
+        "calibration": "sigmoid",
+        "folds": len(folds),
+        "fold_groups": "near-duplicate components",
+        "ngram_range": [1, 2],
+    }
     dropped = sorted(str(label) for label in set(counts) - set(kept))
     return StanceFit(pipeline, kept, dropped, params)
 
@@ -87,13 +121,17 @@ def stance_macro_f1(pipeline: Any, docs: Sequence[Doc]) -> float:
 
 
 def select_stance(
-    train: Sequence[Doc], validation: Sequence[Doc], *, seed: int = 0
+    train: Sequence[Doc],
+    validation: Sequence[Doc],
+    *,
+    seed: int = 0,
+    components: Mapping[str, str] | None = None,
 ) -> tuple[StanceFit, list[dict[str, Any]]]:
     """The best ``C`` of :data:`STANCE_GRID` by validation macro-F1 (ties: the smaller C)."""
     tried = []
     best: tuple[float, StanceFit] | None = None
     for c in STANCE_GRID:
-        fit = fit_stance(train, C=c, seed=seed)
+        fit = fit_stance(train, C=c, seed=seed, components=components)
         score = stance_macro_f1(fit.pipeline, validation)
         tried.append({"C": c, "validation_macro_f1": round(score, 4)})
         if best is None or score > best[0]:
@@ -177,6 +215,7 @@ __all__ = [
     "STANCE_GRID",
     "TAGGER_GRID",
     "StanceFit",
+    "calibration_folds",
     "fit_stance",
     "fit_tagger",
     "select_stance",

@@ -22,6 +22,7 @@ from corpus.inference.folder import (
     model_version,
 )
 from corpus.inference.predict import StoredModel, library_versions
+from corpus.neardup.components import group_components
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.store import Store, as_store
 from corpus.training.card import render_card
@@ -81,6 +82,19 @@ def train_model(
     return drive(steps, progress)
 
 
+def _components(store: Store, data: ReleaseData) -> dict[str, str] | None:
+    """The near-duplicate component of each train group at the release's version, when the
+    release is this store's (a release folder from elsewhere: its stored groups only)."""
+    from corpus.release import releases_dir
+
+    if data.path.parent != releases_dir(store).resolve():
+        return None
+    if data.version not in store.version_names():
+        return None
+    groups = {d.dup_group for d in data.docs.get("train", [])}
+    return group_components(store, data.version, groups)
+
+
 def _train(
     store: Store,
     release: Path,
@@ -96,7 +110,10 @@ def _train(
     yield Progress("read", f"release {data.release}: {_sizes(data)}")
     started = time.perf_counter()
     stance, stance_tried = select_stance(
-        data.labelled("train"), data.labelled("validation"), seed=seed
+        data.labelled("train"),
+        data.labelled("validation"),
+        seed=seed,
+        components=_components(store, data),
     )
     yield Progress("stance", f"stance: C = {stance.params['C']} (of {len(stance_tried)} tried)")
     tagger, tagger_params, tagger_tried = select_tagger(
