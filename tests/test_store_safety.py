@@ -349,6 +349,20 @@ def test_a_failed_first_command_leaves_no_store(tmp_path: Path) -> None:
     assert not target.exists()
 
 
+@pytest.mark.parametrize("command", [["round", "status", "r1"], ["round", "pull", "r1"]])
+def test_a_round_command_on_a_missing_store_starts_no_server(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """issue 18, store: a failed first command left a store folder holding `studio/` (the
+    local Label Studio was set up before the command found there was no store)."""
+    target = tmp_path / "new-store"
+    result = runner.invoke(app, [*command, "--store", str(target), "--json"])
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.output)["error"]
+    assert error["type"] == "StoreError" and "no store at" in error["message"]
+    assert not target.exists()
+
+
 def test_a_store_that_lost_store_json_keeps_no_new_identity(store: Store) -> None:
     """issue 18, store: a store whose `store.json` was lost got a fresh identity from a
     read-only `round status` and then disowned its own projects. A store holding rounds
