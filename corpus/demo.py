@@ -43,7 +43,7 @@ from corpus.release import build_release, releases_dir, verify_release
 from corpus.rounds import load_round, pull_round, start_round
 from corpus.rounds.preannotators import model_preannotator
 from corpus.simulate import annotator_profiles, generate_articles, simulate_result
-from corpus.store import Store, as_store, parse_version
+from corpus.store import Store, as_store, next_minor, version_folders
 from corpus.training import train_model
 
 SIM_DOMAIN = "demo.corpus.local"
@@ -377,16 +377,16 @@ def _annotate(
 def _release(store: Store, schema: AnnotationSchema, version: str) -> Steps[tuple[Path, list[str]]]:
     """Build the next release of ``version`` (or find the one already built)."""
     folder = releases_dir(store)
-    built = (
-        [p for p in folder.glob("*") if (p / "manifest.json").is_file()] if folder.is_dir() else []
-    )
-    built.sort(key=lambda p: parse_version(p.name))
+    built = [
+        folder / name
+        for name in version_folders(folder).versions  # stray folders are not releases
+        if (folder / name / "manifest.json").is_file()
+    ]
     for path in reversed(built):
         if json.loads((path / "manifest.json").read_text())["version"] == version:
             yield Progress("release", f"release {path.name} of version {version} already built")
             return path, []
-    major, minor, _ = parse_version(built[-1].name) if built else (0, 0, 0)
-    number = f"{major}.{minor + 1}.0"
+    number = next_minor(built[-1].name if built else None)
     try:
         result = build_release(store, version, release=number, schema=schema)
     except ReleaseGateError as exc:

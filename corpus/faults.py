@@ -22,6 +22,7 @@ FAULT_POINTS = {
     "release:writing": "some Parquet files of the release written, not all",
     "release:before-rename": "the release complete in its temporary folder, not renamed",
     "model:before-rename": "a model's files and manifest written, the folder not renamed",
+    "key:before-link": "the pseudonym key written and fsynced under a temporary name, not linked",
 }
 
 

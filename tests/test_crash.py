@@ -34,6 +34,7 @@ TESTED = {
     "release:writing": "test_kill_inside_a_release_build",
     "release:before-rename": "test_kill_inside_a_release_build",
     "model:before-rename": "test_kill_before_a_model_folder_is_renamed",
+    "key:before-link": "test_kill_while_the_pseudonym_key_is_created",
 }
 
 
@@ -78,6 +79,31 @@ def test_kill_during_a_version_commit(store: Store, tmp_path: Path) -> None:
     assert result["version"] == "0.1.0" and result["documents_added"] == 1
     assert not (store.root / ".tmp").exists() or not any((store.root / ".tmp").iterdir())
     assert check_store(store, deep=True).ok
+
+
+def test_kill_while_the_pseudonym_key_is_created(store: Store) -> None:
+    """issue 18 case 10: the pseudonym key was written without fsync or rename, so a crash
+    left an empty key (and every pseudonym would change). Killed before the key is linked
+    into place, there is no key; the next run creates a whole one and keeps it."""
+    code = (
+        "from corpus.rounds.pulled import pseudonym_key; from corpus.store import Store; "
+        f"print(pseudonym_key(Store({str(store.root)!r})).hex())"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CORPUS_")}
+
+    def run(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code], env=environ | env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+
+    killed(run(CORPUS_FAULT="key:before-link"))
+    path = store.root / ".pseudonym-key"
+    assert not path.exists()
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert path.read_bytes().hex() == first.stdout.strip() and path.stat().st_size == 32
+    assert run().stdout == first.stdout  # created once, then kept
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def demo_cli(
 
     out = Output(as_json)
     check_seeds(seeds)  # before Label Studio starts
-    client = studio_client(store, out)
+    client = studio_client(store, out, new_store=True)
     with out.steps() as progress:
         result = run_demo(
             client,

@@ -215,10 +215,20 @@ def schema_of(path: Path | None) -> AnnotationSchema:
     return load_schema(path)
 
 
-def studio_client(store: Path, out: Output) -> StudioClient:
+def studio_client(store: Path, out: Output, *, new_store: bool = False) -> StudioClient:
     """LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY, else the store's local server (started if
-    needed, with a spinner)."""
+    needed, with a spinner). Unless ``new_store`` (the demo makes its store), a store folder
+    that does not exist is a :class:`StoreError` before any server starts: a failed command
+    leaves no ``<store>/studio`` behind (issue 18)."""
+    from corpus.errors import StoreError
     from corpus.labelstudio import open_studio
+
+    if not new_store and not Path(store).is_dir():
+        raise StoreError(
+            f"there is no store at {store}",
+            path=Path(store),
+            hint="Check --store (or CORPUS_STORE); `corpus ingest` creates a store.",
+        )
 
     url, key = os.environ.get("LABEL_STUDIO_URL"), os.environ.get("LABEL_STUDIO_API_KEY")
     with out.progress("Label Studio") as progress:

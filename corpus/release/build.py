@@ -18,7 +18,6 @@ import contextlib
 import gc
 import json
 import os
-import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,12 +37,12 @@ from corpus.release import gates, links, tables
 from corpus.release.rows import labels_by_document, release_rows
 from corpus.release.splits import DEFAULT_RATIOS, SPLITS, check_ratios, stratify
 from corpus.release.tables import TEXT_MODES, TextMode
+from corpus.release.verify import check_files, check_tables, read_card, read_manifest
 from corpus.release.writer import ReleaseWriter, check_new_folder, remove_leftovers, shard_path
 from corpus.rounds.schemas import schema_history
 from corpus.rounds.state import round_order
-from corpus.store import Store, as_store, lineage, parse_version
+from corpus.store import Store, as_store, lineage, parse_version, version_folders
 
-_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
 REHYDRATE_CARD = ".rehydrate/README.md"  # the card of the full release, for rehydration
 
 
@@ -58,6 +57,7 @@ class ReleaseResult:
     changelog: str = ""
     text: str = "full"
     splits: dict[str, Any] = field(default_factory=dict)  # units, links, gaps, conflicts
+    warnings: list[str] = field(default_factory=list)  # e.g. stray folders in releases/
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +69,7 @@ class ReleaseResult:
             "splits": self.splits,
             "forced": self.forced,
             "alignment": self.alignment,
+            "warnings": self.warnings,
         }
 
 
@@ -76,26 +77,34 @@ def releases_dir(store: Store) -> Path:
     return store.root / "releases"
 
 
-def previous_release(store: Store, release: str, explicit: Path | None) -> Path | None:
-    """The newest release below ``release`` in the store (or the one named)."""
+def previous_release(
+    store: Store, release: str, explicit: Path | None, warnings: list[str] | None = None
+) -> Path | None:
+    """The newest release below ``release`` in the store (or the one named). Folders of
+    ``releases/`` whose name is not a version number are ignored, each with a line in
+    ``warnings``."""
     if explicit is not None:
         return explicit
     folder = releases_dir(store)
-    if not folder.is_dir():
-        return None
+    found = version_folders(folder)
+    if warnings is not None:
+        warnings += found.warnings(folder)
     older = [
-        p
-        for p in folder.iterdir()
-        if _SEMVER.match(p.name)
-        and (p / "manifest.json").is_file()
-        and parse_version(p.name) < parse_version(release)
+        folder / name
+        for name in found.versions
+        if (folder / name / "manifest.json").is_file()
+        and parse_version(name) < parse_version(release)
     ]
-    return max(older, key=lambda p: parse_version(p.name)) if older else None
+    return older[-1] if older else None
 
 
 def _previous_groups(prev_dir: Path | None) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The previous release's manifest and split of groups, after verifying the release
+    (checksums, the card against the files, row counts and content hashes): the splits of
+    an edited release are never inherited."""
     if prev_dir is None:
         return None, {}
+    verify_previous(prev_dir)
     path = prev_dir / "manifest.json"
     try:
         prev = json.loads(path.read_text(encoding="utf-8"))
@@ -112,6 +121,24 @@ def _previous_groups(prev_dir: Path | None) -> tuple[dict[str, Any] | None, dict
             hint="Restore that release folder from its published copy.",
         )
     return prev, groups
+
+
+def verify_previous(prev_dir: Path) -> None:
+    """:func:`corpus.release.verify.verify_release`'s checks without loading the data
+    (checksums, the card, Parquet row counts and content hashes), as a clear error naming
+    the previous release."""
+    try:
+        manifest = read_manifest(prev_dir)
+        check_files(prev_dir, manifest)
+        check_tables(prev_dir, read_card(prev_dir), manifest)
+    except (ReleaseError, OSError) as exc:
+        why = exc.message if isinstance(exc, ReleaseError) else str(exc)
+        raise ReleaseError(
+            f"the previous release {prev_dir} does not verify, so its splits are not "
+            f"inherited: {why}",
+            hint="Restore that release from its published copy (`corpus release verify "
+            f"{prev_dir}` names what differs), or pass --previous DIR with an intact one.",
+        ) from None
 
 
 def _rows(store: Store, version: str, table: str) -> list[dict[str, Any]]:
@@ -232,7 +259,8 @@ def _build(
     raw_spans = [s for s in _rows(store, version, "spans") if s["doc_id"] in docs]
 
     yield Progress("split", f"placing {len(docs)} documents in splits")
-    prev, prev_groups = _previous_groups(previous_release(store, release, previous))
+    warnings: list[str] = []
+    prev, prev_groups = _previous_groups(previous_release(store, release, previous, warnings))
     pairs = links.near_duplicate_pairs(store, version, docs)
     labels = {d: links.document_labels(stance_of[d], spans_of.get(d, [])) for d in docs}
     groups = {d: docs[d]["dup_group"] for d in docs}
@@ -309,6 +337,7 @@ def _build(
         changelog=(path / "CHANGELOG.md").read_text(encoding="utf-8"),
         text=settings["text"],
         splits={k: split_meta[k] for k in ("units", "links", "uncovered", "scarce", "conflicts")},
+        warnings=warnings,
     )
 
 

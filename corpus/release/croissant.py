@@ -35,6 +35,7 @@ from corpus.release.croissant_fields import (
     file_set_id,
     splits_record_set,
 )
+from corpus.store import is_version
 
 CROISSANT_1_1 = "http://mlcommons.org/croissant/1.1"
 RAI_1_0 = "http://mlcommons.org/croissant/RAI/1.0"
@@ -117,9 +118,6 @@ class Release:
     label_references: bool = field(default=True)
 
 
-_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
-
-
 def croissant(release: Release) -> dict[str, Any]:
     """The Croissant 1.1 + RAI 1.0 JSON-LD of a release (see the module docstring)."""
     required = {"name": release.name, "description": release.description,
@@ -128,7 +126,7 @@ def croissant(release: Release) -> dict[str, Any]:
     missing = [k for k, v in required.items() if not v.strip()]
     if missing:
         raise ValueError(f"required: {', '.join(missing)}")
-    if not _SEMVER.match(release.version):
+    if not is_version(release.version):
         raise ValueError(f"version {release.version!r} is not MAJOR.MINOR.PATCH")
     if not release.configs:
         raise ValueError("required: at least one config")

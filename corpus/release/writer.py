@@ -17,7 +17,6 @@ an engine writing shards in parallel).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from corpus.atomic import fsync_dir
+from corpus.atomic import fsync_dir, seal_folder
 from corpus.faults import fault_point
 from corpus.ids import file_sha256
 
@@ -158,21 +157,8 @@ class ReleaseWriter:
         self.text(CROISSANT, json.dumps(croissant(listed), indent=2, ensure_ascii=False) + "\n")
         sums = [f"{info['sha256']}  {rel}" for rel, info in self._files((SUMS,)).items()]
         self.text(SUMS, "\n".join(sums) + "\n")
-        for path in self.tmp.rglob("*"):
-            if path.is_file():
-                path.chmod(0o444)
-                _fsync(path)
-        for path in [*(p for p in self.tmp.rglob("*") if p.is_dir()), self.tmp]:
-            fsync_dir(path)
+        seal_folder(self.tmp)
         fault_point("release:before-rename")
         self.tmp.rename(self.target)
         fsync_dir(self.target.parent)
         return self.target
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -8,15 +8,14 @@ Studio and commits a pull.
 from __future__ import annotations
 
 import gzip
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from corpus.atomic import TMP_SUFFIX, write_bytes_atomic
-from corpus.errors import RoundError
+from corpus.atomic import TMP_SUFFIX, create_bytes_atomic, write_bytes_atomic
+from corpus.errors import RoundError, StoreError, os_error
 from corpus.ids import bytes_sha256, canonical_json, hash_hex, row_hash
 from corpus.labelstudio import StudioClient
 from corpus.rounds.convert import Reject, pseudonym
@@ -62,18 +61,35 @@ def pulled_round(store: Store, name: str) -> PulledRound:
     return PulledRound(state, version, annotations, rows("spans"))
 
 
+KEY_FILE = ".pseudonym-key"
+KEY_BYTES = 32
+
+
 def pseudonym_key(store: Store) -> bytes:
-    """The store's secret for annotator pseudonyms (created once, user-only permissions)."""
-    path = store.root / ".pseudonym-key"
+    """The store's secret for annotator pseudonyms: created once, atomically (a temporary
+    file, fsync, link: a crash leaves no key or the whole key), user-only permissions.
+
+    An existing key of the wrong length (empty or truncated) is a :class:`StoreError`, never
+    replaced: a new key would change every pseudonym the store has published.
+    """
+    path = store.root / KEY_FILE
     if not path.exists():
         store.root.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_bytes()
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-    return path.read_bytes()
+        key = secrets.token_bytes(KEY_BYTES)  # of two writers, the first link wins
+        create_bytes_atomic(path, key, mode=0o600, fault="key:before-link")
+    try:
+        key = path.read_bytes()
+    except OSError as exc:
+        raise os_error(exc, f"read the pseudonym key {path}") from None
+    if len(key) != KEY_BYTES:
+        raise StoreError(
+            f"the pseudonym key {path} holds {len(key)} bytes, not {KEY_BYTES}: it is damaged",
+            path=path,
+            hint="Restore it from a backup of the store. Do not delete it: a new key changes "
+            "every annotator pseudonym, so pulled rows and published releases would no longer "
+            "match.",
+        )
+    return key
 
 
 def archive_export(folder: Path, raw: bytes) -> Path:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpus.errors import DamagedVersionError
 from corpus.models import VersionManifest
 from corpus.store.versions import Store, Version, as_store
 
@@ -18,7 +19,9 @@ def list_versions(store: StoreLike) -> list[Version]:
 
 
 def show_version(store: StoreLike, version: str) -> VersionManifest:
-    return as_store(store).manifest(version)
+    """A version's manifest, after checking the version (a damaged one is refused with
+    :class:`DamagedVersionError`, as every read is)."""
+    return as_store(store).verify(version)
 
 
 @dataclass
@@ -43,12 +46,23 @@ class VersionDiff:
 
 def lineage(store: StoreLike, version: str) -> list[str]:
     """The version and its ancestors, newest first, as far as the store holds them (an
-    ancestor removed by hand ends the chain; ``corpus check`` reports it)."""
+    ancestor removed by hand ends the chain; ``corpus check`` reports it). Manifests edited
+    into a cycle of parents are a :class:`DamagedVersionError` naming them."""
     store = as_store(store)
     present = set(store.version_names())
     chain: list[str] = []
     current: str | None = version
     while current is not None and current in present:
+        if current in chain:
+            cycle = chain[chain.index(current) :]
+            manifests = ", ".join(str(store.version_dir(v) / "manifest.json") for v in cycle)
+            raise DamagedVersionError(
+                f"the parents of version {version} run in a cycle "
+                f"({' -> '.join([*cycle, current])}): manifests {manifests}",
+                path=store.version_dir(current) / "manifest.json",
+                hint="A parent is always older than its version: the manifests were edited. "
+                "Restore those versions from a backup; never edit a version by hand.",
+            )
         chain.append(current)
         current = store.manifest(current).parent
     return chain
@@ -72,7 +86,7 @@ def diff_versions(store: StoreLike, a: str, b: str) -> VersionDiff:
     a different document in ``a``.
     """
     store = as_store(store)
-    ma, mb = store.manifest(a), store.manifest(b)
+    ma, mb = store.verify(a), store.verify(b)  # a damaged version is never diffed
     ka, kb = _doc_keys(store, a), _doc_keys(store, b)
     by_key_a: dict[str, str] = {}
     for doc_id, key in ka.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from corpus.errors import DamagedVersionError
@@ -14,17 +15,18 @@ _VERIFIED: set[tuple[str, int, int, int]] = set()
 _COUNTED: set[tuple[int, tuple[str, ...]]] = set()
 
 
-def check_file(path: Path, record: FileRecord, version: str) -> None:
+def check_file(path: Path | str, record: FileRecord, version: str) -> None:
     """The file exists with the recorded size and sha256, else :class:`DamagedVersionError`."""
     try:
-        st = path.stat()
+        st = os.stat(path)  # noqa: PTH116 - a str path: no Path built per read
     except FileNotFoundError:
         raise DamagedVersionError(
-            f"version {version} is damaged: {path} is missing", path=path
+            f"version {version} is damaged: {path} is missing", path=Path(path)
         ) from None
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
     if key in _VERIFIED:
         return
+    path = Path(path)
     if st.st_size != record.bytes:
         raise DamagedVersionError(
             f"version {version} is damaged: {path} has {st.st_size} bytes, "
@@ -52,8 +54,13 @@ def check_rows(shards: list[Path], rows: int, version: str, table: str) -> None:
         return
     found = 0
     for shard in shards:
-        with pa.memory_map(str(shard)) as source:
-            found += sum(batch.num_rows for batch in pa.ipc.open_stream(source))
+        try:
+            with pa.memory_map(str(shard)) as source:
+                found += sum(batch.num_rows for batch in pa.ipc.open_stream(source))
+        except (OSError, ValueError) as exc:  # missing, or not an Arrow stream (ArrowInvalid)
+            raise DamagedVersionError(
+                f"version {version} is damaged: {shard} cannot be read ({exc})", path=shard
+            ) from None
     if found != rows:
         raise DamagedVersionError(
             f"version {version} is damaged: its table {table} holds {found} rows, its "

@@ -14,12 +14,18 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from corpus.atomic import write_json_atomic
-from corpus.errors import DamagedVersionError, VersionNotFoundError, translate_os_errors
+from corpus.atomic import seal_folder, write_json_atomic
+from corpus.errors import (
+    DamagedVersionError,
+    StoreError,
+    VersionNotFoundError,
+    translate_os_errors,
+)
 from corpus.ids import file_sha256, hash_hex, row_hash
 from corpus.models import FileRecord, VersionManifest
 from corpus.progress import Progress, ProgressCallback, Steps, drive
-from corpus.store.versions import Store, as_store, parse_version
+from corpus.store.numbers import parse_version
+from corpus.store.versions import Store, as_store
 
 Status = Literal["ok", "unverified", "damaged"]
 RESTORE = "Restore the version folder from a backup; never edit a version by hand."
@@ -89,16 +95,26 @@ def check_store(
     progress: ProgressCallback | None = None,
 ) -> CheckReport:
     """Check every version (or ``versions``); see the module doc. Never raises for damage:
-    the report lists it (``report.ok`` is False). A version asked for that the store does
-    not hold is :class:`~corpus.errors.VersionNotFoundError`, not damage."""
+    the report lists it (``report.ok`` is False). A store folder that does not exist is a
+    :class:`~corpus.errors.StoreError`, a version asked for that the store does not hold
+    :class:`~corpus.errors.VersionNotFoundError`: errors, not a healthy report or damage."""
     store = as_store(store)
-    names = versions if versions else store.version_names()
+    if not store.root.is_dir():
+        raise StoreError(
+            f"there is no store at {store.root}",
+            path=store.root,
+            hint="Check --store (or CORPUS_STORE); `corpus ingest` creates a store.",
+        )
+    known = store.version_names()
+    names = versions if versions else known
     for name in names:
         parse_version(name)
-    if missing := sorted(set(names) - set(store.version_names())):
-        raise VersionNotFoundError(
-            f"no version {', '.join(missing)} in the store {store.root}", path=store.root
-        )
+        if name not in known:
+            raise VersionNotFoundError(
+                f"no version {name} in the store {store.root}",
+                path=store.version_dir(name),
+                hint=f"Its versions are: {', '.join(known) or 'none'} (`corpus versions`).",
+            )
     return drive(_check(store, names, deep=deep or record, record=record), progress)
 
 
@@ -109,10 +125,6 @@ def _check(store: Store, names: list[str], *, deep: bool, record: bool) -> Steps
         yield Progress("check", f"version {name}", i, len(names))
         result = VersionCheck(name, "ok", deep=deep)
         report.versions.append(result)
-        if name not in known:
-            result.status = "damaged"
-            result.problems.append(CheckProblem(name, "no such version folder", "Check the name."))
-            continue
         try:
             manifest = store.manifest(name)
         except DamagedVersionError as exc:
@@ -227,9 +239,7 @@ def _record_files(store: Store, name: str, manifest: VersionManifest) -> int:
         path = folder / "manifest.json"
         updated = manifest.model_copy(update={"files": files})
         write_json_atomic(path, updated.model_dump(mode="json"), mode=0o444)
-        for file in folder.rglob("*"):
-            if file.is_file() and file.stat().st_mode & 0o222:
-                file.chmod(0o444)
+        seal_folder(folder)
     return len(files)
 
 

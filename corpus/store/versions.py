@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
+import threading
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import filelock
 import pyarrow as pa
@@ -30,33 +30,14 @@ from corpus.errors import (
     VersionNotFoundError,
     os_error,
 )
-from corpus.models import VersionManifest
+from corpus.models import FileRecord, VersionManifest
 from corpus.store.files import check_file, check_rows
-from corpus.store.meta import now, read_meta, update_meta
+from corpus.store.meta import holds_rounds, lost_identity, now, read_meta, update_meta
+from corpus.store.meta import record_version as record_version_in
+from corpus.store.numbers import next_minor, parse_version, version_folders
 from corpus.store.writer import VersionWriter, remove_tree
 
-if TYPE_CHECKING:
-    from corpus.store.integrity import CheckReport
-
 DOCUMENT_COLUMNS = ("doc_id", "title", "text", "text_sha256", "dup_group")
-_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-
-
-def parse_version(version: str) -> tuple[int, int, int]:
-    m = _SEMVER.match(version)
-    if not m:
-        raise StoreError(
-            f"{version!r} is not a version number",
-            hint="Use MAJOR.MINOR.PATCH, for example 1.2.0.",
-        )
-    return int(m[1]), int(m[2]), int(m[3])
-
-
-def next_minor(version: str | None) -> str:
-    if version is None:
-        return "0.1.0"
-    major, minor, _ = parse_version(version)
-    return f"{major}.{minor + 1}.0"
 
 
 class Store:
@@ -101,10 +82,7 @@ class Store:
 
     def version_names(self) -> list[str]:
         """The names of every version, oldest first."""
-        if not self.versions_dir.is_dir():
-            return []
-        found = [p.name for p in self.versions_dir.iterdir() if _SEMVER.match(p.name)]
-        return sorted(found, key=parse_version)
+        return version_folders(self.versions_dir).versions
 
     def latest_name(self) -> str | None:
         """The newest version (damaged or not: reading a damaged one fails clearly)."""
@@ -122,9 +100,14 @@ class Store:
         return next_minor(self.last_used_version())
 
     def store_id(self) -> str:
-        """The store's identity, created once (under the lock) and kept in ``store.json``."""
+        """The store's identity, created once (under the lock) and kept in ``store.json``.
+
+        Never minted for a store that holds rounds but lost its ``store.json``: that is a
+        :class:`StoreError` saying how to restore it (see :mod:`corpus.store.meta`)."""
         meta = read_meta(self.root)
         if "store_id" not in meta:
+            if holds_rounds(self.root):
+                raise lost_identity(self.root)
             with self.lock():
                 meta = update_meta(self.root, lambda m: "store_id" not in m)
         return str(meta["store_id"])
@@ -146,64 +129,74 @@ class Store:
 
     def record_version(self, version: str) -> None:
         """Remember the highest version number used (the caller holds the lock)."""
-
-        def raise_last(meta: dict[str, Any]) -> bool:
-            last = meta.get("last_version")
-            if last is not None and parse_version(version) <= parse_version(last):
-                return False
-            meta["last_version"] = version
-            return True
-
-        update_meta(self.root, raise_last)
+        record_version_in(self.root, version)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the store's write lock; a second writer fails at once with a clear error.
 
-        Re-entrant within a process (a pull holds it while it derives a version). Taking it
-        removes the leftovers of killed writers (``.tmp/``).
+        The second writer may be another process or another thread of this one: both get
+        :class:`StoreLockedError`. The lock is re-entrant within the thread that holds it (a
+        pull holds it while it derives a version). Taking it removes the leftovers of killed
+        writers (``.tmp/``). A store folder this lock created is removed again when nothing
+        was written into it (a failed first command leaves no store behind).
         """
         key = self.root.resolve()
-        if key in _HELD:
-            _HELD[key] += 1
-            try:
+        me = threading.get_ident()
+        with _HELD_GUARD:
+            owner, depth = _HELD.get(key, (me, 0))
+            if owner != me:
+                raise StoreLockedError(
+                    f"the store {self.root} is locked by another thread of this process",
+                    path=self.root / ".lock",
+                    hint="Writers of one store take turns: wait for the other thread's write "
+                    "to finish (share one writer between threads).",
+                )
+            _HELD[key] = (me, depth + 1)
+        try:
+            if depth:
                 yield
-            finally:
-                _HELD[key] -= 1
-            return
+            else:
+                with self._file_lock():
+                    yield
+        finally:
+            with _HELD_GUARD:
+                if depth:
+                    _HELD[key] = (me, depth)
+                else:
+                    del _HELD[key]
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """The lock between processes (``<store>/.lock``), taken at once or refused."""
+        created = not self.root.exists()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise os_error(exc, "create the store folder") from None
         lock_path = self.root / ".lock"
-        lock = filelock.FileLock(str(lock_path), timeout=0)
+        lock = filelock.FileLock(str(lock_path), timeout=0, thread_local=False)
         try:
             lock.acquire()
         except filelock.Timeout:
             raise StoreLockedError(
                 f"the store {self.root} is locked by another writer ({lock_path})", path=lock_path
             ) from None
-        _HELD[key] = 1
         try:
             remove_tree(self.root / ".tmp")  # leftovers of a crash
             yield
         finally:
-            del _HELD[key]
+            if created:
+                remove_tree(self.root / ".tmp")
             lock.release()
+            if created and {p.name for p in self.root.iterdir()} <= {".lock"}:
+                _remove_empty_store(self.root)
 
     def begin(self, version: str) -> VersionWriter:
         parse_version(version)
         if self.version_dir(version).exists():
             raise VersionExistsError(f"version {version} already exists in {self.root}")
-        return VersionWriter(self, version)
-
-    def check(
-        self, versions: list[str] | None = None, *, deep: bool = False, record: bool = False
-    ) -> CheckReport:
-        """:func:`corpus.store.integrity.check_store` on this store (``corpus check``)."""
-        from corpus.store.integrity import check_store
-
-        return check_store(self, versions, deep=deep, record=record)
+        return VersionWriter(self.root, version)
 
     def damage(self, version: str) -> str | None:
         """Why a version cannot be read (its manifest is missing or broken), or None."""
@@ -244,18 +237,37 @@ class Store:
         _MANIFESTS[key] = manifest
         return manifest
 
-    def verify_table(self, version: str, table: str) -> None:
-        """Check the size and sha256 of a table's files against the manifest, and its row
-        count, once per process.
+    def verify(self, version: str) -> VersionManifest:
+        """Check every file of a version against its manifest (size and sha256) and every
+        table's row count, once per process; its manifest.
 
-        :class:`DamagedVersionError` names the first file that differs. Versions written
-        before file hashes were recorded are read unverified (``corpus check`` lists them).
+        Every read goes through here: a version is read whole or not at all, so a damaged
+        table that a command does not need still stops it (sampling, diff, show, a derived
+        version). :class:`DamagedVersionError` names the first file that differs. Versions
+        written before file hashes were recorded are read unverified (``corpus check``
+        lists them).
         """
-        self.verify_files(version, table)
-        if table in (tables := self.manifest(version).tables):
-            folder = self.version_dir(version) / table
-            shards = [folder / f for f in tables[table].files]
-            check_rows(shards, tables[table].rows, version, table)
+        manifest = self.manifest(version)
+        base = str(self.version_dir(version))
+        layout = _LAYOUTS.get(base)
+        if layout is None or layout[0] is not manifest:  # paths built once per manifest
+            files = [(f"{base}/{rel}", record) for rel, record in manifest.files.items()]
+            tables = [
+                ([Path(base, table, f) for f in info.files], info.rows, table)
+                for table, info in manifest.tables.items()
+            ]
+            layout = _LAYOUTS[base] = (manifest, files, tables)
+            if len(_LAYOUTS) > 64:
+                _LAYOUTS.pop(next(iter(_LAYOUTS)))
+        for path, record in layout[1]:
+            check_file(path, record, version)
+        for shards, rows, table in layout[2]:
+            check_rows(shards, rows, version, table)
+        return manifest
+
+    def verify_table(self, version: str, table: str) -> None:
+        """:meth:`verify` (kept for callers that name the table they read)."""
+        self.verify(version)
 
     def verify_files(self, version: str, folder: str) -> list[str]:
         """Check every file of a version's ``folder`` (a table's, or e.g. ``dedup``) against
@@ -278,7 +290,7 @@ class Store:
                 f"version {version} has no table {table!r}",
                 hint=f"Its tables are: {', '.join(sorted(manifest.tables))}.",
             )
-        self.verify_table(version, table)
+        self.verify(version)
         folder = self.version_dir(version) / table
         return [folder / f for f in manifest.tables[table].files]
 
@@ -333,7 +345,7 @@ class Store:
         """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged, and its
         other folders (the near-duplicate index ``dedup``). Every file is checked against
         the parent's manifest first: a version is never derived from a damaged one."""
-        manifest = self.manifest(parent)
+        manifest = self.verify(parent)
         for name, info in manifest.tables.items():
             if name not in skip:
                 records = [manifest.files.get(f"{name}/{f}") for f in info.files]
@@ -351,9 +363,14 @@ class Store:
 
     def load(self, version: str, table: str) -> Any:
         """The table as a ``datasets.Dataset`` (``load_from_disk``)."""
-        from datasets import load_from_disk
+        from datasets import Dataset, load_from_disk
+        from datasets.table import InMemoryTable
 
         self.table_shards(version, table)  # raises a clear error for unknown names
+        if self.manifest(version).tables[table].rows == 0:
+            # stores written before issue 18 keep empty tables as streams without a batch,
+            # which load_from_disk cannot read: an empty table of the same columns instead
+            return Dataset(InMemoryTable(self.table_schema(version, table).empty_table()))
         return load_from_disk(str(self.version_dir(version) / table))
 
 
@@ -401,8 +418,22 @@ class Version:
 # and a replaced or edited one has another key.
 _MANIFESTS: dict[tuple[str, int, int, int], VersionManifest] = {}
 
-# Store locks held by this process (re-entrant), by resolved store folder.
-_HELD: dict[Path, int] = {}
+# The file paths of a version's manifest, by version folder (see Store.verify).
+_LAYOUTS: dict[
+    str, tuple[VersionManifest, list[tuple[str, FileRecord]], list[tuple[list[Path], int, str]]]
+] = {}
+
+# Store locks held by this process, by resolved store folder: the thread holding it and
+# how deep (re-entrant within that thread only). Changed under _HELD_GUARD.
+_HELD: dict[Path, tuple[int, int]] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def _remove_empty_store(root: Path) -> None:
+    """Remove a store folder that holds nothing but its lock file."""
+    with contextlib.suppress(OSError):
+        (root / ".lock").unlink(missing_ok=True)
+        root.rmdir()
 
 
 def as_store(store: Store | str | os.PathLike[str]) -> Store:

@@ -20,18 +20,16 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
-from corpus.atomic import fsync_dir
+from corpus.atomic import fsync_dir, seal_folder
 from corpus.errors import VersionExistsError
 from corpus.faults import fault_point
 from corpus.ids import file_sha256, hash_hex
 from corpus.models import FileRecord, TableInfo, VersionManifest
-
-if TYPE_CHECKING:
-    from corpus.store.versions import Store
+from corpus.store.meta import record_version
 
 
 @dataclass
@@ -66,6 +64,8 @@ class TableWriter:
         the parent recorded none: the file is hashed at commit).
         """
         self.close()
+        if rows == 0:  # nothing to reuse (and an old empty shard held no batch to load)
+            return
         for i, src in enumerate(shards):
             name = f"data-{len(self.files):05d}.arrow"
             dst = self.folder / name
@@ -84,6 +84,10 @@ class TableWriter:
         version's temporary folder: each is moved into the table's folder; the records are
         their size and sha256 as the writer computed them."""
         self.close()
+        if rows == 0:  # no rows: an empty batch is written at finish (see there)
+            for src, _ in shards:
+                src.unlink(missing_ok=True)
+            return
         for src, record in shards:
             name = f"data-{len(self.files):05d}.arrow"
             src.rename(self.folder / name)
@@ -111,8 +115,9 @@ class TableWriter:
     def finish(self) -> tuple[TableInfo, dict[str, FileRecord]]:
         """Close the table; its info and the size and sha256 of each of its files."""
         self.close()
-        if not self.files:  # an empty table still needs one (empty) shard to load
-            self._open()
+        if not self.files:  # an empty table still needs one shard holding one empty batch:
+            # a stream with no batch at all does not load (ArrowInvalid, issue 18 case 11)
+            self._open().write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
             self.close()
         features = _features_json(self.schema)
         n = len(self.files)
@@ -149,17 +154,6 @@ class TableWriter:
 
 def _record(path: Path) -> FileRecord:
     return FileRecord(bytes=path.stat().st_size, sha256=file_sha256(path))
-
-
-def _seal(path: Path) -> None:
-    """Make a finished file read-only and durable (a no-op for hard links already sealed)."""
-    if path.stat().st_mode & 0o222:
-        path.chmod(0o444)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 _VALUE_DTYPES = {
@@ -202,12 +196,13 @@ def write_json(path: Path, value: Any) -> None:
 
 
 class VersionWriter:
-    """A version being written: lives in ``.tmp`` until :meth:`commit` renames it."""
+    """A version being written into the store at ``root``: lives in ``.tmp`` until
+    :meth:`commit` renames it to ``versions/<version>`` (:meth:`Store.begin` makes one)."""
 
-    def __init__(self, store: Store, version: str) -> None:
-        self.store = store
+    def __init__(self, root: Path, version: str) -> None:
+        self.root = root
         self.version = version
-        self.tmp = store.root / ".tmp" / f"{version}-{uuid.uuid4().hex[:8]}"
+        self.tmp = root / ".tmp" / f"{version}-{uuid.uuid4().hex[:8]}"
         self.tmp.mkdir(parents=True)
         self.tables: dict[str, TableWriter] = {}
         # folders of other files (the near-duplicate index): linked files' parent records,
@@ -249,26 +244,22 @@ class VersionWriter:
             infos[name], records = writer.finish()
             for rel, record in records.items():
                 files[f"{name}/{rel}"] = record
-                _seal(writer.folder / rel)
-            fsync_dir(writer.folder)
         for name, known in self.folders.items():
-            files.update(_seal_folder(self.tmp, name, known))
+            files.update(_record_folder(self.tmp, name, known))
         manifest = manifest.model_copy(update={"tables": infos, "files": files})
-        path = self.tmp / "manifest.json"
-        write_json(path, manifest.model_dump(mode="json"))
-        _seal(path)
-        fsync_dir(self.tmp)
-        final = self.store.version_dir(self.version)
+        write_json(self.tmp / "manifest.json", manifest.model_dump(mode="json"))
+        seal_folder(self.tmp)
+        final = self.root / "versions" / self.version
         final.parent.mkdir(parents=True, exist_ok=True)
         fault_point("version:before-rename")
         try:
             self.tmp.rename(final)
         except OSError as exc:
             raise VersionExistsError(
-                f"version {self.version} already exists in {self.store.root}", path=final
+                f"version {self.version} already exists in {self.root}", path=final
             ) from exc
         fsync_dir(final.parent)
-        self.store.record_version(self.version)
+        record_version(self.root, self.version)
         return final
 
     def abort(self) -> None:
@@ -278,11 +269,11 @@ class VersionWriter:
         remove_tree(self.tmp)
 
 
-def _seal_folder(
+def _record_folder(
     root: Path, name: str, known: dict[str, tuple[FileRecord, int]]
 ) -> dict[str, FileRecord]:
-    """Record and seal every file under ``root/name`` (a linked file keeps its parent's
-    record unless it was replaced since)."""
+    """Record every file under ``root/name`` (a linked file keeps its parent's record unless
+    it was replaced since); :func:`corpus.atomic.seal_folder` seals them at commit."""
     folder = root / name
     records: dict[str, FileRecord] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -292,9 +283,6 @@ def _seal_folder(
             records[f"{name}/{rel}"] = linked[0]
         else:
             records[f"{name}/{rel}"] = _record(path)
-        _seal(path)
-    for sub in sorted({p.parent for p in folder.rglob("*")} | {folder}):
-        fsync_dir(sub)
     return records
 
 

@@ -1,10 +1,11 @@
 """Writing a model folder the way a version is written, and listing the store's models.
 
-The folder is filled under a temporary name in ``<store>/models/`` (files 0444, each
-fsynced, its sha256 and size in the manifest), then renamed into place while the store
-lock is held: a crash leaves the old state or the whole model, never half of one, and a
-name is never reused (models are immutable). Leftovers of a killed run are removed by the
-next write.
+The folder is filled under a temporary name in ``<store>/models/`` (its sha256 and size
+in the manifest, then sealed by :func:`corpus.atomic.seal_folder`), then renamed into place
+while the store lock is held: a crash leaves the old state or the whole model, never half
+of one, and a name is never reused (models are immutable). Leftovers of a killed run (their
+owner lock free) are removed by the next write; a folder another training is still
+filling is not.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corpus.atomic import fsync_dir
+import filelock
+
+from corpus.atomic import fsync_dir, seal_folder
 from corpus.errors import ModelError
 from corpus.faults import fault_point
 from corpus.inference.folder import (
@@ -55,19 +58,36 @@ def default_name(store: Store, release: str) -> str:
     return name
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _remove_stale(folder: Path) -> list[Path]:
+    """Remove the temporary folders of killed writers: those whose owner lock
+    (``<tmp>.lock``, held by the writing process until it ends) can be taken. A folder
+    another live process is filling is left alone (issue 18: two trainings at once)."""
+    removed = []
+    for leftover in sorted(folder.glob(f"{TMP_PREFIX}*")):
+        if not leftover.is_dir():
+            continue
+        owner = filelock.FileLock(f"{leftover}.lock", timeout=0, thread_local=False)
+        try:
+            owner.acquire()
+        except filelock.Timeout:
+            continue  # a live writer's
+        try:
+            shutil.rmtree(leftover, ignore_errors=True)
+            removed.append(leftover)
+        finally:
+            owner.release()
+            Path(f"{leftover}.lock").unlink(missing_ok=True)
+    return removed
 
 
 def write_model(
     store: Store, name: str, fill: Callable[[Path], ModelManifest]
 ) -> tuple[Path, ModelManifest, str]:
     """``fill(tmp)`` writes the model's files into ``tmp`` and returns its manifest (files
-    are listed here); the folder then becomes ``<store>/models/<name>``."""
+    are listed here); the folder then becomes ``<store>/models/<name>``.
+
+    Each writer fills its own temporary folder, held by an owner lock for as long as it
+    writes; only folders whose owner is gone are removed as leftovers."""
     check_name(name)
     folder = models_dir(store.root)
     target = folder / name
@@ -78,8 +98,11 @@ def write_model(
             hint="Pick another --name, or leave --name out for a fresh one.",
         )
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{name}-", dir=folder))
+    tmp = folder / f"{TMP_PREFIX}{name}-{uuid.uuid4().hex[:12]}"
+    owner = filelock.FileLock(f"{tmp}.lock", timeout=0, thread_local=False)
+    owner.acquire()  # before the folder exists: no other writer ever takes it for a leftover
     try:
+        tmp.mkdir()
         manifest = fill(tmp)
         files = {
             p.relative_to(tmp).as_posix(): file_entry(p)
@@ -88,16 +111,10 @@ def write_model(
         }
         manifest = manifest.model_copy(update={"files": files})
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        for path in tmp.rglob("*"):
-            if path.is_file():
-                path.chmod(0o444)
-                _fsync(path)
-        fsync_dir(tmp)
+        seal_folder(tmp)
         fault_point("model:before-rename")
         with store.lock():
-            for leftover in folder.glob(f"{TMP_PREFIX}*"):
-                if leftover != tmp:
-                    shutil.rmtree(leftover, ignore_errors=True)
+            _remove_stale(folder)
             if target.exists():
                 raise ModelError(
                     f"a model named {name!r} was written meanwhile at {target}",
@@ -109,6 +126,9 @@ def write_model(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        owner.release()
+        Path(f"{tmp}.lock").unlink(missing_ok=True)
     _, version = read_manifest(target)
     return target, manifest, version
 
