@@ -297,3 +297,23 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
     assert isinstance(built, ReleaseResult)
     result = train_model(store, "1.0.0", name="base", bootstrap=200, cache_dir=root / "hf")
     return TrainedModel(store, built.path, result.path, result.name, result.version)
+
+
+def new_articles_store(
+    tmp_path: Path, schema: AnnotationSchema, model: TrainedModel, *, n: int, seed: int
+) -> Store:
+    """A store of ``n`` new, unlabelled articles with a copy of the trained model as ``base``."""
+    import shutil
+
+    from corpus.ingestion import ingest
+    from corpus.ingestion.core import normalize, split_title
+    from corpus.simulate import generate_articles
+
+    _, body = split_title(normalize(next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")))
+    folder = tmp_path / "new"
+    for i, (title, text) in enumerate(generate_articles(body.split("\n\n"), n, seed=seed)):
+        write_article(folder, f"n{i:02d}.txt", title, text)
+    store = Store(tmp_path / "store")
+    ingest([folder], store=store, schema=schema)
+    shutil.copytree(model.path, store.root / "models" / "base")
+    return store

@@ -8,25 +8,21 @@ about, and the agreement report should show how often people just kept its sugge
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEEDS, TrainedModel, write_article
+from conftest import TrainedModel, new_articles_store
 from typer.testing import CliRunner
 
 from corpus.cli import app
 from corpus.errors import ModelError
 from corpus.iaa import agreement
-from corpus.ingestion import ingest
-from corpus.ingestion.core import normalize, split_title
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labelstudio import StudioClient
 from corpus.rounds import pull_round, push_round, start_round
 from corpus.rounds.state import load_round, round_dir
-from corpus.simulate import generate_articles
 from corpus.store import Store
 
 pytestmark = pytest.mark.studio
@@ -36,14 +32,7 @@ runner = CliRunner()
 @pytest.fixture
 def fresh(tmp_path: Path, schema: AnnotationSchema, trained_model: TrainedModel) -> Store:
     """A store of new, unlabelled articles with a copy of the trained model."""
-    _, body = split_title(normalize(next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")))
-    folder = tmp_path / "new"
-    for i, (title, text) in enumerate(generate_articles(body.split("\n\n"), 12, seed=99)):
-        write_article(folder, f"n{i:02d}.txt", title, text)
-    store = Store(tmp_path / "store")
-    ingest([folder], store=store, schema=schema)
-    shutil.copytree(trained_model.path, store.root / "models" / "base")
-    return store
+    return new_articles_store(tmp_path, schema, trained_model, n=12, seed=99)
 
 
 def _tasks(ls_client: Any, project_id: int) -> dict[str, Any]:
