@@ -76,3 +76,25 @@ def test_model_is_refused_where_no_model_ranks(tmp_path: Path) -> None:
         env=env,
     )  # fmt: skip
     assert hidden.exit_code == 2 and "--model MODEL" in hidden.output
+
+
+def test_croissant_names_each_rounds_pre_annotator_and_sampling_model() -> None:
+    """README, Releases: the card's machine-annotation tools and annotation protocol name what
+    each round showed (keywords, a model, or none) and the model that sampled it, instead of
+    always saying "keyword pre-annotator"."""
+    from corpus.release.facts import machine_tools, suggestions
+
+    rounds = [
+        {"name": "r1", "shown": "keywords (keywords-1a)", "sampled_by": None},
+        {"name": "r2", "shown": "none", "sampled_by": "model m (m-1)"},
+        {"name": "r3", "shown": "keywords (keywords-1a)", "sampled_by": "model m (m-1)"},
+    ]
+    assert machine_tools(rounds) == [
+        "keywords (keywords-1a): suggestions shown to annotators in rounds r1, r3 (never gold)",
+        "model m (m-1): chose the documents to label in rounds r2, r3",
+    ]
+    assert "keywords (keywords-1a): rounds r1, r3; none: rounds r2" in suggestions(rounds)
+    assert suggestions(rounds[1:2]) == "with no suggestions shown"
+    assert machine_tools(rounds[1:2]) == [
+        "model m (m-1): chose the documents to label in rounds r2"
+    ]

@@ -232,8 +232,7 @@ def describe(
         "annotation_protocol": (
             f"Annotators answer '{schema.stance.question}' for each document "
             f"({', '.join(schema.stance_names)}) and mark character spans for the issues "
-            f"{issues}, each with {span_stance}, starting "
-            f"from keyword pre-annotations marked as suggestions. Schema hash "
+            f"{issues}, each with {span_stance}, {suggestions(facts['rounds'])}. Schema hash "
             f"{meta['schema_hash']}; the guidelines are in the dataset card."
         ),
         "annotation_platform": [
@@ -267,10 +266,44 @@ def describe(
             "agreement report measures the share of spans accepted unchanged."
         ],
         "maintenance_plan": (
-            "Releases are immutable and numbered MAJOR.MINOR.PATCH: documents keep their split "
-            "in every later release (moving one needs a new major number), additions make a "
-            "new minor release, and each release's CHANGELOG.md lists what changed."
+            "Releases are immutable and numbered MAJOR.MINOR.PATCH: documents keep the split an "
+            "earlier release gave them within a major version (a new near-duplicate link that "
+            "joins groups of two splits moves one, only in a new major release or with a "
+            "recorded --force), additions make a new minor release, and each release's "
+            "CHANGELOG.md lists what changed."
         ),
-        "machine_annotation_tools": ["keyword pre-annotator (suggestions, never gold)"],
+        "machine_annotation_tools": machine_tools(facts["rounds"]),
     }
     return metadata, rai
+
+
+def suggestions(rounds: Sequence[dict[str, Any]]) -> str:
+    """How annotators started, from what each round showed (keywords, a model, or none)."""
+    shown = sorted({r["shown"] for r in rounds if r.get("shown")})
+    if not shown:
+        return "starting from the pre-annotations their round showed as suggestions"
+    if shown == ["none"]:
+        return "with no suggestions shown"
+    said = "; ".join(f"{what}: rounds {', '.join(_rounds_of(rounds, 'shown', what))}"
+                     for what in shown)  # fmt: skip
+    return f"starting from each round's pre-annotations, shown as suggestions ({said})"
+
+
+def machine_tools(rounds: Sequence[dict[str, Any]]) -> list[str]:
+    """Every pre-annotator and sampling model of the release's rounds, with the rounds that
+    used it (a keyword pre-annotator, a stored model, or none shown)."""
+    tools = [
+        f"{what}: suggestions shown to annotators in rounds "
+        f"{', '.join(_rounds_of(rounds, 'shown', what))} (never gold)"
+        for what in sorted({r["shown"] for r in rounds if r.get("shown") not in (None, "none")})
+    ]
+    tools += [
+        f"{what}: chose the documents to label in rounds "
+        f"{', '.join(_rounds_of(rounds, 'sampled_by', what))}"
+        for what in sorted({r["sampled_by"] for r in rounds if r.get("sampled_by")})
+    ]
+    return tools
+
+
+def _rounds_of(rounds: Sequence[dict[str, Any]], key: str, value: str) -> list[str]:
+    return [r["name"] for r in rounds if r.get(key) == value]
