@@ -66,8 +66,8 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}")
 
 
-def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves the old content or the new one."""
+def _written_temporary(path: Path, data: bytes, mode: int) -> Path:
+    """``data`` in a fresh, fsynced temporary file beside ``path`` (removed on failure)."""
     tmp = temporary_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
@@ -75,6 +75,16 @@ def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves the old content or the new one."""
+    tmp = _written_temporary(path, data, mode)
+    try:
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -92,13 +102,8 @@ def create_bytes_atomic(
     the whole one, never an empty one. ``fault`` names the fault point (tests) just before
     the file appears.
     """
-    tmp = temporary_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    tmp = _written_temporary(path, data, mode)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         if fault is not None:
             fault_point(fault)
         try:

@@ -225,6 +225,7 @@ def test_cli_errors_when_server_is_down_or_token_wrong(
 ) -> None:
     runner = CliRunner()
     store = str(tmp_path / "s")
+    (tmp_path / "s").mkdir()  # a store folder (round commands refuse a missing one first)
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9/")
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "x" * 40)
     result = runner.invoke(app, ["round", "status", "r1", "--store", store])

@@ -6,6 +6,7 @@ without --force, with every label in every split and the chain in one."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from conftest import build_newsroom_version
 
 from corpus.errors import ReleaseGateError
+from corpus.ids import file_sha256
 from corpus.ingestion.minhash import signature_similarity
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.neardup.bands import THRESHOLD
@@ -119,9 +121,19 @@ def test_linking_groups_an_earlier_release_placed_apart_needs_a_major_release(
     for k in "ABC":
         if found[k]["dup_group"] == b:
             placed["documents"][str(found[k]["doc_id"])] = other
+    # 1.0.0 with B's group in another split, re-sealed so that it verifies (a previous
+    # release that does not verify is refused, see test_an_edited_previous_release_...)
     earlier = tmp_path / "1.0.0"
-    earlier.mkdir()
+    shutil.copytree(release.path, earlier)
+    for path in (earlier / "manifest.json", earlier / "SHA256SUMS"):
+        path.chmod(0o644)
     (earlier / "manifest.json").write_text(json.dumps(manifest))
+    digest = file_sha256(earlier / "manifest.json")
+    sums = (earlier / "SHA256SUMS").read_text().splitlines()
+    (earlier / "SHA256SUMS").write_text(
+        "".join(f"{digest}  manifest.json\n" if line.endswith(" manifest.json") else f"{line}\n"
+                for line in sums)
+    )  # fmt: skip
     with pytest.raises(ReleaseGateError) as info:
         build_release(store, gold, release="1.1.0", previous=earlier, out=tmp_path / "1.1.0")
     assert [g["gate"] for g in info.value.gates] == ["stability"]

@@ -4,10 +4,10 @@ Nothing here touches disk or network; inputs are rows of the ``annotations`` and
 tables (:class:`~corpus.models.AnnotationRow`, :class:`~corpus.models.SpanAnnotation`, as
 mappings) and the documents' texts. The rules of ``majority``:
 
-* **Who votes.** One vote per annotator and document: the annotator's latest non-skipped
-  annotation (by ``updated_at``, then annotation id). Skipped (cancelled) annotations never
-  vote and do not count as annotators of the document; a document every annotator skipped
-  gets no gold row (it is listed in ``skipped``).
+* **Who votes.** The rule of :mod:`corpus.labels.votes` (one vote per annotator and
+  document; skips never vote), the same votes agreement counts. An annotator who only
+  skipped a document is not one of its annotators; a document every annotator skipped gets
+  no gold row (it is listed in ``skipped``).
 * **Document stance.** The label with the most votes (:func:`corpus.labels.spans.plurality`,
   the rule a span's stance uses too). A tie for the most votes leaves the
   stance unresolved (``stance`` null, ``decided_by`` "unresolved", listed in ``unresolved``

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.atomic import write_json_atomic
-from corpus.errors import RoundError, translate_os_errors
+from corpus.errors import translate_os_errors
 from corpus.faults import fault_point
 from corpus.features import arrow_schema
 from corpus.label_schema import AnnotationSchema, load_schema
@@ -37,7 +37,7 @@ from corpus.rounds.pulled import (
     remove_leftovers,
     rows_digest,
 )
-from corpus.rounds.push import owned_project
+from corpus.rounds.push import round_project
 from corpus.rounds.reuse import PULL_STATE_FORMAT, kept_marks, load_pull_state, previous_rows
 from corpus.rounds.schemas import current_version, migrations, round_schema
 from corpus.rounds.state import RoundState, load_round, round_dir, save_round
@@ -130,18 +130,9 @@ def _pull(
     preannotator: PreAnnotator,
 ) -> Steps[PullResult]:
     state = load_round(store.root, name)
-    if state.project_id is None:
-        raise RoundError(
-            f"round {name!r} has no project yet", hint=f"Run `corpus round start {name}`."
-        )
-    if owned_project(client, state.project_id, store) is None:
-        raise RoundError(
-            f"the project {state.project_id} of round {name!r} is gone from {client.url}",
-            hint=f"Run `corpus round push {name}` to make it again (annotations made in the "
-            "deleted project are lost unless an earlier pull archived them).",
-        )
+    project = round_project(client, store, state)  # refused: none, gone, another store's
     yield Progress("pull", "exporting from Label Studio", 0, 1)
-    raw = client.export(state.project_id)
+    raw = client.export(project.id)
     annotators = annotator_keys(client, store)
     with store.lock():
         result = yield from _commit_pull(store, schema, name, preannotator, annotators, raw)

@@ -64,8 +64,8 @@ class TableWriter:
         the parent recorded none: the file is hashed at commit).
         """
         self.close()
-        if rows == 0:  # nothing to reuse (and an old empty shard held no batch to load)
-            return
+        if rows == 0 and not all(_holds_a_batch(src) for src in shards):
+            return  # an empty shard of an older store held no batch to load: written anew
         for i, src in enumerate(shards):
             name = f"data-{len(self.files):05d}.arrow"
             dst = self.folder / name
@@ -289,3 +289,10 @@ def _record_folder(
 def remove_tree(folder: Path) -> None:
     """Remove a temporary folder (read-only files go too: removal needs a writable folder)."""
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def _holds_a_batch(shard: Path) -> bool:
+    """Whether an Arrow stream file holds at least one record batch (an empty table's shard
+    written by this version of corpus does: one empty batch, so that it loads)."""
+    with pa.OSFile(str(shard)) as source, pa.ipc.open_stream(source) as reader:
+        return any(True for _ in reader)
