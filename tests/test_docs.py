@@ -31,3 +31,12 @@ def test_every_command_is_in_the_readme() -> None:
     for path in all_commands():
         if path:
             assert f"corpus {' '.join(path)}" in text, path
+
+
+def test_setup_installs_from_the_lock_and_check_requires_it_current() -> None:
+    setup = (ROOT / "scripts" / "setup").read_text(encoding="utf-8")
+    assert "uv sync --quiet --locked" in setup
+    assert "uv lock --check" in (ROOT / "scripts" / "check").read_text(encoding="utf-8")
+    assert (ROOT / "scripts" / "lock").stat().st_mode & 0o111
+    assert (ROOT / "uv.lock").is_file()
+    assert "./scripts/lock" in readme()
