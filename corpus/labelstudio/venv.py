@@ -2,11 +2,14 @@
 
 Label Studio 1.23.2 pins its own SDK, Django and ``pyarrow<25``; it lives in a separate
 virtualenv (``.venv-labelstudio/`` or ``$CORPUS_STUDIO_VENV``) that :func:`ensure_venv`
-makes on first use (about 70 s) and later only checks.
+makes on first use (about 70 s) and later only checks. It installs from a pinned
+requirements file with hashes (:data:`REQUIREMENTS`, refreshed by ``scripts/lock-label-studio``)
+so that an upstream release (``sentry-sdk`` 3, ``pandas`` 3) cannot break it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -19,6 +22,7 @@ from filelock import FileLock
 from corpus.errors import LabelStudioError
 
 LABEL_STUDIO_VERSION = "1.23.2"
+REQUIREMENTS = Path(__file__).with_name(f"requirements-label-studio-{LABEL_STUDIO_VERSION}.txt")
 VENV_MARKER = ".corpus-complete"
 _VENV_PARTIAL = ".corpus-installing"
 _VENV_LOCK = ".corpus.lock"
@@ -37,13 +41,23 @@ def label_studio_executable(venv_dir: Path) -> Path:
     return venv_dir.absolute() / "bin" / "label-studio"
 
 
+def install_id() -> str:
+    """What a complete install's marker holds: the version and the requirements file's sha256.
+
+    A virtualenv installed from another (or no) requirements file is not ready: redone.
+    """
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    return f"{LABEL_STUDIO_VERSION} sha256:{digest}"
+
+
 def venv_ready(venv_dir: Path) -> bool:
-    """True when ``venv_dir`` holds a complete install of Label Studio 1.23.2."""
+    """True when ``venv_dir`` holds a complete install of Label Studio 1.23.2 from the pinned
+    requirements file as it is now."""
     try:
         marker = (venv_dir / VENV_MARKER).read_text(encoding="utf-8").strip()
     except OSError:
         return False
-    return marker == LABEL_STUDIO_VERSION and label_studio_executable(venv_dir).is_file()
+    return marker == install_id() and label_studio_executable(venv_dir).is_file()
 
 
 def ensure_venv(venv_dir: Path, *, python: str | None = None) -> Path:
@@ -67,15 +81,15 @@ def ensure_venv(venv_dir: Path, *, python: str | None = None) -> Path:
                 shutil.rmtree(path)
             else:
                 path.unlink()
-        (venv_dir / _VENV_PARTIAL).write_text(LABEL_STUDIO_VERSION + "\n", encoding="utf-8")
+        (venv_dir / _VENV_PARTIAL).write_text(install_id() + "\n", encoding="utf-8")
         log = venv_dir / "corpus-install.log"
         _run_logged([python or sys.executable, "-m", "venv", str(venv_dir)], log)
         pip = [str(venv_dir / "bin" / "python"), "-m", "pip", "install"]
-        pip += ["--no-input", "--disable-pip-version-check"]
-        _run_logged([*pip, f"label-studio=={LABEL_STUDIO_VERSION}"], log)
+        pip += ["--no-input", "--disable-pip-version-check", "--require-hashes", "--no-deps"]
+        _run_logged([*pip, "-r", str(REQUIREMENTS)], log)
         if not exe.is_file():
             raise LabelStudioError(f"pip finished but {exe} is missing", hint=f"See {log}.")
-        (venv_dir / VENV_MARKER).write_text(LABEL_STUDIO_VERSION + "\n", encoding="utf-8")
+        (venv_dir / VENV_MARKER).write_text(install_id() + "\n", encoding="utf-8")
         (venv_dir / _VENV_PARTIAL).unlink()
     return exe
 
