@@ -15,6 +15,8 @@ from corpus.labelstudio.venv import (
     REQUIREMENTS,
     VENV_MARKER,
     clean_env,
+    find_uv,
+    install_commands,
     install_id,
     label_studio_executable,
     venv_ready,
@@ -88,3 +90,19 @@ def test_label_studio_version_runs_with_a_sentry_dsn(studio_venv: Path, tmp_path
     assert done.returncode == 0, output[-3000:]
     assert LABEL_STUDIO_VERSION in done.stdout, output[-3000:]
     assert "send_default_pii" not in output
+
+
+def test_both_installers_take_only_the_pinned_file(tmp_path: Path) -> None:
+    """With uv (beside the toolkit's interpreter, as scripts/setup installs it) or with pip,
+    the install is the pinned file with hashes required and nothing else resolved."""
+    for uv in ("/opt/uv", None):
+        make, install = install_commands(tmp_path, "/usr/bin/python3", uv)
+        assert str(tmp_path) in make and "/usr/bin/python3" in make
+        assert install[-4:] == ["--require-hashes", "--no-deps", "-r", str(REQUIREMENTS)]
+        assert str(tmp_path / "bin" / "python") in install
+        assert (install[0] == "/opt/uv") is (uv is not None)
+
+
+def test_the_toolkit_venv_has_uv_for_the_studio_install() -> None:
+    """scripts/setup puts uv in .venv; the session's Label Studio venv is installed with it."""
+    assert find_uv() is not None

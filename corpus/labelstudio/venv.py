@@ -2,9 +2,10 @@
 
 Label Studio 1.23.2 pins its own SDK, Django and ``pyarrow<25``; it lives in a separate
 virtualenv (``.venv-labelstudio/`` or ``$CORPUS_STUDIO_VENV``) that :func:`ensure_venv`
-makes on first use (about 70 s) and later only checks. It installs from a pinned
-requirements file with hashes (:data:`REQUIREMENTS`, refreshed by ``scripts/lock-label-studio``)
-so that an upstream release (``sentry-sdk`` 3, ``pandas`` 3) cannot break it.
+makes on first use (about 10 s with uv, 50 s with pip) and later only checks. It installs from
+a pinned requirements file with hashes (:data:`REQUIREMENTS`, refreshed by
+``scripts/lock-label-studio``) so that an upstream release (``sentry-sdk`` 3, ``pandas`` 3)
+cannot break it.
 """
 
 from __future__ import annotations
@@ -83,15 +84,35 @@ def ensure_venv(venv_dir: Path, *, python: str | None = None) -> Path:
                 path.unlink()
         (venv_dir / _VENV_PARTIAL).write_text(install_id() + "\n", encoding="utf-8")
         log = venv_dir / "corpus-install.log"
-        _run_logged([python or sys.executable, "-m", "venv", str(venv_dir)], log)
-        pip = [str(venv_dir / "bin" / "python"), "-m", "pip", "install"]
-        pip += ["--no-input", "--disable-pip-version-check", "--require-hashes", "--no-deps"]
-        _run_logged([*pip, "-r", str(REQUIREMENTS)], log)
+        for cmd in install_commands(venv_dir, python or sys.executable, find_uv()):
+            _run_logged(cmd, log)
         if not exe.is_file():
-            raise LabelStudioError(f"pip finished but {exe} is missing", hint=f"See {log}.")
+            raise LabelStudioError(f"the install finished but {exe} is missing", hint=f"See {log}.")
         (venv_dir / VENV_MARKER).write_text(install_id() + "\n", encoding="utf-8")
         (venv_dir / _VENV_PARTIAL).unlink()
     return exe
+
+
+def find_uv() -> str | None:
+    """uv beside the running interpreter (``scripts/setup`` puts it in ``.venv``), else on PATH."""
+    beside = Path(sys.executable).with_name("uv")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("uv")
+
+
+def install_commands(venv_dir: Path, python: str, uv: str | None) -> list[list[str]]:
+    """Make the virtualenv and install exactly the pinned file (hashes required, nothing else
+    resolved): with uv when there is one (about 8 s against pip's 50 s here), else venv + pip."""
+    requirements = ["--require-hashes", "--no-deps", "-r", str(REQUIREMENTS)]
+    venv_python = str(venv_dir / "bin" / "python")
+    if uv is not None:
+        return [
+            [uv, "venv", "--quiet", "--allow-existing", "--python", python, str(venv_dir)],
+            [uv, "pip", "install", "--quiet", "--python", venv_python, *requirements],
+        ]
+    pip = [venv_python, "-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
+    return [[python, "-m", "venv", str(venv_dir)], [*pip, *requirements]]
 
 
 def tail(path: Path, *, lines: int = 20, redact: tuple[str, ...] = ()) -> str:
