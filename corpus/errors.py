@@ -22,7 +22,10 @@ the builtin ``TypeError`` / ``ValueError`` instead.
                            only more data could pass it)
     - RehydrateError       the user's copies do not give back the release's text
                            (``.missing``, ``.changed``, ``.skipped``)
+  + MissingExtraError      an optional feature's packages are not installed (``.extra``,
+                           ``.module``): the hint names the extra that installs them
   + EngineError            the engine asked for (``--engine ray``) is not installed or reachable
+    - MissingEngineError   its extra is not installed (also a MissingExtraError)
   + ModelError             training, loading or using a stored model (``.path``): a release
                            without gold or too small, a damaged model folder, another schema
   + FileSystemError        the operating system refused a read or write (``.path``, ``.errno``):
@@ -221,6 +224,20 @@ class RehydrateError(ReleaseError):
         self.skipped = list(skipped)  # source files or records that could not be read
 
 
+class MissingExtraError(CorpusError):
+    """An optional feature needs packages of an extra that is not installed (see
+    :mod:`corpus.extras`); ``extra`` names it, ``module`` the import that failed."""
+
+    default_hint = "Install the extra named above with pip install 'corpus[EXTRA]'."
+
+    def __init__(
+        self, message: str, *, extra: str, module: str | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.extra = extra
+        self.module = module
+
+
 class EngineError(CorpusError):
     """The engine asked for cannot run: Ray is not installed, or its cluster not reachable."""
 
@@ -228,6 +245,10 @@ class EngineError(CorpusError):
         "Install the Ray engine with `pip install 'corpus[ray]'` (Ray Data and polars), or use "
         "--engine local."
     )
+
+
+class MissingEngineError(EngineError, MissingExtraError):
+    """The engine asked for is not installed: its extra (``corpus[ray]``) is missing."""
 
 
 class ModelError(CorpusError):
@@ -354,6 +375,8 @@ __all__ = [
     "FileSystemError",
     "IngestError",
     "LabelStudioError",
+    "MissingEngineError",
+    "MissingExtraError",
     "ModelError",
     "Problem",
     "ReleaseError",

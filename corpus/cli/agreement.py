@@ -12,6 +12,7 @@ from corpus.cli.options import (
     BootstrapOpt,
     JsonOpt,
     Output,
+    PlotsOpt,
     SchemaOpt,
     StoreOpt,
     schema_of,
@@ -32,12 +33,15 @@ def agreement_cli(
         typer.Option(help="bca (bias-corrected and accelerated, where defined) or percentile."),
     ] = "bca",
     schema: SchemaOpt = None,
+    plots: PlotsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Inter-annotator agreement of a round's latest pull, with a report folder of plots."""
     from rich.table import Table
 
+    from corpus.extras import skip_plots
     from corpus.iaa import agreement, fmt, write_report
+    from corpus.iaa.report import PLOTS_FOR
     from corpus.iaa.stats import ANY
 
     if interval not in ("bca", "percentile"):
@@ -48,7 +52,9 @@ def agreement_cli(
     report = agreement(
         store, name, schema=schema_of(schema), bootstrap=bootstrap, seed=seed, interval=interval
     )
-    files = write_report(report, out_dir or store / "rounds" / name / "agreement")
+    files = write_report(report, out_dir or store / "rounds" / name / "agreement", plots=plots)
+    # the same answer write_report acted on: None when it drew the plots, else why not
+    note = skip_plots(plots, PLOTS_FOR)
 
     def draw() -> None:
         for message in report.messages:
@@ -113,9 +119,13 @@ def agreement_cli(
                 f"{m.stance_accepted} (of {m.stance_suggested})",
             )
         out.print(models)
-        out.say("Report with plots: {path}", path=files[-1])
+        if note is None:
+            out.say("Report with plots: {path}", path=files[-1])
+        else:
+            out.say("Report: {path}", path=files[-1])
+            out.say("[yellow]note[/yellow]: {note}", note=note)
 
-    out.done({**report.to_dict(), "report": files[-1]}, draw)
+    out.done({**report.to_dict(), "report": files[-1], "plots_note": note}, draw)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from corpus.cli.options import (
     BootstrapOpt,
     JsonOpt,
     Output,
+    PlotsOpt,
     StoreOpt,
     positive,
 )
@@ -40,6 +41,7 @@ def model_train_cli(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for calibration folds and bootstrap.")] = 0,
     bootstrap: BootstrapOpt = 1000,
+    plots: PlotsOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -49,8 +51,9 @@ def model_train_cli(
     out = Output(as_json)
     with out.steps() as progress:
         result = train_model(
-            store, release, name=name, seed=seed, bootstrap=bootstrap, progress=progress
-        )
+            store, release, name=name, seed=seed, bootstrap=bootstrap, plots=plots,
+            progress=progress,
+        )  # fmt: skip
 
     def draw() -> None:
         out.say(
@@ -83,6 +86,7 @@ def model_evaluate_cli(
         typer.Option("--out", help="Folder for evaluation.json and confusion.png."),
     ] = None,
     bootstrap: BootstrapOpt = 1000,
+    plots: PlotsOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -94,8 +98,9 @@ def model_evaluate_cli(
     out = Output(as_json)
     with out.progress("evaluate") as progress:
         e = evaluate_model(
-            store, model, release, split=split, out=out_dir, bootstrap=bootstrap, progress=progress
-        )
+            store, model, release, split=split, out=out_dir, bootstrap=bootstrap, plots=plots,
+            progress=progress,
+        )  # fmt: skip
 
     def draw() -> None:
         out.say(
@@ -121,7 +126,10 @@ def model_evaluate_cli(
                 str(s.predicted),
             )
         out.print(spans)
-        out.say("  confusion matrix: {plot}", plot=e.plot)
+        if e.plot:
+            out.say("  confusion matrix: {plot}", plot=e.plot)
+        for note in e.notes:
+            out.say("  [yellow]note[/yellow]: {note}", note=note)
 
     out.done(e.to_dict(), draw)
 
@@ -181,6 +189,7 @@ def model_curve_cli(
         Path | None,
         typer.Option("--out", help="Folder for curve.png, curve.csv, curve.json."),
     ] = None,
+    plots: PlotsOpt = None,
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -206,6 +215,7 @@ def model_curve_cli(
             seeds=seeds,
             explore=explore,
             out=out_dir,
+            plots=plots,
             progress=progress,
         )
 
@@ -222,6 +232,8 @@ def model_curve_cli(
             )
         out.print(table)
         out.say("  plot and table in {out}", out=result.out)
+        for note in result.notes:
+            out.say("  [yellow]note[/yellow]: {note}", note=note)
 
     out.done(result.to_dict(), draw)
 

@@ -71,6 +71,15 @@ BootstrapOpt = Annotated[
     ),
 ]
 
+PlotsOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--plots/--no-plots",
+        help="Draw the PNG plots (needs the plots extra: pip install 'corpus[plots]'). "
+        "Default: draw them when matplotlib is installed, else say they were skipped.",
+        show_default=False,
+    ),
+]
 EngineOpt = Annotated[
     str,
     typer.Option(

@@ -156,6 +156,8 @@ def release_build_cli(
             )
         for gate in result.forced:
             out.say("  [yellow]gate overridden[/yellow] ({why}): {gate}", why=force, gate=gate)
+        for warning in result.warnings:
+            out.say("  [yellow]warning[/yellow]: {w}", w=warning)
         a = result.alignment
         out.say(
             "  spans {spans}, across sentences {across}, not carried into BIO tags {lost}",

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from corpus.errors import EngineError
+from corpus.extras import require
 
 ENGINES = ("local", "ray")
 
@@ -27,15 +28,10 @@ def check_engine(engine: str) -> str:
 
 
 def import_ray() -> Any:
-    """The ``ray`` module with Ray Data, or :class:`EngineError` with the install hint."""
-    try:
-        import ray
-        import ray.data
-    except ImportError as exc:
-        raise EngineError(
-            f"the Ray engine needs Ray Data, which is not installed ({exc.name or exc})"
-        ) from None
-    return ray
+    """The ``ray`` module with Ray Data, or :class:`~corpus.errors.MissingEngineError` (an
+    ``EngineError``) naming the ``ray`` extra."""
+    require("ray.data", "ray", "the Ray engine")
+    return require("ray", "ray", "the Ray engine")
 
 
 @contextlib.contextmanager

@@ -1,8 +1,9 @@
 """The I/O edge of agreement: load a round's annotations, write the report folder.
 
-The report folder holds ``agreement.json`` (every figure), three PNG plots drawn with
-matplotlib's non-interactive Agg canvas, and ``README.md``, a short Markdown summary that
-embeds them.
+The report folder holds ``agreement.json`` (every figure), three or four PNG plots drawn
+with matplotlib's non-interactive Agg canvas (the ``plots`` extra; see
+:func:`corpus.extras.skip_plots`), and ``README.md``, a short Markdown summary that embeds
+them, or says why they were not drawn.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import os_error, translate_os_errors
+from corpus.extras import figure_class, skip_plots
 from corpus.iaa.compute import compute_agreement
 from corpus.iaa.stats import ANY, AgreementReport, GoldAgreement, Metric
 from corpus.label_schema import AnnotationSchema, load_schema
@@ -130,22 +132,36 @@ def fmt(m: Metric) -> str:
     return f"{m.value:.3f}{ci} ({'; '.join(details)})"
 
 
+PLOTS_FOR = "the agreement report's plots"
+
+
 @translate_os_errors
-def write_report(report: AgreementReport, out: Path) -> list[Path]:
-    """agreement.json, README.md and the PNG plots; returns the files written."""
+def write_report(report: AgreementReport, out: Path, *, plots: bool | None = None) -> list[Path]:
+    """agreement.json, the PNG plots and README.md (last); returns the files written.
+
+    ``plots``: ``None`` draws them when matplotlib (the ``plots`` extra) is installed, and
+    otherwise README.md says they were not drawn and how to get them; ``True`` draws them or
+    raises :class:`~corpus.errors.MissingExtraError`; ``False`` leaves them out."""
+    note = skip_plots(plots, PLOTS_FOR)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise os_error(exc, "create the report folder") from None
     files = [out / "agreement.json"]
     files[0].write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8")
-    files += _plots(report, out)
+    if note is None:
+        files += _plots(report, out)
     files.append(out / "README.md")
-    files[-1].write_text(summary_markdown(report), encoding="utf-8")
+    files[-1].write_text(summary_markdown(report, plots_note=note), encoding="utf-8")
     return files
 
 
-def summary_markdown(report: AgreementReport) -> str:
+def summary_markdown(report: AgreementReport, *, plots_note: str | None = None) -> str:
+    """The report's README.md; with ``plots_note`` it says so instead of embedding plots."""
+
+    def image(alt: str, name: str) -> list[str]:
+        return [] if plots_note else [f"![{alt}]({name})", ""]
+
     lines = [
         f"# Agreement: round {report.round} (version {report.version})",
         "",
@@ -159,6 +175,7 @@ def summary_markdown(report: AgreementReport) -> str:
         ),
         "",
         *(f"> {m}" for m in report.messages),
+        *([f"> {plots_note[0].upper()}{plots_note[1:]}."] if plots_note else []),
         "",
         "## Document stance",
         "",
@@ -166,8 +183,7 @@ def summary_markdown(report: AgreementReport) -> str:
         f"- Fleiss' kappa: {fmt(report.stance_fleiss)}",
         *(f"- Cohen's kappa {p.a} × {p.b}: {fmt(p.kappa)}" for p in report.stance_pairs),
         "",
-        "![stance confusion](stance_confusion.png)",
-        "",
+        *image("stance confusion", "stance_confusion.png"),
         "## Issue spans",
         "",
         "| label | spans | exact F1 | overlap F1 | char alpha |",
@@ -179,8 +195,7 @@ def summary_markdown(report: AgreementReport) -> str:
         "",
         f"Per-span stance on matched spans: {fmt(report.span_stance_kappa)}",
         "",
-        "![label agreement](label_agreement.png)",
-        "",
+        *image("label agreement", "label_agreement.png"),
         "## Annotators",
         "",
         "| annotator | documents | skipped | median lead time (s) | agreement with others | "
@@ -193,9 +208,8 @@ def summary_markdown(report: AgreementReport) -> str:
             for a in report.per_annotator
         ),
         "",
-        "![labels per annotator](labels_per_annotator.png)",
-        "",
-        *gold_markdown(report.with_gold),
+        *image("labels per annotator", "labels_per_annotator.png"),
+        *gold_markdown(report.with_gold, plots=plots_note is None),
         "## Suggestions kept, per model version",
         "",
         "| model version | annotations | spans | accepted span suggestions | "
@@ -219,8 +233,9 @@ GOLD_MEANING = (
 )
 
 
-def gold_markdown(gold: GoldAgreement) -> list[str]:
-    """The report's section on each annotator's agreement with gold."""
+def gold_markdown(gold: GoldAgreement, *, plots: bool = True) -> list[str]:
+    """The report's section on each annotator's agreement with gold (``plots``: embed its
+    plot)."""
     head = ["## Agreement with gold (after curation)", ""]
     if not gold.available:
         return [*head, f"Not available: {gold.note}.", ""]
@@ -241,8 +256,7 @@ def gold_markdown(gold: GoldAgreement) -> list[str]:
             for a in gold.annotators
         ),
         "",
-        "![agreement with gold](agreement_with_gold.png)",
-        "",
+        *(["![agreement with gold](agreement_with_gold.png)", ""] if plots else []),
         "| issue | annotator | spans | gold spans | exact F1 | overlap F1 |",
         "|---|---|---|---|---|---|",
         *(
@@ -261,8 +275,7 @@ def _opt(x: float | None) -> str:
 
 
 def _plots(report: AgreementReport, out: Path) -> list[Path]:
-    from matplotlib.figure import Figure  # the Agg canvas: no display needed
-
+    Figure = figure_class(PLOTS_FOR)
     paths = []
     # label distribution per annotator
     fig = Figure(figsize=(9, 4), layout="constrained")
@@ -331,8 +344,7 @@ def _interval_bars(
     names: list[str], series: list[tuple[str, list[Metric]]], title: str, path: Path
 ) -> Path:
     """Grouped bars (one group per name, one bar per series) with their intervals."""
-    from matplotlib.figure import Figure
-
+    Figure = figure_class(PLOTS_FOR)
     fig = Figure(figsize=(9, 4), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / len(series)

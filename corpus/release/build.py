@@ -321,7 +321,7 @@ def _build(
         "documents": split_of,
     }  # fmt: skip
     path = yield from _write(store, schema, version, release, target, rows, split_meta,
-                             failures, settings, prev)  # fmt: skip
+                             failures, settings, prev, warnings)  # fmt: skip
     report = rows.report
     return ReleaseResult(
         release=release,
@@ -360,6 +360,7 @@ def _write(
     failures: list[gates.GateFailure],
     settings: dict[str, Any],
     prev: dict[str, Any] | None,
+    warnings: list[str],
 ) -> Steps[Path]:
     from corpus.release.card import label_distribution, render_card, render_changelog
     from corpus.release.croissant import release_croissant
@@ -400,7 +401,7 @@ def _write(
             for split in SPLITS:
                 writer.parquet(config, split, rows.rows[config][split], feats[config])
         yield Progress("card", "rendering the dataset card and croissant.json")
-        facts = store_facts(store, schema, meta["rounds"], writer.tmp)
+        facts = store_facts(store, schema, meta["rounds"], writer.tmp, warnings)
         info = {k: settings[k] for k in ("pretty_name", "license", "url", "creators", "citation")}
         meta["metadata"], meta["rai"] = describe(meta, schema, facts, **info)
         meta["card"] = facts

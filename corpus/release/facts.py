@@ -87,10 +87,17 @@ def markdown_text(text: str) -> str:
 
 
 def store_facts(
-    store: Store, schema: AnnotationSchema, rounds: Sequence[str], out: Path
+    store: Store,
+    schema: AnnotationSchema,
+    rounds: Sequence[str],
+    out: Path,
+    warnings: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Each round's size and overlap, and its agreement summary (plots into ``out/images``)."""
+    """Each round's size and overlap, and its agreement summary (plots into ``out/images``
+    when matplotlib, the ``plots`` extra, is installed; else a note goes to ``warnings``)."""
+    from corpus.extras import skip_plots
     from corpus.iaa import agreement, fmt, write_report
+    from corpus.iaa.report import PLOTS_FOR
     from corpus.rounds import load_round
 
     found: dict[str, Any] = {"rounds": [], "agreement": []}
@@ -114,6 +121,9 @@ def store_facts(
         except CorpusError:
             continue
         files = write_report(report, out / "images" / f"agreement-{name}")
+        note = skip_plots(None, PLOTS_FOR)  # what write_report acted on
+        if note and warnings is not None and f"card: {note}" not in warnings:
+            warnings.append(f"card: {note}")
         found["agreement"].append({
             "round": name, "annotators": len(report.annotators), "documents": report.documents,
             "multi": report.multi_annotated, "alpha": fmt(report.stance_alpha),

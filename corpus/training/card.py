@@ -46,8 +46,11 @@ def render_card(
     manifest: ModelManifest,
     version: str,
     evaluations: dict[str, Evaluation],
+    *,
+    plots_note: str | None = None,
 ) -> str:
-    """Markdown for a model folder (``version`` is its name + short hash)."""
+    """Markdown for a model folder (``version`` is its name + short hash); ``plots_note``:
+    why the confusion matrix was not drawn (None: it was, and the card embeds it)."""
     r = manifest.release
     p = manifest.parameters
     lines = [
@@ -100,7 +103,12 @@ def render_card(
     for split, evaluation in evaluations.items():
         lines += ["", f"## Scores on the {split} split", "", *scores_markdown(evaluation)]
     if "test" in evaluations:
-        lines += ["", f"![stance confusion matrix on the test split]({CONFUSION})"]
+        lines += [
+            "",
+            f"![stance confusion matrix on the test split]({CONFUSION})"
+            if plots_note is None
+            else f"The confusion matrix on the test split was not drawn ({plots_note}).",
+        ]
     if manifest.notes:
         lines += ["", "## Notes", "", *(f"* {n}" for n in manifest.notes)]
     lines += [

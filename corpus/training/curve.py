@@ -28,6 +28,7 @@ from typing import Any
 
 from corpus.atomic import write_bytes_atomic
 from corpus.errors import ModelError, translate_os_errors
+from corpus.extras import figure_class, skip_plots
 from corpus.inference.predict import document_predictions
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.sample import (
@@ -63,6 +64,7 @@ class CurveResult:
     summary: list[dict[str, Any]]  # strategy, labelled, metric -> mean, low, high, n
     out: Path | None = None
     files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. why curve.png was not drawn
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -221,9 +223,13 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+CURVE_PLOT = "the learning-curve plot"
+
+
 def plot_curve(result: CurveResult) -> bytes:
-    """Both metrics against labelled documents, one line (and band) per strategy."""
-    from matplotlib.figure import Figure  # the Agg canvas: no display needed
+    """Both metrics against labelled documents, one line (and band) per strategy, as PNG;
+    needs the ``plots`` extra (:class:`~corpus.errors.MissingExtraError` without it)."""
+    Figure = figure_class(CURVE_PLOT)
 
     fig = Figure(figsize=(10, 4), layout="constrained")
     axes = fig.subplots(1, 2)
@@ -271,11 +277,17 @@ def learning_curve(
     explore: float = 0.2,
     out: Path | None = None,
     cache_dir: Path | None = None,
+    plots: bool | None = None,
     progress: ProgressCallback | None = None,
 ) -> CurveResult:
     """Simulated rounds on a labelled release, per strategy; writes the plot and the table
-    to ``out`` (default ``<store>/curves/<release>``)."""
+    to ``out`` (default ``<store>/curves/<release>``).
+
+    ``plots``: ``None`` draws ``curve.png`` when matplotlib (the ``plots`` extra) is
+    installed, else ``notes`` says it was not drawn; ``True`` draws it or raises
+    :class:`~corpus.errors.MissingExtraError`; ``False`` leaves it out."""
     _check(sizes, strategies, seeds)
+    plots_note = skip_plots(plots, CURVE_PLOT)
     store = as_store(store)
     if progress is not None:
         progress(Progress("read", f"reading release {release} (checksums, then its tables)"))
@@ -307,8 +319,10 @@ def learning_curve(
     writer = csv.DictWriter(table, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+    if plots_note is not None:
+        result.notes.append(plots_note)
     files = {
-        "curve.png": plot_curve(result),
+        **({"curve.png": plot_curve(result)} if plots_note is None else {}),
         "curve.csv": table.getvalue().encode(),
         "curve.json": (json.dumps(result.to_dict(), indent=2) + "\n").encode(),
     }
@@ -319,6 +333,7 @@ def learning_curve(
 
 
 __all__ = [
+    "CURVE_PLOT",
     "CURVE_STRATEGIES",
     "CurveResult",
     "learning_curve",

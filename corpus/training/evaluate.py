@@ -10,7 +10,8 @@
   :mod:`corpus.iaa.intervals` (BCa where defined, else percentile, each figure says which).
 
 :func:`compute_scores` is pure; :func:`evaluate_model` reads the model and the release and
-writes ``evaluation.json`` and a confusion-matrix plot (matplotlib's Agg canvas).
+writes ``evaluation.json`` and a confusion-matrix plot (matplotlib's Agg canvas; the
+``plots`` extra, see :func:`corpus.extras.skip_plots`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 from corpus.atomic import write_text_atomic
 from corpus.errors import ModelError, translate_os_errors
+from corpus.extras import figure_class, skip_plots
 from corpus.iaa.intervals import Items, bootstrap_metric
 from corpus.iaa.stats import (
     Float,
@@ -227,9 +229,13 @@ def evaluate_docs(
     )
 
 
+CONFUSION_PLOT = "the confusion-matrix plot"
+
+
 def plot_confusion(evaluation: Evaluation, path: Path) -> Path:
-    """The stance confusion matrix as a PNG (rows: gold, columns: predicted)."""
-    from matplotlib.figure import Figure  # the Agg canvas: no display needed
+    """The stance confusion matrix as a PNG (rows: gold, columns: predicted); needs the
+    ``plots`` extra (:class:`~corpus.errors.MissingExtraError` without it)."""
+    Figure = figure_class(CONFUSION_PLOT)
 
     labels = evaluation.stance_labels
     fig = Figure(figsize=(5, 4.5), layout="constrained")
@@ -259,12 +265,18 @@ def evaluate_model(
     bootstrap: int = 1000,
     seed: int = 0,
     cache_dir: Path | None = None,
+    plots: bool | None = None,
     progress: ProgressCallback | None = None,
 ) -> Evaluation:
     """Score a stored model on a release split; writes ``evaluation.json`` and
-    ``confusion.png`` to ``out`` (default ``<store>/evaluations/<model>/<release>-<split>``)."""
+    ``confusion.png`` to ``out`` (default ``<store>/evaluations/<model>/<release>-<split>``).
+
+    ``plots``: ``None`` draws the plot when matplotlib (the ``plots`` extra) is installed,
+    else ``notes`` says it was not drawn; ``True`` draws it or raises
+    :class:`~corpus.errors.MissingExtraError`; ``False`` leaves it out."""
     if bootstrap < 0:
         raise ValueError(f"bootstrap must be 0 or more replicates, not {bootstrap}")
+    plots_note = skip_plots(plots, CONFUSION_PLOT)
 
     def say(stage: str, message: str) -> None:
         if progress is not None:
@@ -297,7 +309,10 @@ def evaluate_model(
     )
     folder = out or store.root / "evaluations" / loaded.name / f"{data.release}-{split}"
     folder.mkdir(parents=True, exist_ok=True)
-    evaluation.plot = plot_confusion(evaluation, folder / "confusion.png")
+    if plots_note is None:
+        evaluation.plot = plot_confusion(evaluation, folder / "confusion.png")
+    else:
+        evaluation.notes.append(plots_note)
     text = json.dumps(evaluation.to_dict(), indent=2, ensure_ascii=False) + "\n"
     write_text_atomic(folder / "evaluation.json", text)
     return evaluation
@@ -305,6 +320,7 @@ def evaluate_model(
 
 __all__ = [
     "ALL",
+    "CONFUSION_PLOT",
     "Evaluation",
     "SpanScores",
     "compute_scores",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import translate_os_errors
+from corpus.extras import skip_plots
 from corpus.inference.folder import (
     CARD,
     CONFUSION,
@@ -27,7 +28,13 @@ from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.store import Store, as_store
 from corpus.training.card import render_card
 from corpus.training.data import SPLITS, ReleaseData, check_trainable, read_release
-from corpus.training.evaluate import ALL, Evaluation, evaluate_docs, plot_confusion
+from corpus.training.evaluate import (
+    ALL,
+    CONFUSION_PLOT,
+    Evaluation,
+    evaluate_docs,
+    plot_confusion,
+)
 from corpus.training.fit import select_stance, select_tagger, tagger_from_bytes
 from corpus.training.store import check_name, default_name, write_model
 
@@ -67,6 +74,7 @@ def train_model(
     seed: int = 0,
     bootstrap: int = 1000,
     cache_dir: Path | None = None,
+    plots: bool | None = None,
     progress: ProgressCallback | None = None,
 ) -> TrainResult:
     """Train on ``release`` (a folder, or a release number of the store) and store the model
@@ -75,10 +83,16 @@ def train_model(
     Hyper-parameters are chosen on the validation split; the card reports validation and
     test scores with ``bootstrap`` replicates. Refused with :class:`~corpus.errors.ModelError`:
     a release without gold, or whose train or validation split is too small.
+
+    ``plots``: ``None`` draws the card's confusion matrix (``confusion.png``) when matplotlib
+    (the ``plots`` extra) is installed, else the card and ``notes`` say it was not drawn;
+    ``True`` draws it or raises :class:`~corpus.errors.MissingExtraError`; ``False`` leaves
+    it out.
     """
     if bootstrap < 0:
         raise ValueError(f"bootstrap must be 0 or more replicates, not {bootstrap}")
-    steps = _train(as_store(store), Path(release), name, seed, bootstrap, cache_dir)
+    plots_note = skip_plots(plots, CONFUSION_PLOT)
+    steps = _train(as_store(store), Path(release), name, seed, bootstrap, cache_dir, plots_note)
     return drive(steps, progress)
 
 
@@ -102,6 +116,7 @@ def _train(
     seed: int,
     bootstrap: int,
     cache_dir: Path | None,
+    plots_note: str | None,
 ) -> Steps[TrainResult]:
     yield Progress("read", f"reading release {release} (checksums, then its tables)")
     data = read_release(store, release, cache_dir=cache_dir)
@@ -176,12 +191,13 @@ def _train(
             for split in ("validation", "test")
             if data.labelled(split)
         }  # fmt: skip
-        if "test" in evaluations:
+        if "test" in evaluations and plots_note is None:
             plot_confusion(evaluations["test"], tmp / CONFUSION)
         final = manifest.model_copy(
             update={"scores": {s: score_summary(e) for s, e in evaluations.items()}}
         )
-        (tmp / CARD).write_text(render_card(final, version, evaluations), encoding="utf-8")
+        card = render_card(final, version, evaluations, plots_note=plots_note)
+        (tmp / CARD).write_text(card, encoding="utf-8")
         return final
 
     yield Progress("write", f"evaluating and writing model {name}")
@@ -194,7 +210,7 @@ def _train(
         parameters=final.parameters,
         scores=final.scores,
         training_seconds=seconds,
-        notes=notes,
+        notes=[*notes, *([plots_note] if plots_note else [])],
     )
 
 
