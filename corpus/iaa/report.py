@@ -132,7 +132,7 @@ def fmt(m: Metric) -> str:
     return f"{m.value:.3f}{ci} ({'; '.join(details)})"
 
 
-PLOTS_FOR = "the agreement report's plots"
+PLOTS_FOR = "drawing the agreement report's plots"
 
 
 @translate_os_errors

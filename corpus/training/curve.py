@@ -223,7 +223,7 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-CURVE_PLOT = "the learning-curve plot"
+CURVE_PLOT = "drawing the learning-curve plot"
 
 
 def plot_curve(result: CurveResult) -> bytes:

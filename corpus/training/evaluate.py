@@ -229,7 +229,7 @@ def evaluate_docs(
     )
 
 
-CONFUSION_PLOT = "the confusion-matrix plot"
+CONFUSION_PLOT = "drawing the confusion-matrix plot"
 
 
 def plot_confusion(evaluation: Evaluation, path: Path) -> Path:
