@@ -186,6 +186,8 @@ def _subcommands(command: Any, ctx: Any) -> list[tuple[str, Any]]:
 
 def render() -> dict[str, str]:
     """Every page of the reference: file name -> Markdown."""
+    if str(ROOT) not in sys.path:  # this checkout's app, whichever corpus is installed
+        sys.path.insert(0, str(ROOT))
     import typer.main
 
     from corpus.cli import app
