@@ -214,12 +214,19 @@ def page_param(path: Path) -> Any:
 
 @pytest.mark.parametrize("path", [page_param(p) for p in pages()])
 def test_page_blocks_run(
-    path: Path, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    path: Path,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name = path.relative_to(ROOT).as_posix()
     text = path.read_text(encoding="utf-8")
     if not any(block.runs for block in parse(text).blocks):
         pytest.skip(f"{name} has no runnable block")
+    # shell blocks' `datasets` cache: the session's temporary one, as in-process (conftest)
+    hf_cache = tmp_path_factory.getbasetemp() / "hf" / "datasets"
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(hf_cache))
     for folder in ("seeds", "schemas"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     if NEEDS_STUDIO.search(text):

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,13 @@ def test_setup_installs_from_the_lock_and_check_requires_it_current() -> None:
     assert (ROOT / "scripts" / "lock").stat().st_mode & 0o111
     assert (ROOT / "uv.lock").is_file()
     assert "./scripts/lock" in readme()
+
+
+def test_setup_for_the_tests_installs_the_docs_tools() -> None:
+    # scripts/check builds the site; scripts/setup --test installs the `test` extra
+    assert "--extra test" in (ROOT / "scripts" / "setup").read_text(encoding="utf-8")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    assert extras["docs"] and set(extras["docs"]) <= set(extras["test"])
+    assert "mkdocs build --strict" in (ROOT / "scripts" / "check").read_text(encoding="utf-8")
