@@ -1,6 +1,6 @@
 """The near-duplicate component of a document at a version, as sampling and releases use it.
 
-docs/concepts/near-duplicates.md, "Near duplicates at scale" (the component rule) and "Annotation
+docs/concepts/near-duplicates.md, "Near duplicates" (the component rule) and "Annotation
 rounds" (a round samples no near-duplicate of what an earlier round sent; one representative per
 component).
 """
@@ -124,7 +124,7 @@ def merge_forests(draw: st.DrawFn) -> list[tuple[str, str]]:
 def test_components_are_the_references(
     groups: dict[str, str], merges: list[tuple[str, str]]
 ) -> None:
-    """docs/concepts/near-duplicates.md, Near duplicates at scale: documents whose groups reach the
+    """docs/concepts/near-duplicates.md, Near duplicates: documents whose groups reach the
     same root through the recorded merges are one component (corpus.neardup.components.resolve vs
     tests/reference/neardup.py)."""
     real = resolve(groups, merges)

@@ -1,6 +1,6 @@
 """Hand-worked cases of the near-duplicate component reference (tests/reference/neardup.py).
 
-docs/concepts/near-duplicates.md, "Near duplicates at scale": the near-duplicate component of a
+docs/concepts/near-duplicates.md, "Near duplicates": the near-duplicate component of a
 document at a version follows the merges recorded in ``dup_merges``.
 """
 
