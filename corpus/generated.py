@@ -2,7 +2,7 @@
 
 The JSON Schemas of the public record types (from :mod:`corpus.models`), the Label Studio
 labelling config and the annotators' instructions (from ``schemas/annotation.yaml``).
-:func:`hotkey_table` is the README's table of hotkeys (a test keeps the README in step).
+:func:`hotkey_table` is the hotkey table of docs/concepts/rounds.md (a test keeps it in step).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def generated_files(schema: AnnotationSchema | None = None) -> dict[str, str]:
 
 
 def hotkey_table(schema: AnnotationSchema) -> str:
-    """The hotkeys of the labelling config as a Markdown table (as in the README)."""
+    """The hotkeys of the labelling config as a Markdown table (as in docs/concepts/rounds.md)."""
     what = {
         "issue": "issue (span label)",
         "span_stance": "span stance",

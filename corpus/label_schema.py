@@ -177,7 +177,7 @@ def parse_schema(text: str, *, source: str = "<string>") -> AnnotationSchema:
     except ValidationError as exc:
         raise SchemaError(
             f"{source}: the annotation schema does not validate:\n{format_validation_error(exc)}",
-            hint="Fix the schema at the field named (README: The annotation schema); "
+            hint="Fix the schema at the field named (docs/concepts/schema.md); "
             "`corpus schema check` checks it as every command does.",
         ) from None
 

@@ -126,15 +126,15 @@ def load_migration(path: Path) -> Migration:
     except yaml.YAMLError as exc:
         raise SchemaError(
             f"{path}: not valid YAML: {exc}",
-            hint="Fix the YAML at the line named; the README shows a migration file "
-            "(labels that change between rounds).",
+            hint="Fix the YAML at the line named; docs/how-to/schema-migrations.md shows a "
+            "migration file.",
         ) from None
     try:
         return Migration.model_validate(raw)
     except ValidationError as exc:
         raise SchemaError(
             f"{path}: the migration does not validate:\n{format_validation_error(exc)}",
-            hint="See the migration format in the README (labels that change between rounds).",
+            hint="See the migration format in docs/how-to/schema-migrations.md.",
         ) from None
 
 

@@ -29,7 +29,7 @@ Compare ratios within one run only.
 
     .venv/bin/python scripts/bench_ingest.py [--sizes 10,100] [--short] [--keep]
     .venv/bin/python scripts/bench_ingest.py --sizes '' --scaling 10000,100000,1000000 \
-        --incremental 10,1000 --plot scripts/figures/ingest-scaling.png
+        --incremental 10,1000 --plot docs/figures/ingest-scaling.png
 """
 
 from __future__ import annotations

@@ -149,7 +149,8 @@ class Histories(RuleBasedStateMachine):
 
     def check_components(self) -> None:
         """Planted near duplicates are found by the real ingest: the components its stored
-        groups and merges give (reference.neardup, README "Near duplicates") are the model's."""
+        groups and merges give (reference.neardup, docs/concepts/near-duplicates.md "Near
+        duplicates") are the model's."""
         model = self.model.components()
         assert neardup.components(*self.stored_groups()) == model
         latest = self.store.latest_name()
@@ -164,9 +165,9 @@ class Histories(RuleBasedStateMachine):
           strategy=st.sampled_from(["random", "random", "disagreement"]))  # fmt: skip
     def start_round(self, sample: int | None, seed: int, strategy: str = "random") -> None:
         """The real sampling plan against reference.sampling over the model's components: a
-        default round samples one document per component among the candidates (README,
-        Annotation rounds; issue 18 case 1: a later bridge must not let a round relabel
-        near-duplicates of an earlier round's documents)."""
+        default round samples one document per component among the candidates
+        (docs/concepts/rounds.md, Annotation rounds; issue 18 case 1: a later bridge must not let a
+        round relabel near-duplicates of an earlier round's documents)."""
         name = f"r{len(self.model.rounds) + 1:02d}"
         version = self.store.latest_name()
         assert version is not None
@@ -206,9 +207,9 @@ class Histories(RuleBasedStateMachine):
         self.model.rounds.append(made)
 
     def disagreed(self) -> set[str]:
-        """README (Annotation rounds, ``disagreement``): documents of earlier rounds whose
-        annotators disagreed -- measured per round, never pooled: in the latest round where
-        two or more voted on it (reference.votes), their stances are not all the same (a
+        """docs/concepts/rounds.md (Annotation rounds, ``disagreement``): documents of earlier
+        rounds whose annotators disagreed -- measured per round, never pooled: in the latest round
+        where two or more voted on it (reference.votes), their stances are not all the same (a
         vote without a stance is another answer) or the issue labels of their spans are not
         all the same -- and documents whose effective gold across rounds (reference.gold)
         has no stance."""
@@ -343,7 +344,7 @@ class Histories(RuleBasedStateMachine):
     def check_pulled(self, r: Round, rejects: list[Any]) -> None:
         """The rows a pull stores are the model's rows of the export it read (also when an
         incremental pull reused the rows of unchanged tasks), and it rejects what the model
-        rejects (README, Annotation rounds: how results are grouped into spans)."""
+        rejects (docs/concepts/rounds.md, Annotation rounds: how results are grouped into spans)."""
         want_anns, want_spans, want_rejects = self.expected(r, self.schema.schema_version)
         got_anns, got_spans = self.real_rows(r)
         assert canon(got_anns, want_anns[0] if want_anns else {}) == canon(want_anns)
@@ -427,8 +428,8 @@ class Histories(RuleBasedStateMachine):
         }
         assert set(gold) == set(votes)
         for doc_id, g in gold.items():
-            # README: a gold row records the annotation ids it came from: the votes for the
-            # gold stance; every vote with a stance when it is unresolved
+            # docs/concepts/gold.md: a gold row records the annotation ids it came from: the votes
+            # for the gold stance; every vote with a stance when it is unresolved
             stances = {w: row["stance"] for w, row in votes[doc_id].items()}
             want = spans_ref.gold_stance(stances)
             came_from = [
@@ -474,7 +475,8 @@ class Histories(RuleBasedStateMachine):
 
     def check_effective_gold(self, version: str) -> None:
         """Across rounds, the gold that counts for each document is the reference's
-        (reference.gold, README Adjudication "Across rounds"), rounds oldest first."""
+        (reference.gold, docs/concepts/gold.md Adjudication "Across rounds"), rounds oldest
+        first."""
         order = [r.name for r in self.model.rounds]
         rows = list(self.store.iter_rows(version, "gold_annotations"))
         spans = list(self.store.iter_rows(version, "gold_spans"))

@@ -208,7 +208,8 @@ def test_boundary_ties_go_to_the_most_marked_characters_then_earliest_start() ->
 
 
 def test_overlapping_spans_chain_and_each_majority_run_is_a_span() -> None:
-    """README "Adjudication", Spans: every run a majority marked in a chain is a gold span."""
+    """docs/concepts/gold.md "Adjudication", Spans: every run a majority marked in a chain is a gold
+    span."""
     rows = [ann(w, "neutral", i) for w, i in (("a", 1), ("b", 2), ("c", 3))]
     spans = [span("a", 1, 0, 10), span("b", 2, 8, 20), span("c", 3, 18, 30)]
     gold = majority(rows, spans, {"d1": TEXT}).gold_spans
@@ -228,7 +229,7 @@ TARIFFS = "Tariffs on steel and tariffs on soybeans hurt farmers."
 
 def test_case_2_majority_gold_keeps_every_span_a_majority_marked() -> None:
     """issue 18 case 2: majority gold drops spans a majority marked. X marks one long span
-    over both phrases, Y and Z mark each phrase: gold keeps both phrases (README
+    over both phrases, Y and Z mark each phrase: gold keeps both phrases (docs/concepts/gold.md
     "Adjudication", Spans), each with the stance its annotators gave it."""
     steel, soy = (0, 16), (21, 40)
     assert TARIFFS[0:16] == "Tariffs on steel" and TARIFFS[21:40] == "tariffs on soybeans"

@@ -1,5 +1,6 @@
 """Agreement counts the votes gold is made of, pairs each span once, resamples documents, and
-reports each annotator's agreement with gold (issue 18 cases 3 and 8; README, Agreement)."""
+reports each annotator's agreement with gold (issue 18 cases 3 and 8; docs/concepts/agreement.md,
+Agreement)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ def report(rows: list[dict[str, Any]], spans: Sequence[dict[str, Any]] = (), **k
 def test_a_later_skip_does_not_erase_the_vote() -> None:
     """Issue 18 case 3: agreement and gold count different votes. a answers, then later skips
     the same task; the answer still votes (as in adjudication), so the document has two
-    annotators and a is not counted as having skipped it (README, Agreement: "a skip is not
-    a vote")."""
+    annotators and a is not counted as having skipped it (docs/concepts/agreement.md, Agreement: "a
+    skip is not a vote")."""
     rows = [
         ann("d", "a", "opposed", 1, "2026-01-01T10:00:00Z"),
         ann("d", "a", None, 2, "2026-01-02T10:00:00Z", cancelled=True),
@@ -92,7 +93,8 @@ def test_one_long_span_overlapping_three_short_ones_pairs_once() -> None:
     """Issue 18 case 8: span-stance kappa counts one span many times. a marks three short
     trade spans, b one long one over all three: one pair (the tie in overlap goes to the
     earliest), not three. With two more documents the kappa is hand-computed: pairs
-    (S,S), (O,S), (O,O) give p_o = 2/3, p_e = 4/9, kappa = 0.4 (README, Agreement)."""
+    (S,S), (O,S), (O,O) give p_o = 2/3, p_e = 4/9, kappa = 0.4 (docs/concepts/agreement.md,
+    Agreement)."""
     spans = [
         span("d1", "a", 1, 0, 10, stance="supportive"),
         span("d1", "a", 1, 15, 25, stance="opposed"),
@@ -130,9 +132,9 @@ def test_crossing_spans_matched_by_largest_overlap() -> None:
 
 
 def test_span_stance_bootstrap_resamples_documents() -> None:
-    """Issue 18 case 8: the bootstrap resamples documents, each with all its pairs (README,
-    Agreement: "bootstrap 95% interval over documents"). With every pair in one document,
-    every resample is that document: the interval is the estimate itself."""
+    """Issue 18 case 8: the bootstrap resamples documents, each with all its pairs
+    (docs/concepts/agreement.md, Agreement: "bootstrap 95% interval over documents"). With every
+    pair in one document, every resample is that document: the interval is the estimate itself."""
     pairs = [("supportive", "supportive"), ("opposed", "supportive"), ("opposed", "opposed"),
              ("neutral", "neutral")]  # fmt: skip
     one = span_stance_kappa([pairs], np.random.default_rng(0), bootstrap=300, interval="percentile")
@@ -171,9 +173,9 @@ def gold_span(doc: str, start: int, end: int, issue: str = "trade") -> dict[str,
 
 
 def test_each_annotator_against_gold_hand_computed() -> None:
-    """README, Agreement ("Agreement with gold"): each annotator's stance accuracy and
-    Cohen's kappa against the decided gold stances, and per-label exact and overlap F1 of
-    their spans against the gold spans, over the documents they voted on that have gold.
+    """docs/concepts/agreement.md, Agreement ("Agreement with gold"): each annotator's stance
+    accuracy and Cohen's kappa against the decided gold stances, and per-label exact and overlap F1
+    of their spans against the gold spans, over the documents they voted on that have gold.
 
     a vs gold on d1..d3 (d4 unresolved): (O,O), (S,S), (S,N): accuracy 2/3; p_o = 2/3,
     p_e = 2/3*1/3 + 1/3*1/3 = 1/3, kappa = 0.5. trade: a's [0,10] equals gold's, [22,30]
@@ -212,8 +214,8 @@ def test_each_annotator_against_gold_hand_computed() -> None:
 
 
 def test_without_gold_the_report_says_so() -> None:
-    """README, Agreement: agreement with gold only when the round has gold; otherwise the
-    report says why."""
+    """docs/concepts/agreement.md, Agreement: agreement with gold only when the round has gold;
+    otherwise the report says why."""
     r = report([ann("d", "a", "opposed", 1), ann("d", "b", "opposed", 2)], bootstrap=0,
                gold_note="round 'r' has no adjudicated gold yet")  # fmt: skip
     assert not r.with_gold.available and "no adjudicated gold" in r.with_gold.note
@@ -226,9 +228,9 @@ def test_without_gold_the_report_says_so() -> None:
 def test_agreement_of_an_adjudicated_round_compares_with_its_gold(
     store: Any, schema: Any, tmp_path: Any
 ) -> None:
-    """README, Agreement: `corpus agreement` of an adjudicated round reports each annotator
-    against the round's gold (library, JSON and the report's README); gold made from an
-    older pull or no gold at all is said, not compared."""
+    """docs/concepts/agreement.md, Agreement: `corpus agreement` of an adjudicated round reports
+    each annotator against the round's gold (library, JSON and the report's README); gold made from
+    an older pull or no gold at all is said, not compared."""
     from conftest import build_gold_version
 
     from corpus.iaa import agreement, write_report
@@ -286,8 +288,8 @@ def _agreement_section(agreement: list[dict[str, Any]]) -> str:
 
 
 def _card_says_agreement_with_gold(store: Any, schema: Any, tmp_path: Any) -> None:
-    """README, Releases (the card's agreement figures): the card gives each annotator's
-    agreement with gold beside inter-annotator agreement, says what each means, and says
+    """docs/concepts/releases.md, Releases (the card's agreement figures): the card gives each
+    annotator's agreement with gold beside inter-annotator agreement, says what each means, and says
     when a round has no gold."""
     from corpus.release.facts import describe, store_facts
 

@@ -160,10 +160,10 @@ def test_instructions_show_every_label_description_example_and_key(
     assert project_instructions(schema) == {"expert_instruction": text, "show_instruction": True}
 
 
-def test_readme_documents_the_hotkeys(schema: AnnotationSchema) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_docs_document_the_hotkeys(schema: AnnotationSchema) -> None:
+    page = (ROOT / "docs" / "concepts" / "rounds.md").read_text(encoding="utf-8")
     table = hotkey_table(schema)
-    assert table in readme, f"update the README's hotkey table to:\n{table}"
+    assert table in page, f"update the hotkey table of docs/concepts/rounds.md to:\n{table}"
 
 
 def test_the_repository_schema_has_keys_for_its_labels() -> None:

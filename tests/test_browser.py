@@ -46,7 +46,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT: ViewportSize = {"width": 1100, "height": 700}
 TIMEOUT_MS = 60_000  # CI is a 2-core machine; the first page load compiles a large bundle
-SCREENSHOT = Path(__file__).resolve().parent / "screenshots" / "labelling.png"
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "figures" / "labelling.png"
 # Read at import: the autouse clean_environ fixture removes CORPUS_* before each test runs.
 UPDATE_SCREENSHOT = bool(os.environ.get("CORPUS_UPDATE_SCREENSHOT"))
 
@@ -384,8 +384,8 @@ def test_mouse_selection_in_the_browser_is_stored_at_python_offsets(
         ) == sorted(expected)
         assert all(s["from_prediction"] and s["stance"] is None for s in spans.values())
 
-    # The README's screenshot: rewritten only when asked for (the annotator's random name
-    # and avatar would otherwise change the committed PNG on every run).
+    # The screenshot in docs/concepts/rounds.md: rewritten only when asked for (the
+    # annotator's random name and avatar would otherwise change the committed PNG every run).
     (tmp_path / "labelling.png").write_bytes(small_png(labelled))
     if UPDATE_SCREENSHOT:
         SCREENSHOT.parent.mkdir(exist_ok=True)

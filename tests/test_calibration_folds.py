@@ -1,7 +1,7 @@
 """Calibration folds of the stance model are grouped by near-duplicate component.
 
-README, "Models in the loop": the calibration folds never put two near-duplicates on both
-sides (issue 18 case 9).
+docs/how-to/model-in-the-loop.md, "Models in the loop": the calibration folds never put two
+near-duplicates on both sides (issue 18 case 9).
 """
 
 from __future__ import annotations

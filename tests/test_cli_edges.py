@@ -1,5 +1,5 @@
 """Issue 18, CLI and API: cases a hostile run found ending in a traceback or a wrong word,
-each now a clear error or the right result (README "Output, errors")."""
+each now a clear error or the right result (docs/reference/output.md "Output, errors")."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _environ() -> dict[str, str]:
 def test_json_into_a_pipe_that_closes_early_ends_quietly(tmp_path: Path) -> None:
     """issue 18 (CLI): `--json` piped into `head` ended in a BrokenPipe traceback. A closed
     pipe ends the command quietly (exit 1, nothing on stderr), as command line tools do
-    (README "Output, errors")."""
+    (docs/reference/output.md "Output, errors")."""
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(600):  # a report far larger than a pipe's buffer (64 KiB)

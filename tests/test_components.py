@@ -1,7 +1,8 @@
 """The near-duplicate component of a document at a version, as sampling and releases use it.
 
-README, "Near duplicates at scale" (the component rule) and "Annotation rounds" (a round
-samples no near-duplicate of what an earlier round sent; one representative per component).
+docs/concepts/near-duplicates.md, "Near duplicates" (the component rule) and "Annotation
+rounds" (a round samples no near-duplicate of what an earlier round sent; one representative per
+component).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _case_1_texts() -> dict[str, str]:
 def test_issue_18_case_1_a_later_bridge_leaves_out_both_documents(tmp_path: Path) -> None:
     """issue 18 case 1: A is sent in round 1; B and C are ingested later, C a near-duplicate
     of A and of B (A~C 53/64, B~C 48/64, A~B 41/64). Ingest records the merge in dup_merges;
-    round 2 must offer neither C nor B (README: "nor a near-duplicate of one")."""
+    round 2 must offer neither C nor B (docs/concepts/rounds.md: "nor a near-duplicate of one")."""
     texts = _case_1_texts()
     store = Store(tmp_path / "store")
     first = tmp_path / "first"
@@ -123,8 +124,8 @@ def merge_forests(draw: st.DrawFn) -> list[tuple[str, str]]:
 def test_components_are_the_references(
     groups: dict[str, str], merges: list[tuple[str, str]]
 ) -> None:
-    """README, Near duplicates at scale: documents whose groups reach the same root through
-    the recorded merges are one component (corpus.neardup.components.resolve vs
+    """docs/concepts/near-duplicates.md, Near duplicates: documents whose groups reach the
+    same root through the recorded merges are one component (corpus.neardup.components.resolve vs
     tests/reference/neardup.py)."""
     real = resolve(groups, merges)
     assert real == component_names(groups, merges)
@@ -150,10 +151,10 @@ def test_eligible_documents_are_the_references(
     relabel: int | None,
     include_labelled: bool,
 ) -> None:
-    """README, Annotation rounds: only documents no earlier round sent (nor a near-duplicate
-    of one) and without gold, or a --relabel round's documents, or (--include-labelled)
-    every document; then one representative per component (population.eligible and
-    sample.select vs tests/reference/sampling.py)."""
+    """docs/concepts/rounds.md, Annotation rounds: only documents no earlier round sent (nor a
+    near-duplicate of one) and without gold, or a --relabel round's documents, or
+    (--include-labelled) every document; then one representative per component (population.eligible
+    and sample.select vs tests/reference/sampling.py)."""
     named = [(f"r{i}", sorted(ids)) for i, ids in enumerate(rounds)]
     relabel_name = f"r{relabel}" if relabel is not None and relabel < len(named) else None
     include_labelled = include_labelled and relabel_name is None

@@ -1,7 +1,7 @@
 """The pull converter (corpus.rounds.convert.validate_task) on plain export JSON: how results
-with and without a region id are grouped into spans (README, annotation rounds, **pull**:
-"results without an id (API clients, ML backends) are grouped by offsets: each issue label is
-a span of its own, even at the same offsets as another, and a span stance belongs to the one
+with and without a region id are grouped into spans (docs/concepts/rounds.md, annotation rounds,
+**pull**: "results without an id (API clients, ML backends) are grouped by offsets: each issue label
+is a span of its own, even at the same offsets as another, and a span stance belongs to the one
 span at exactly its offsets (none or several there: rejected)")."""
 
 from __future__ import annotations

@@ -225,7 +225,8 @@ def test_kill_before_a_model_folder_is_renamed(trained_model: TrainedModel, tmp_
 
 def test_killing_an_ingest_kills_its_workers(tmp_path: Path) -> None:
     """issue 18 (store/ingest): killing the main ingest process left its worker processes
-    running (~300 MB); they end with it (README "Ingest": workers die with their parent)."""
+    running (~300 MB); they end with it (docs/concepts/store.md "Ingest": workers die with their
+    parent)."""
     import uuid
 
     import psutil

@@ -11,8 +11,8 @@ says it must be. The machine is in ``tests/differential.py``, its inputs (plante
 annotation strategies) in ``tests/differential_inputs.py``.
 
 The CI profile runs 200 histories (``DIFFERENTIAL_HISTORIES``); ``pytest
---hypothesis-profile=long tests/test_differential.py`` runs ten times as many (README, Quick
-start: the paragraph on the reference twins and the differential suite). Histories a failure
+--hypothesis-profile=long tests/test_differential.py`` runs ten times as many (docs/development.md,
+Quick start: the paragraph on the reference twins and the differential suite). Histories a failure
 was found in are kept below as explicit regression tests (``test_history_*``).
 
 Mutation check, by hand (issue 18): with skips taken as votes (``corpus.labels.votes``), the
@@ -110,10 +110,10 @@ def test_the_simulated_export_has_the_shape_of_a_real_one() -> None:
 
 
 def test_the_planted_texts_link_as_the_model_says() -> None:
-    """The planted texts are what the model assumes (README "Near duplicates": a later
-    document close to two groups merges them): near copies are near duplicates under the
-    real MinHash/LSH; a trio's C is one of A and of B, which are not of each other; texts of
-    different families share no band."""
+    """The planted texts are what the model assumes (docs/concepts/near-duplicates.md "Near
+    duplicates": a later document close to two groups merges them): near copies are near duplicates
+    under the real MinHash/LSH; a trio's C is one of A and of B, which are not of each other; texts
+    of different families share no band."""
     from reference.history import linked
 
     specs = [(f"base{b}", f"v{v}") for b in range(BASES) for v in range(VARIANTS)]
@@ -146,8 +146,8 @@ def _run(steps: list[tuple[str, tuple[Any, ...]]]) -> History:
 
 def test_history_a_later_bridge_keeps_round_two_off_round_ones_near_duplicates() -> None:
     """issue 18 case 1: A is sent in round 1; B (not close to A) and then C (close to both)
-    are ingested; round 2 may offer neither B nor C (README, Annotation rounds: "nor a
-    near-duplicate of one")."""
+    are ingested; round 2 may offer neither B nor C (docs/concepts/rounds.md, Annotation rounds:
+    "nor a near-duplicate of one")."""
     _run([
         ("ingest_batch", ([("trio0", "A")],)),
         ("start_round", (None, 0)),
@@ -159,8 +159,8 @@ def test_history_a_later_bridge_keeps_round_two_off_round_ones_near_duplicates()
 
 def test_history_a_later_skip_leaves_the_vote_standing() -> None:
     """issue 18 case 3: annotator 1 answers, then skips the same document; agreement and
-    gold count the answer (README, Adjudication, Votes: "a skip after an answer leaves the
-    answer standing")."""
+    gold count the answer (docs/concepts/gold.md, Adjudication, Votes: "a skip after an answer
+    leaves the answer standing")."""
     answer = ("opposed", [(0, 2, 0, "opposed", True)], True)
     _run([
         ("ingest_batch", ([("base0", "v0")],)),
@@ -174,7 +174,8 @@ def test_history_a_later_skip_leaves_the_vote_standing() -> None:
 
 def test_history_majority_gold_keeps_both_short_spans() -> None:
     """issue 18 case 2: X marks one long span over words 0-4; Y and Z each mark words 0-1
-    and 3-4 with the same issue; gold keeps both short spans (README, Adjudication, Spans)."""
+    and 3-4 with the same issue; gold keeps both short spans (docs/concepts/gold.md, Adjudication,
+    Spans)."""
     long_ = ("opposed", [(0, 5, 0, None, True)], False)
     short = ("opposed", [(0, 2, 0, None, True), (3, 2, 0, None, True)], False)
     _run([
@@ -189,8 +190,9 @@ def test_history_majority_gold_keeps_both_short_spans() -> None:
 
 def test_history_an_edit_between_pulls_is_what_the_incremental_pull_stores() -> None:
     """An incremental pull after an edit stores the edited annotation and reuses the rows of
-    unchanged tasks unchanged (README, Annotation rounds: only changed tasks are validated
-    again); id-less regions at the same offsets with two labels are two spans (issue 18 case 4)."""
+    unchanged tasks unchanged (docs/concepts/rounds.md, Annotation rounds: only changed tasks are
+    validated again); id-less regions at the same offsets with two labels are two spans (issue 18
+    case 4)."""
     two = ("neutral", [(1, 1, 0, None, False), (1, 1, 1, None, False)], False)
     edit = ("supportive", [(2, 2, 1, "opposed", False)], False)
     _run([
@@ -209,8 +211,8 @@ def test_history_an_incremental_pull_after_two_migrations_maps_each_row_once() -
     """issue 18 case 7: a round is pulled; climate is renamed climate_x, then trade is
     renamed climate (a name reused); a pull after a new annotation, then an incremental pull
     after an edit of it (reusing the other task's rows of the post-migration pull) store every
-    row mapped once (trade -> climate, climate -> climate_x), never twice (README, "A label is
-    mapped once")."""
+    row mapped once (trade -> climate, climate -> climate_x), never twice
+    (docs/how-to/schema-migrations.md, "A label is mapped once")."""
     both = ("neutral", [(0, 1, 0, None, True), (2, 1, 1, "opposed", True)], False)
     _run([
         ("ingest_batch", ([("base0", "v0"), ("base1", "v0")],)),
@@ -230,7 +232,8 @@ def test_history_an_incremental_pull_after_two_migrations_maps_each_row_once() -
 def test_history_a_vote_without_a_stance_is_not_what_gold_came_from() -> None:
     """Found by the differential test (its failing history, kept): an annotator's vote with
     spans but no document stance leaves the document unresolved, and the gold row lists no
-    annotation it came from (README, Adjudication: the annotation ids a gold row came from)."""
+    annotation it came from (docs/concepts/gold.md, Adjudication: the annotation ids a gold row came
+    from)."""
     spans_only = (None, [(3, 3, 0, "opposed", False)], False)
     _run([
         ("ingest_batch", ([("trio1", "B"), ("base1", "v2")],)),
@@ -247,7 +250,8 @@ def test_history_disagreement_resolved_by_a_later_round_is_not_sampled_again() -
     """issue 18 case 6: two annotators tie on a document in round 1 (gold unresolved); a
     disagreement round re-sends it and three annotators agree (gold decided); a third
     disagreement round must not offer it: disagreement is measured per round, never pooled,
-    and "unresolved" is the effective gold across rounds (README, Annotation rounds)."""
+    and "unresolved" is the effective gold across rounds (docs/concepts/rounds.md, Annotation
+    rounds)."""
     opposed, supportive = ("opposed", [], True), ("supportive", [], True)
     agree = [("new", 0, u, False, opposed, None) for u in USERS]
     model = _run([

@@ -1,5 +1,5 @@
 """Issue 18, ingest: inputs a hostile run found read wrongly, each a clear error or the right
-result (README "Ingest"). Real files, a real store."""
+result (docs/concepts/store.md "Ingest"). Real files, a real store."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_a_deeply_nested_jsonl_line_is_one_bad_record(tmp_path: Path) -> None:
 def test_folder_links_are_followed_once_and_loops_are_listed(tmp_path: Path) -> None:
     """issue 18 (ingest): a folder symlink inside an input folder was silently not read.
     Links to folders are followed; a link back to a folder already read (a loop) is not
-    followed and is listed as not read (README "Ingest")."""
+    followed and is listed as not read (docs/concepts/store.md "Ingest")."""
     write_article(tmp_path / "elsewhere", "linked.txt", "Linked story", "Its body.")
     inputs = tmp_path / "in"
     write_article(inputs, "own.txt", "Own story", "Its own body.")
@@ -86,7 +86,7 @@ def test_folder_links_are_followed_once_and_loops_are_listed(tmp_path: Path) -> 
 
 def test_unsupported_files_in_a_folder_are_listed(tmp_path: Path) -> None:
     """issue 18 (ingest): unsupported files in a folder were silently ignored; they are
-    listed in the result, the CLI's output and the manifest (README "Ingest")."""
+    listed in the result, the CLI's output and the manifest (docs/concepts/store.md "Ingest")."""
     from typer.testing import CliRunner
 
     from corpus.cli import app
@@ -114,7 +114,7 @@ def test_unsupported_files_in_a_folder_are_listed(tmp_path: Path) -> None:
 
 def test_markdown_front_matter_gives_the_title_and_fields(tmp_path: Path) -> None:
     """issue 18 (ingest): Markdown front matter became the title `---`. Its title and known
-    fields are used and the body starts after it (README "Ingest")."""
+    fields are used and the body starts after it (docs/concepts/store.md "Ingest")."""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "post.md").write_text(
@@ -137,7 +137,7 @@ def test_markdown_front_matter_gives_the_title_and_fields(tmp_path: Path) -> Non
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
 def test_utf16_and_utf32_files_with_a_byte_order_mark_are_read(tmp_path: Path, codec: str) -> None:
     """issue 18 (ingest): a UTF-16 file was called "binary". A UTF-16/32 byte order mark
-    selects that encoding, for text, JSONL and CSV files (README "Ingest")."""
+    selects that encoding, for text, JSONL and CSV files (docs/concepts/store.md "Ingest")."""
     bom = {"utf-16": b"", "utf-16-be": b"\xfe\xff", "utf-32": b""}[codec]
     folder = tmp_path / "in"
     folder.mkdir()
@@ -163,7 +163,7 @@ def test_utf16_without_a_byte_order_mark_says_so(tmp_path: Path) -> None:
 
 def test_one_path_given_as_a_string_is_one_input(tmp_path: Path) -> None:
     """issue 18 (ingest): `corpus.ingest("some/path")` walked the filesystem from `/` (one
-    input per character); a str or Path is one input (README "Ingest")."""
+    input per character); a str or Path is one input (docs/concepts/store.md "Ingest")."""
     write_article(tmp_path / "in", "a.txt", "A story", "Its body.")
     result = corpus.ingest(str(tmp_path / "in"), store=tmp_path / "s")
     assert result.documents_added == 1 and result.files == 1

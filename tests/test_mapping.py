@@ -1,9 +1,9 @@
 """The label map from a row's schema version to the current one, applied exactly once.
 
-README "Labels that change between rounds" ("A label is mapped once"); issue 18 case 7: an
-incremental pull after a migration mapped the rows it reused a second time (a rename chain
-moved twice, a label reusing a removed name was dropped). The pulls here are the real pull
-(:func:`corpus.rounds.pull.pull_export`) fed Label Studio export JSON; the property tests
+docs/how-to/schema-migrations.md "Labels that change between rounds" ("A label is mapped once");
+issue 18 case 7: an incremental pull after a migration mapped the rows it reused a second time (a
+rename chain moved twice, a label reusing a removed name was dropped). The pulls here are the real
+pull (:func:`corpus.rounds.pull.pull_export`) fed Label Studio export JSON; the property tests
 compare :mod:`corpus.labels.mapping` with the reference ``tests/reference/mapping.py``.
 """
 
@@ -145,7 +145,8 @@ def test_a_migration_maps_each_stored_row_once(store: Store, tmp_path: Path) -> 
 
 def test_relabel_marks_survive_incremental_pulls(store: Store, tmp_path: Path) -> None:
     """issue 18 case 7: rows reused from a pull made after a split are not mapped again, so
-    the pull keeps the relabelling marks that pull made (README "A label is mapped once")."""
+    the pull keeps the relabelling marks that pull made (docs/how-to/schema-migrations.md "A label
+    is mapped once")."""
     v1 = schema_version(1, V1)
     v2 = schema_version(2, [n for n in V1 if n != "trade"] + ["trade_goods", "trade_services"])
     rule = {"split": {"from": "trade", "into": ["trade_goods", "trade_services"]}}
@@ -216,8 +217,8 @@ label = st.one_of(st.none(), st.sampled_from(ALPHABET))
 def test_the_label_map_agrees_with_the_reference(
     chain: list[dict[str, Any]], table: str, issue: str, stance: str | None, version: int | None
 ) -> None:
-    """README "A label is mapped once": each row from its own version, each migration in
-    turn, then at the current version."""
+    """docs/how-to/schema-migrations.md "A label is mapped once": each row from its own version,
+    each migration in turn, then at the current version."""
     label_map, end = _real(chain)
     row: dict[str, Any] = {"doc_id": "d", "stance": stance, "schema_version": version}
     if table != "annotations":
@@ -266,7 +267,7 @@ def test_incremental_pulls_after_migrations_on_the_real_server(
 ) -> None:
     """issue 18 case 7 on a real Label Studio server: the round's pull_state.json is kept,
     one annotation is edited between pulls, and the rows reused from the previous pull keep
-    their labels (README "A label is mapped once")."""
+    their labels (docs/how-to/schema-migrations.md "A label is mapped once")."""
     v1, v2, v3 = schema_version(1, V1), schema_version(2, V2), schema_version(3, V3)
     docs = _round_documents(store, tmp_path, v1)
     user = make_annotator("mapping-once")

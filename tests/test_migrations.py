@@ -140,8 +140,8 @@ def test_maps_chain_across_versions() -> None:
 
 def test_a_rename_onto_an_existing_label_is_refused(tmp_path: Path) -> None:
     """issue 18 further case: `schema migrate` accepted a rename onto an existing label and
-    silently merged its spans into it. README "Labels that change between rounds": that must
-    be written as a merge."""
+    silently merged its spans into it. docs/how-to/schema-migrations.md "Labels that change between
+    rounds": that must be written as a merge."""
     from corpus.rounds.migrate import migrate_schema
     from corpus.rounds.schemas import save_snapshot
     from corpus.store import Store
@@ -170,8 +170,8 @@ def test_a_rename_onto_an_existing_label_is_refused(tmp_path: Path) -> None:
 
 def test_a_new_round_under_an_older_schema_than_the_store_is_refused(tmp_path: Path) -> None:
     """issue 18 further case: after a migration a new round started under the old schema
-    without a word and showed the removed labels. README "Labels that change between
-    rounds": a new round is made under the store's current schema."""
+    without a word and showed the removed labels. docs/how-to/schema-migrations.md "Labels that
+    change between rounds": a new round is made under the store's current schema."""
     from typing import Any, cast
 
     from conftest import write_article

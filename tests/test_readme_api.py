@@ -1,7 +1,7 @@
-"""The README's "Python API" examples, run as written (like sqlite-utils' documentation tests).
+"""The "Python API" page's examples, run as written (like sqlite-utils' documentation tests).
 
-Every ```python block of that section runs, in order, in one namespace, in a fresh folder
-holding a copy of `seeds/`, against the test session's Label Studio (reached through
+Every ```python block of docs/reference/python-api.md runs, in order, in one namespace, in a
+fresh folder holding a copy of `seeds/`, against the test session's Label Studio (reached through
 LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY, exactly as the examples read them).
 """
 
@@ -20,19 +20,19 @@ from corpus.labelstudio import StudioInfo
 pytestmark = pytest.mark.studio
 
 
-def section(title: str) -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index(f"\n## {title}\n")
-    end = readme.find("\n## ", start + 1)
-    return readme[start : end if end != -1 else None]
+PAGE = ROOT / "docs" / "reference" / "python-api.md"
+
+
+def page() -> str:
+    return PAGE.read_text(encoding="utf-8")
 
 
 def python_blocks(text: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
-def test_the_python_api_section_has_examples() -> None:
-    blocks = python_blocks(section("Python API"))
+def test_the_python_api_page_has_examples() -> None:
+    blocks = python_blocks(page())
     assert len(blocks) >= 4
     joined = "\n".join(blocks)
     for name in (
@@ -61,8 +61,8 @@ def test_the_python_api_examples_run_as_written(
     monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio.api_key)
     namespace: dict[str, Any] = {}
-    for block in python_blocks(section("Python API")):
-        exec(compile(block, "README.md (Python API)", "exec"), namespace)
+    for block in python_blocks(page()):
+        exec(compile(block, "docs/reference/python-api.md", "exec"), namespace)
     printed = capsys.readouterr().out
     assert "0.1.0 1" in printed  # the first example's ingest result
     assert namespace["status"].tasks == 1

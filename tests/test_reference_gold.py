@@ -1,6 +1,6 @@
 """The reference twin of effective gold across rounds (tests/reference/gold.py): hand-worked
-cases from the README's precedence sentence ("Adjudication", Across rounds), and a property
-test comparing it with corpus.labels.gold.effective_gold."""
+cases from docs/concepts/gold.md's precedence sentence ("Adjudication", Across rounds), and a
+property test comparing it with corpus.labels.gold.effective_gold."""
 
 from __future__ import annotations
 
@@ -55,8 +55,8 @@ def histories(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[str]]:
 def test_real_effective_gold_matches_the_reference(
     history: tuple[list[dict[str, Any]], list[str]],
 ) -> None:
-    """corpus.labels.gold.effective_gold picks the README's winner for every document, and
-    keeps exactly the spans of the winning round."""
+    """corpus.labels.gold.effective_gold picks docs/concepts/gold.md's winner for every document,
+    and keeps exactly the spans of the winning round."""
     rows, order = history
     spans = [{"doc_id": r["doc_id"], "round": r["round"], "start": 0} for r in rows]
     kept, kept_spans = real_effective_gold(rows, spans, order)

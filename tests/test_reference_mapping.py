@@ -1,6 +1,7 @@
 """Hand-worked cases of the reference label map (tests/reference/mapping.py).
 
-README "Labels that change between rounds" / "A label is mapped once"; issue 18 case 7.
+docs/how-to/schema-migrations.md "Labels that change between rounds" / "A label is mapped once";
+issue 18 case 7.
 """
 
 from __future__ import annotations

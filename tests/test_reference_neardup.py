@@ -1,7 +1,7 @@
 """Hand-worked cases of the near-duplicate component reference (tests/reference/neardup.py).
 
-README, "Near duplicates at scale": the near-duplicate component of a document at a version
-follows the merges recorded in ``dup_merges``.
+docs/concepts/near-duplicates.md, "Near duplicates": the near-duplicate component of a
+document at a version follows the merges recorded in ``dup_merges``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Hand-worked cases of the sampling-population reference (tests/reference/sampling.py).
 
-README, "Annotation rounds": a round samples only documents that no earlier round has sent
-(nor a near-duplicate of one) and that have no gold; one representative per component.
+docs/concepts/rounds.md, "Annotation rounds": a round samples only documents that no earlier round
+has sent (nor a near-duplicate of one) and that have no gold; one representative per component.
 """
 
 from __future__ import annotations

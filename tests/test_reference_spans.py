@@ -1,5 +1,5 @@
 """The reference twin of span gold (tests/reference/spans.py): hand-worked cases, each
-expected value worked out from the README's "Adjudication" sentences; and property tests
+expected value worked out from docs/concepts/gold.md's "Adjudication" sentences; and property tests
 comparing it with the real rule (corpus.labels.spans, and adjudication's ``majority``)."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_gold_stance_most_votes_tie_and_no_vote() -> None:
 
 def test_case_2_majority_keeps_both_short_spans() -> None:
     """issue 18 case 2: majority gold drops spans a majority marked. X marks one long span,
-    Y and Z each mark the two short ones: the README's runs keep both short spans."""
+    Y and Z each mark the two short ones: docs/concepts/gold.md's runs keep both short spans."""
     marks = {
         "x": [(*BOTH, "trade", None)],
         "y": [(*STEEL, "trade", None), (*SOY, "trade", None)],
@@ -47,7 +47,8 @@ def test_case_2_majority_keeps_both_short_spans() -> None:
 
 def test_case_2_with_four_annotators_long_span_does_not_win_a_run() -> None:
     """issue 18 case 2, 4 annotators: x's long span overlaps both runs, so each run's boundary
-    comes from the spans overlapping only it (README: "only those overlapping no other run")."""
+    comes from the spans overlapping only it (docs/concepts/gold.md: "only those overlapping no
+    other run")."""
     marks = {
         "x": [(*BOTH, "trade", None)],
         "y": [(*STEEL, "trade", None)],
@@ -114,7 +115,7 @@ SAME_BOUNDARY = {
 
 
 def test_runs_given_the_same_boundary_are_one_span() -> None:
-    """README "Adjudication", Spans: "runs given the same boundary, one"."""
+    """docs/concepts/gold.md "Adjudication", Spans: "runs given the same boundary, one"."""
     # 3 of 5 mark [5,7), [8,9), [10,11) and [13,15). Every span over [8,9) or [10,11) also
     # overlaps another run, so each takes from all its spans: (4,11), by the earliest start
     # among boundaries holding all three-times-marked characters. One span, supported by
@@ -212,7 +213,8 @@ def real_gold_spans(marks: dict[str, list[tuple[int, int, str, str | None]]]) ->
 def test_real_span_rule_matches_the_reference(
     marks: dict[str, list[tuple[int, int, str, str | None]]],
 ) -> None:
-    """corpus.labels.spans.decide_spans gives the README's gold spans (the reference's)."""
+    """corpus.labels.spans.decide_spans gives docs/concepts/gold.md's gold spans (the
+    reference's)."""
     assert real_gold_spans(marks) == gold_spans(marks)
 
 

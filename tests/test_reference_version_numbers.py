@@ -1,6 +1,6 @@
-"""The version-number rule (README "Versions"): the reference on hand-worked cases, and a
-Hypothesis property test comparing it with `corpus.store.numbers` (issue 18 case 14: three
-patterns of version numbers disagreed)."""
+"""The version-number rule (docs/concepts/versions.md "Versions"): the reference on hand-worked
+cases, and a Hypothesis property test comparing it with `corpus.store.numbers` (issue 18 case 14:
+three patterns of version numbers disagreed)."""
 
 from __future__ import annotations
 

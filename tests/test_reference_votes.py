@@ -1,6 +1,6 @@
 """The vote rule's reference (tests/reference/votes.py) on hand-worked cases, and the real
-rule, agreement and adjudication compared with it on random rows (README, Adjudication,
-"Votes"; issue 18 case 3: agreement and gold count different votes)."""
+rule, agreement and adjudication compared with it on random rows (docs/concepts/gold.md,
+Adjudication, "Votes"; issue 18 case 3: agreement and gold count different votes)."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ rows_strategy = st.lists(
 @given(rows_strategy, st.randoms(use_true_random=False))
 def test_real_rule_matches_the_reference(rows: list[dict[str, Any]], rnd: Any) -> None:
     """corpus.labels.votes gives the reference's votes and skip-only documents, in any row order
-    (README, Adjudication, "Votes")."""
+    (docs/concepts/gold.md, Adjudication, "Votes")."""
     from corpus.labels.votes import skipped_only as real_skipped_only
     from corpus.labels.votes import voting_annotations
 
@@ -136,7 +136,7 @@ def test_real_rule_matches_the_reference(rows: list[dict[str, Any]], rnd: Any) -
 def test_agreement_and_adjudication_count_the_same_votes(rows: list[dict[str, Any]]) -> None:
     """Issue 18 case 3: agreement's inputs and adjudication's inputs are the reference's votes,
     and agreement's per-annotator counts are the documents voted and the documents only
-    skipped (README, Agreement: "a skip is not a vote")."""
+    skipped (docs/concepts/agreement.md, Agreement: "a skip is not a vote")."""
     from corpus.adjudication.core import documents
     from corpus.iaa.compute import agreement_votes, compute_agreement
 

@@ -53,8 +53,9 @@ def test_optional_span_stance_nobody_set_releases_and_the_card_says_so(
     gold: tuple[Store, str],
 ) -> None:
     """issue 18 case 13: a round where nobody set the optional span stance released only with
-    --force ("no example of span stance supportive in any split"). README "Releases": an
-    optional family nobody used is not gated, and the card says it was not annotated."""
+    --force ("no example of span stance supportive in any split"). docs/concepts/releases.md
+    "Releases": an optional family nobody used is not gated, and the card says it was not
+    annotated."""
     store, version = gold
     schema = load_schema()
     assert not schema.span_stance.required  # today's interface: optional
@@ -96,8 +97,8 @@ def test_an_optional_label_that_occurs_but_misses_a_split_still_stops_the_releas
 
 def test_the_interface_requires_span_stance_when_the_schema_does() -> None:
     """issue 18 case 13: `span_stance: required: true` puts required="true" on the per-region
-    Choices; the default keeps today's optional interface (and the schema's hash): README
-    "The annotation schema"."""
+    Choices; the default keeps today's optional interface (and the schema's hash):
+    docs/concepts/schema.md "The annotation schema"."""
     from lxml import etree
 
     schema = load_schema()
@@ -123,8 +124,8 @@ def test_out_inside_an_existing_release_is_refused_and_it_still_verifies(
     gold: tuple[Store, str], built: Path
 ) -> None:
     """issue 18, releases: `release build --out` inside an existing release exited 0 and broke
-    that release's verification. README "Releases": --out inside any release, or inside the
-    store's releases folder other than releases/X.Y.Z, is refused."""
+    that release's verification. docs/concepts/releases.md "Releases": --out inside any release, or
+    inside the store's releases folder other than releases/X.Y.Z, is refused."""
     from corpus.release import verify_release
 
     store, version = gold
@@ -158,7 +159,8 @@ def test_url_and_creator_are_checked_before_they_reach_the_card(
     gold: tuple[Store, str], option: str, value: str, says: str
 ) -> None:
     """issue 18, releases: --creator and --url reached the card and croissant.json verbatim
-    (newlines, HTML, javascript:). README "Releases": a usage error, nothing is built."""
+    (newlines, HTML, javascript:). docs/concepts/releases.md "Releases": a usage error, nothing is
+    built."""
     store, version = gold
     args = ["release", "build", version, "--release", "5.0.0", "--store", str(store.root)]
     result = CliRunner().invoke(app, [*args, option, value])
@@ -190,7 +192,7 @@ def closed_port() -> int:
 
 def test_publish_without_a_network_says_it_cannot_reach_the_hub(built: Path) -> None:
     """issue 18, releases: `publish` with no network was reported as a bug (InternalError).
-    README "Releases": a clear error that the Hub cannot be reached, exit 1."""
+    docs/concepts/releases.md "Releases": a clear error that the Hub cannot be reached, exit 1."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_HUB_OFFLINE")}
     env |= {"HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}", "HF_TOKEN": "hf_test"}
     done = subprocess.run(

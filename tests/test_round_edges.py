@@ -44,8 +44,8 @@ def test_push_refuses_another_stores_project(
     tmp_path: Path, schema: AnnotationSchema, studio_client: StudioClient
 ) -> None:
     """issue 18, rounds: `round push` wrote into another store's project (start, status and
-    pull refused it). README "Annotation rounds": push refuses it the same way, and writes
-    nothing."""
+    pull refused it). docs/concepts/rounds.md "Annotation rounds": push refuses it the same way, and
+    writes nothing."""
     a, b = small_store(tmp_path, schema, "a"), small_store(tmp_path, schema, "b")
     ra = corpus.start_round(studio_client, a, "same", schema=schema)
     corpus.start_round(studio_client, b, "same", schema=schema)
@@ -68,8 +68,8 @@ def test_a_deleted_project_is_reported_and_push_makes_it_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """issue 18, rounds: `round status` of a round whose project was deleted said 0 tasks with
-    exit 0, and the hint "push re-creates it" ended in a 404. README "Annotation rounds":
-    status says the project is gone (exit 1), and the command its hint names makes the
+    exit 0, and the hint "push re-creates it" ended in a 404. docs/concepts/rounds.md "Annotation
+    rounds": status says the project is gone (exit 1), and the command its hint names makes the
     project again."""
     store = small_store(tmp_path, schema, "gone")
     started = corpus.start_round(studio_client, store, "gone", schema=schema)
@@ -124,9 +124,9 @@ def test_a_broken_model_is_refused_before_the_round_or_its_project_exists(
     stance: bytes,
 ) -> None:
     """issue 18, rounds: `round start --preannotate <folder>` with a broken model pickle ended
-    in an internal error and left the round and its project behind. README "Annotation
-    rounds": the model is loaded and tried first; the error names the file, and nothing is
-    created."""
+    in an internal error and left the round and its project behind. docs/concepts/rounds.md
+    "Annotation rounds": the model is loaded and tried first; the error names the file, and nothing
+    is created."""
     store = small_store(tmp_path, schema, "model")
     folder = broken_model(trained_model.path, tmp_path / "broken", stance)
     with pytest.raises(ModelError, match=r"stance\.joblib"):

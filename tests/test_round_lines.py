@@ -1,8 +1,8 @@
 """What a round records about its suggestions and its sampling, without a server: the card's
 per-round line and the command line's refusals.
 
-README, "Models in the loop" (`--model`, `--preannotate`) and "Releases" (the card names the
-pre-annotator and sampling model of each round).
+docs/how-to/model-in-the-loop.md, "Models in the loop" (`--model`, `--preannotate`) and "Releases"
+(the card names the pre-annotator and sampling model of each round).
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def test_a_round_names_what_annotators_saw_and_what_sampled() -> None:
 def test_the_card_names_each_rounds_pre_annotator_and_sampling(
     tmp_path: Path, schema: AnnotationSchema
 ) -> None:
-    """README, Releases: the dataset card's round line names the pre-annotator (keyword,
-    model or none) and how the round was sampled."""
+    """docs/concepts/releases.md, Releases: the dataset card's round line names the pre-annotator
+    (keyword, model or none) and how the round was sampled."""
     store = Store(tmp_path / "store")
     version = build_gold_version(store, schema, tmp_path / "articles", n=48)
     result = build_release(store, version, release="1.0.0", schema=schema)
@@ -79,9 +79,9 @@ def test_model_is_refused_where_no_model_ranks(tmp_path: Path) -> None:
 
 
 def test_croissant_names_each_rounds_pre_annotator_and_sampling_model() -> None:
-    """README, Releases: the card's machine-annotation tools and annotation protocol name what
-    each round showed (keywords, a model, or none) and the model that sampled it, instead of
-    always saying "keyword pre-annotator"."""
+    """docs/concepts/releases.md, Releases: the card's machine-annotation tools and annotation
+    protocol name what each round showed (keywords, a model, or none) and the model that sampled it,
+    instead of always saying "keyword pre-annotator"."""
     from corpus.release.facts import machine_tools, suggestions
 
     rounds = [

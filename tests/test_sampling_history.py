@@ -1,7 +1,8 @@
 """Sampling strategies over a store's history of rounds: disagreement per round against
 effective gold, and documents marked for relabelling by a pull (issue 18 cases 5 and 6).
 
-README, "Annotation rounds" (sampling strategies) and "Labels that change between rounds".
+docs/concepts/rounds.md, "Annotation rounds" (sampling strategies) and "Labels that change between
+rounds".
 """
 
 from __future__ import annotations

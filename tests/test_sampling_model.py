@@ -1,8 +1,9 @@
 """Sampling by a model without showing it, and rounds that show no suggestion at all, on the
 real Label Studio server of the session.
 
-README, "Models in the loop" (`--model`, `--preannotate keywords|none|MODEL`): suggestions
-anchor annotators, so a study may sample by a model's uncertainty and show nothing.
+docs/how-to/model-in-the-loop.md, "Models in the loop" (`--model`, `--preannotate
+keywords|none|MODEL`): suggestions anchor annotators, so a study may sample by a model's uncertainty
+and show nothing.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ def test_sampled_by_a_model_that_annotators_never_see(
     trained_model: TrainedModel,
     tmp_path: Path,
 ) -> None:
-    """README, Models in the loop: `--strategy uncertainty --model MODEL --preannotate none`
-    ranks by the model and pushes tasks with no predictions (a re-push too); with the
-    default `--preannotate keywords` annotators see keyword suggestions, not the model's.
+    """docs/how-to/model-in-the-loop.md, Models in the loop: `--strategy uncertainty --model MODEL
+    --preannotate none` ranks by the model and pushes tasks with no predictions (a re-push too);
+    with the default `--preannotate keywords` annotators see keyword suggestions, not the model's.
     round.json, `round show` and the release card's round line name both."""
     start_round(
         studio_client, fresh, "hidden", schema=schema, model="base", preannotate="none",
@@ -107,9 +108,9 @@ def test_sampled_by_a_model_that_annotators_never_see(
 def test_preannotate_none_from_the_command_line(
     studio_client: StudioClient, ls_client: Any, fresh: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """README, Annotation rounds: `round start --preannotate none` pushes tasks that carry no
-    predictions; `--preannotate MODEL --strategy uncertainty` alone still works (the model
-    shown and ranking, as before `--model`)."""
+    """docs/concepts/rounds.md, Annotation rounds: `round start --preannotate none` pushes tasks
+    that carry no predictions; `--preannotate MODEL --strategy uncertainty` alone still works (the
+    model shown and ranking, as before `--model`)."""
     monkeypatch.setenv("LABEL_STUDIO_URL", studio_client.connection.url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio_client.connection.api_key)
     s = ["--store", str(fresh.root)]

@@ -114,8 +114,8 @@ def _schema_file(tmp_path: Path, issues: int) -> Path:
 
 def test_schema_check_refuses_what_round_start_refuses(tmp_path: Path) -> None:
     """issue 18 further case: `schema check` passed a 39-label schema that `round start` then
-    refused (too many labels for the hotkeys). README "The annotation schema": one check,
-    applied when a schema is loaded, by every command."""
+    refused (too many labels for the hotkeys). docs/concepts/schema.md "The annotation schema": one
+    check, applied when a schema is loaded, by every command."""
     from typer.testing import CliRunner
 
     from corpus.cli import app
@@ -133,7 +133,8 @@ def test_schema_check_refuses_what_round_start_refuses(tmp_path: Path) -> None:
 
 def test_schema_generate_and_check_honour_corpus_schema(tmp_path: Path) -> None:
     """issue 18 further case: `schema generate` ignored CORPUS_SCHEMA (it always wrote the
-    project's labels). README "The annotation schema": both read --schema or CORPUS_SCHEMA."""
+    project's labels). docs/concepts/schema.md "The annotation schema": both read --schema or
+    CORPUS_SCHEMA."""
     from typer.testing import CliRunner
 
     from corpus.cli import app

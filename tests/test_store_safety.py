@@ -1,5 +1,5 @@
 """Issue 18, store cases: what the store reads is whole or refused, and its writers do not
-trip over each other (README "The store", "Checking a store").
+trip over each other (docs/concepts/store.md "The store", "Checking a store").
 
 Each test names the case of issue 18 it covers; each failed on the code before the fix.
 """

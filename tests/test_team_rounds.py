@@ -144,7 +144,7 @@ def test_three_rounds_over_a_growing_corpus_with_a_schema_migration(
     used = {s["issue"] for s in after.arrow("spans").to_pylist()}
     used |= {s["issue"] for s in after.arrow("gold_spans").to_pylist()}
     assert not used & {"trade", "exchanges", "climate"}
-    # the version the labels are in now (README "A label is mapped once")
+    # the version the labels are in now (docs/how-to/schema-migrations.md "A label is mapped once")
     assert {r["schema_version"] for r in after.arrow("annotations").to_pylist()} == {2}
 
     # round 3 relabels the documents of the split label, under the new schema -----------------

@@ -1,6 +1,6 @@
 """Per-span stance agreement: Cohen's kappa over span pairs matched one-to-one.
 
-The matching (README, Agreement): in each document, for each pair of its annotators (by
+The matching (docs/concepts/agreement.md): in each document, for each pair of its annotators (by
 pseudonym, in order), their spans that carry a span stance are matched one-to-one within
 each issue label: the two spans, one from each, with the most characters in common are
 matched first (ties: the earlier start, then end, of the first annotator's span, then of

@@ -1,6 +1,6 @@
 """Which gold counts when several rounds (or a curator) decided the same document.
 
-The README ("Adjudication", Across rounds) states the rule; the release build calls
+docs/concepts/gold.md ("Gold across rounds") states the rule; the release build calls
 :func:`effective_gold`, and so should anything else that asks a document's gold across
 rounds. Its reference twin is ``tests/reference/gold.py``.
 """

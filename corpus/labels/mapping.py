@@ -6,8 +6,8 @@ each stored migration in turn (a rename or merge moves it, a removal drops the s
 empties the stance, a split drops the span and marks its document for relabelling; a label
 no rule names stays as it is), and :func:`map_rows` gives the mapped row the current version,
 so a row already in the current version is never mapped again. The migrations themselves
-(files, checks) are :mod:`corpus.migrations`; the README quotes the first two sentences
-(reference twin: ``tests/reference/mapping.py``).
+(files, checks) are :mod:`corpus.migrations`; docs/how-to/schema-migrations.md quotes the
+first two sentences (reference twin: ``tests/reference/mapping.py``).
 """
 
 from __future__ import annotations

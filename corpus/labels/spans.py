@@ -1,6 +1,6 @@
 """Span gold of one document: which spans are kept, their boundaries and their stance.
 
-The rule, as the README's "Adjudication" section states it: within each chain of overlapping
+The rule, as docs/concepts/gold.md ("Span gold") states it: within each chain of overlapping
 spans of one issue label, every maximal run of characters marked by at least half of the
 document's annotators gives one gold span (runs given the same boundary, one), so each span
 a majority marked is kept; its support counts the annotators with a span of that label

@@ -1,6 +1,6 @@
 """Which of an annotator's annotations of a document votes: the latest one not skipped.
 
-The rule (README, Adjudication, "Votes"): one vote per annotator and document, their latest
+The rule (docs/concepts/gold.md, "Votes"): one vote per annotator and document, their latest
 annotation that is not a skip (latest by ``updated_at``, else ``created_at``, compared as
 instants, a time without a zone read as UTC and an annotation with neither time as the
 oldest; on equal times the higher annotation id). Skips never vote: a skip after an answer

@@ -1,10 +1,10 @@
 """Reference: effective gold across rounds (which round's gold counts for a document).
 
-Written from the README's "Adjudication" section, not from ``corpus/``; it imports nothing
-from the package.
+Written from docs/concepts/gold.md's "Adjudication" section, not from ``corpus/``; it imports
+nothing from the package.
 
-README, **Across rounds**: "when several rounds decided a document, a release uses, in this
-order of precedence, a curator's review, then a later round's majority, then an earlier
+docs/concepts/gold.md, **Across rounds**: "when several rounds decided a document, a release uses,
+in this order of precedence, a curator's review, then a later round's majority, then an earlier
 round's (a decided stance always beats an unresolved one)."
 
 So, comparing two gold rows of one document, in this order: the one with a stance (not

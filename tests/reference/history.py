@@ -4,7 +4,8 @@ What the differential test (``tests/test_differential.py``) compares the real co
 It keeps the history as plain lists and dicts -- which documents were ingested and which
 planted near-duplicate links they have, which round sent which documents, every annotation
 Label Studio holds (edits overwrite in place, as Community does) and the export each pull
-read -- and answers, from the README's sentences, what the real code must have produced:
+read -- and answers, from docs/concepts/rounds.md's sentences, what the real code must have
+produced:
 
 * :meth:`History.components`: a document's near-duplicate component is every document
   reachable through planted links (exact copies, near copies, a later document close to
@@ -118,7 +119,8 @@ class History:
         return {d for r in self.rounds for d in r.doc_ids}
 
     def candidates(self, gold: set[str]) -> set[str]:
-        """The documents a new default round may sample (README, Annotation rounds)."""
+        """The documents a new default round may sample (docs/concepts/rounds.md, Annotation
+        rounds)."""
         return candidates(self.components(), self.sent(), gold)
 
 
@@ -128,8 +130,8 @@ def expected_rows(
     """(annotation rows, span rows, annotation id of each rejected item) a pull stores from
     ``export``, with user ids for pseudonyms.
 
-    README (Annotation rounds, pull): one annotation row per annotation, skips included
-    (stance empty); "per-span stance grouped with its span by result id; results without an
+    docs/concepts/rounds.md (Annotation rounds, pull): one annotation row per annotation, skips
+    included (stance empty); "per-span stance grouped with its span by result id; results without an
     id (API clients, ML backends) are grouped by offsets: each issue label is a span of its
     own, even at the same offsets as another, and a span stance belongs to the one span at
     exactly its offsets (none or several there: rejected)". The same span given twice is one

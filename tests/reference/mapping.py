@@ -1,6 +1,7 @@
 """Reference: the label map from a row's schema version to the current one, applied once.
 
-Written from the README ("Labels that change between rounds", "A label is mapped once"):
+Written from docs/how-to/schema-migrations.md ("Labels that change between rounds", "A label is
+mapped once"):
 
     Every annotation, span and gold row carries ``schema_version``, the schema version its
     labels are in. The label map takes a label from that version to the store's current one

@@ -1,8 +1,9 @@
-"""Reference twin of the near-duplicate component rule (README, "Near duplicates at scale").
+"""Reference twin of the near-duplicate component rule (docs/concepts/near-duplicates.md, "Near
+duplicates at scale").
 
-The README's sentence: "The near-duplicate component of a document at a version is every
-document whose stored ``dup_group`` reaches the same group as its own when the merges
-recorded in that version's ``dup_merges`` are followed (a ``(dup_group, into)`` row joins the
+The sentence of docs/concepts/near-duplicates.md: "The near-duplicate component of a document at a
+version is every document whose stored ``dup_group`` reaches the same group as its own when the
+merges recorded in that version's ``dup_merges`` are followed (a ``(dup_group, into)`` row joins the
 two groups; a group no row names is its own)."
 
 Written from that sentence, not from ``corpus/``: a plain graph search. Nodes are documents

@@ -1,8 +1,9 @@
-"""Reference twin of the documents a new round may sample (README, "Annotation rounds").
+"""Reference twin of the documents a new round may sample (docs/concepts/rounds.md, "Annotation
+rounds").
 
-The README's sentences: a round samples "only documents that no earlier round of this store
-has sent to annotators (nor a near-duplicate of one), and that have no gold"; "a near-duplicate
-of one" means a document of the same near-duplicate component at the sampled version;
+The sentences of docs/concepts/rounds.md: a round samples "only documents that no earlier round of
+this store has sent to annotators (nor a near-duplicate of one), and that have no gold"; "a
+near-duplicate of one" means a document of the same near-duplicate component at the sampled version;
 "no gold" means no effective gold row. ``--relabel ROUND`` re-sends exactly that round's
 documents; ``--include-labelled`` (and the ``disagreement`` and ``relabel-migrated``
 strategies, which choose among labelled documents by design) samples from every document.

@@ -1,13 +1,13 @@
-"""Reference: majority gold of one document (stance vote, gold spans), from the README.
+"""Reference: majority gold of one document (stance vote, gold spans), from docs/concepts/gold.md.
 
-Written from the README's "Adjudication" section, not from ``corpus/``; it imports nothing
-from the package. Slow and obvious: characters are counted one by one.
+Written from docs/concepts/gold.md's "Adjudication" section, not from ``corpus/``; it imports
+nothing from the package. Slow and obvious: characters are counted one by one.
 
-README, **Votes**: "The document stance is the label with the most votes; a tie stays
+docs/concepts/gold.md, **Votes**: "The document stance is the label with the most votes; a tie stays
 unresolved (null)." -> :func:`gold_stance` (the same rule decides a gold span's stance).
 
-README, **Spans**: "within each chain of overlapping spans of one issue label, every maximal
-run of characters marked by at least half of the document's annotators gives one gold span
+docs/concepts/gold.md, **Spans**: "within each chain of overlapping spans of one issue label, every
+maximal run of characters marked by at least half of the document's annotators gives one gold span
 (runs given the same boundary, one), so each span a majority marked is kept; its `support`
 counts the annotators with a span of that label overlapping the run(s). **Boundary**: among
 the spans overlapping the run (only those overlapping no other run, when there are any), the

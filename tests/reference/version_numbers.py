@@ -1,4 +1,4 @@
-"""Reference of the version-number rule, written from the README ("Versions"):
+"""Reference of the version-number rule, written from docs/concepts/versions.md ("Versions"):
 
     Version numbers (versions and releases alike) are MAJOR.MINOR.PATCH: three integers
     without leading zeros, compared as numbers.

@@ -1,6 +1,7 @@
-"""Reference: which annotation of an annotator votes on a document (README, Adjudication, "Votes").
+"""Reference: which annotation of an annotator votes on a document (docs/concepts/gold.md,
+Adjudication, "Votes").
 
-Written from the README's sentence, not from ``corpus.labels.votes``:
+Written from docs/concepts/gold.md's sentence, not from ``corpus.labels.votes``:
 
     Votes: one per annotator and document, their latest annotation that is not a skip
     (latest by ``updated_at``, else ``created_at``, compared as instants, a time without a
@@ -39,7 +40,7 @@ def when(row: dict[str, Any]) -> datetime | None:
 
 
 def is_later(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """True when annotation ``a`` is later than ``b`` under the README's order."""
+    """True when annotation ``a`` is later than ``b`` under docs/concepts/gold.md's order."""
     ta, tb = when(a), when(b)
     if ta is None and tb is not None:
         return False  # no time at all: the oldest
