@@ -183,3 +183,18 @@ def test_a_release_card_without_matplotlib_has_its_figures_and_a_warning(
     (round_facts,) = facts["agreement"]
     assert round_facts["plots"] == [] and round_facts["alpha"]
     assert len(warnings) == 1 and "pip install 'corpus[plots]'" in warnings[0]
+
+
+def test_the_docs_table_lists_every_optional_extra() -> None:
+    """docs/getting-started.md, "Optional features (extras)": one row per extra of
+    pyproject.toml (the test tools aside), with its install command."""
+    import tomllib
+
+    from conftest import ROOT
+
+    page = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = set(declared["project"]["optional-dependencies"]) - {"test"}
+    assert set(EXTRAS) <= extras
+    for extra in extras:
+        assert f"| `{extra}` |" in page and f"pip install 'corpus[{extra}]'" in page, extra
