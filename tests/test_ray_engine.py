@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,16 +118,10 @@ def test_both_engines_write_identical_tables(
 def test_the_ray_engine_without_ray_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_ray(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "ray" or name.startswith("ray."):
-            raise ImportError(f"No module named {name!r}", name=name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ray)
+    # what Python does for a package that is not installed (even when this worker has
+    # imported Ray for the session's cluster already)
+    for name in ("ray", "ray.data"):
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(corpus.EngineError) as info:
         corpus.ingest([SEEDS], store=tmp_path / "store", engine="ray")
     assert "pip install 'corpus[ray]'" in info.value.hint
