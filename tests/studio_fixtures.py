@@ -13,6 +13,13 @@ Each backend's server starts once per session, when a test first needs it; the P
 runs on a private cluster (:mod:`pg_cluster`, Debian's PostgreSQL from
 ``scripts/install-postgres``). The variants are marked ``sqlite`` / ``postgres``:
 ``pytest -m postgres`` runs only the PostgreSQL ones, ``-m "not postgres"`` skips them.
+
+Markers follow the fixtures a test uses (:func:`pytest_collection_modifyitems`): anything
+that reaches a Label Studio virtualenv is ``studio``, anything on the session's Ray cluster is
+``ray`` (``./scripts/test --fast`` deselects both). Under pytest-xdist (``--dist loadgroup``,
+as ``./scripts/test`` runs) every PostgreSQL test goes to one worker and every Ray test to
+one worker, so each of those servers starts once; the SQLite tests spread over the workers,
+each of which starts its own server.
 """
 
 from __future__ import annotations
@@ -50,6 +57,19 @@ class Annotator:
     id: int
     email: str
     password: str | None = field(default=None, repr=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    servers = {"studio", "studio_venv", "sqlite_studio", "postgres_studio"}
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & servers or item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.studio)
+        if item.get_closest_marker("postgres") or "postgres" in names:
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+        if "ray_cluster" in names:
+            item.add_marker(pytest.mark.ray)
+            item.add_marker(pytest.mark.xdist_group("ray"))
 
 
 @pytest.fixture(scope="session")

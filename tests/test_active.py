@@ -113,6 +113,7 @@ def store_with_docs(tmp_path: Path, schema: AnnotationSchema) -> tuple:
     return store, version
 
 
+@pytest.mark.slow
 def test_learning_curve_simulates_rounds_per_strategy(
     trained_model: TrainedModel, tmp_path: Path
 ) -> None:

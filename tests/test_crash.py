@@ -25,6 +25,10 @@ from corpus.rounds import start_round
 from corpus.rounds.state import load_round
 from corpus.store import Store, check_store
 
+# Each test runs `corpus` in processes and kills them: seconds each (`./scripts/test --fast`
+# skips them; the marker's test of every fault point having a kill test is quick and kept).
+SLOW = pytest.mark.slow
+
 TESTED = {
     "ingest:workers-running": "test_killing_an_ingest_kills_its_workers",
     "version:before-rename": "test_kill_during_a_version_commit",
@@ -70,6 +74,7 @@ def ok(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return value
 
 
+@SLOW
 def test_kill_during_a_version_commit(store: Store, tmp_path: Path) -> None:
     s = str(store.root)
     killed(corpus_cli("ingest", str(SEEDS), "--store", s, fault="version:before-rename"))
@@ -81,6 +86,7 @@ def test_kill_during_a_version_commit(store: Store, tmp_path: Path) -> None:
     assert check_store(store, deep=True).ok
 
 
+@SLOW
 def test_kill_while_the_pseudonym_key_is_created(store: Store) -> None:
     """issue 18 case 10: the pseudonym key was written without fsync or rename, so a crash
     left an empty key (and every pseudonym would change). Killed before the key is linked
@@ -185,6 +191,7 @@ def test_kill_between_version_and_round_state(
     assert gold["gold_annotations"] == 12
 
 
+@SLOW
 @pytest.mark.parametrize("point", ["release:writing", "release:before-rename"])
 def test_kill_inside_a_release_build(
     point: str, store: Store, schema: AnnotationSchema, tmp_path: Path
@@ -206,6 +213,7 @@ def test_kill_inside_a_release_build(
     assert Path(later["path"]).name == "1.1.0"
 
 
+@SLOW
 def test_kill_before_a_model_folder_is_renamed(trained_model: TrainedModel, tmp_path: Path) -> None:
     import shutil
 
@@ -223,6 +231,7 @@ def test_kill_before_a_model_folder_is_renamed(trained_model: TrainedModel, tmp_
     assert [(m["name"], m["problem"]) for m in listed["models"]] == [("m", None)]
 
 
+@SLOW
 def test_killing_an_ingest_kills_its_workers(tmp_path: Path) -> None:
     """issue 18 (store/ingest): killing the main ingest process left its worker processes
     running (~300 MB); they end with it (docs/concepts/store.md "Ingest": workers die with their

@@ -54,7 +54,8 @@ Histories.TestCase.settings = settings(
     max_examples=max(DIFFERENTIAL_HISTORIES, settings.default.max_examples),
     stateful_step_count=8,
 )
-test_histories = Histories.TestCase
+# 200 histories, about 25 s: `./scripts/test --fast` leaves the search to CI and the full run
+test_histories = pytest.mark.slow(Histories.TestCase)
 
 
 # --- the simulator against the real server's export ------------------------------------------

@@ -208,7 +208,8 @@ def pages() -> list[Path]:
 def page_param(path: Path) -> Any:
     name = path.relative_to(ROOT).as_posix()
     text = path.read_text(encoding="utf-8")
-    marks = [pytest.mark.studio] if NEEDS_STUDIO.search(text) else []
+    # a page runs its commands in processes, seconds each: slow (`./scripts/test --fast`)
+    marks = [pytest.mark.slow, *([pytest.mark.studio] if NEEDS_STUDIO.search(text) else [])]
     return pytest.param(path, marks=marks, id=name)
 
 

@@ -138,6 +138,7 @@ def test_no_plots_leaves_them_out_when_matplotlib_is_installed(gold: Gold, tmp_p
     assert len(list((tmp_path / "on").glob("*.png"))) == 4  # with gold: four plots
 
 
+@pytest.mark.slow
 def test_train_evaluate_and_curve_without_matplotlib_write_everything_else(
     gold: Gold, no_matplotlib: None, tmp_path: Path
 ) -> None:

@@ -219,6 +219,7 @@ def test_list_shows_models_and_refuses_a_damaged_one(
         load_model(store, "missing")
 
 
+@pytest.mark.slow
 def test_cli_train_evaluate_and_names(trained_model: TrainedModel, tmp_path: Path) -> None:
     store = str(trained_model.store.root)
     out = tmp_path / "eval"
@@ -287,6 +288,7 @@ def test_a_train_split_too_small_is_refused_naming_it(
     assert "too small to train" in error["message"] and "supportive" in error["message"]
 
 
+@pytest.mark.slow
 def test_train_with_a_rare_label_says_it_is_never_predicted(
     tmp_path: Path, schema: AnnotationSchema
 ) -> None:

@@ -190,6 +190,7 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_publish_without_a_network_says_it_cannot_reach_the_hub(built: Path) -> None:
     """issue 18, releases: `publish` with no network was reported as a bug (InternalError).
     docs/concepts/releases.md "Releases": a clear error that the Hub cannot be reached, exit 1."""

@@ -20,6 +20,7 @@ def test_script_help(script: object) -> None:
     assert "usage" in done.stdout.lower()
 
 
+@pytest.mark.slow
 def test_agreement_benchmark_runs_small() -> None:
     script = str(ROOT / "scripts" / "bench_agreement.py")
     command = [sys.executable, script, "--sizes", "50,100", "--bootstrap", "20"]
