@@ -17,6 +17,13 @@ output); one without such lines runs whole. A page that mentions ``LABEL_STUDIO_
 the session's Label Studio through LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY; other pages
 start no server. The generated CLI reference (docs/reference/cli/) has no code blocks and is
 not collected.
+
+Pages whose first runnable block is exactly ``corpus demo --docs 16`` (:data:`DEMO`) start from
+a copy of the folder that command leaves, made once per worker on the session's server
+(:func:`demo_folder`): their own run of the command then finds everything done (the demo
+repeats nothing already done), instead of labelling 16 articles once per page. Those pages run
+on one xdist worker (``xdist_group("docs-demo")``). A page with a test of its own that runs its
+blocks and checks their results (:data:`DEDICATED`) is run there, not here.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ CODE = frozenset({"python", "bash", "sh", "shell", "console"})
 CODE_LOOKALIKES = frozenset(
     {"py", "python3", "pycon", "ipython", "zsh", "shell-session", "bash-session", "sh-session"}
 )
+DEMO = "corpus demo --docs 16"
+# page -> the test that runs its blocks in order and asserts what they print and write
+DEDICATED = {"docs/reference/python-api.md": "tests/test_readme_api.py"}
 NEEDS_STUDIO = re.compile(r"LABEL_STUDIO_|corpus (?:round|studio)\b|open_studio\(")
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)$")
 MARKER = re.compile(r"^\s*<!--\s*(?P<kind>not-run|file)\s*:(?P<value>.*?)-->\s*$")
@@ -205,12 +215,43 @@ def pages() -> list[Path]:
     return [p for p in found if (docs / "reference" / "cli") not in p.parents]
 
 
+def starts_with_the_demo(text: str) -> bool:
+    first = next((block for block in parse(text).blocks if block.runs), None)
+    return first is not None and first.code.splitlines()[:1] == [DEMO]
+
+
 def page_param(path: Path) -> Any:
     name = path.relative_to(ROOT).as_posix()
     text = path.read_text(encoding="utf-8")
     # a page runs its commands in processes, seconds each: slow (`./scripts/test --fast`)
     marks = [pytest.mark.slow, *([pytest.mark.studio] if NEEDS_STUDIO.search(text) else [])]
+    if starts_with_the_demo(text):
+        marks.append(pytest.mark.xdist_group("docs-demo"))
     return pytest.param(path, marks=marks, id=name)
+
+
+@pytest.fixture(scope="session")
+def demo_folder(studio: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A page folder after ``corpus demo --docs 16`` on the session's server (once per worker)."""
+    folder = tmp_path_factory.mktemp("docs-demo")
+    for name in ("seeds", "schemas"):
+        shutil.copytree(ROOT / name, folder / name)
+    env = shell_env() | {
+        "LABEL_STUDIO_URL": studio.url,
+        "LABEL_STUDIO_API_KEY": studio.api_key,
+        "HF_DATASETS_CACHE": str(tmp_path_factory.getbasetemp() / "hf" / "datasets"),
+    }
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", DEMO],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=SHELL_TIMEOUT, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return folder
+
+
+def test_pages_with_a_test_of_their_own_are_run_by_it() -> None:
+    for page, test in DEDICATED.items():
+        assert (ROOT / page).is_file() and page in (ROOT / test).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("path", [page_param(p) for p in pages()])
@@ -225,6 +266,8 @@ def test_page_blocks_run(
     text = path.read_text(encoding="utf-8")
     if not any(block.runs for block in parse(text).blocks):
         pytest.skip(f"{name} has no runnable block")
+    if name in DEDICATED:
+        pytest.skip(f"{name} is run, with its results checked, by {DEDICATED[name]}")
     # shell blocks' `datasets` cache: the session's temporary one, as in-process (conftest)
     hf_cache = tmp_path_factory.getbasetemp() / "hf" / "datasets"
     monkeypatch.setenv("HF_DATASETS_CACHE", str(hf_cache))
@@ -234,6 +277,8 @@ def test_page_blocks_run(
         studio = request.getfixturevalue("studio")
         monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
         monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio.api_key)
+    if starts_with_the_demo(text):
+        shutil.copytree(request.getfixturevalue("demo_folder") / "data", tmp_path / "data")
     done = run_page(name, text, tmp_path)
     assert any("ran" in step for step in done)
 
