@@ -285,18 +285,26 @@ class TrainedModel:
     version: str
 
 
+def build_gold_release(root: Path, n: int) -> tuple[Store, Path]:
+    """A store under ``root`` with an adjudicated round of ``n`` documents and its release
+    1.0.0 (forced: a small test corpus); the store and the release folder."""
+    from corpus.release import ReleaseResult, build_release
+
+    store, schema = Store(root / "store"), load_schema()
+    gold = build_gold_version(store, schema, root / "articles", n=n)
+    built = build_release(store, gold, release="1.0.0", schema=schema, force="small test corpus")
+    assert isinstance(built, ReleaseResult)
+    return store, built.path
+
+
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
-    from corpus.release import ReleaseResult, build_release
     from corpus.training import train_model
 
     root = tmp_path_factory.mktemp("trained-model")
-    store, schema = Store(root / "store"), load_schema()
-    gold = build_gold_version(store, schema, root / "articles", n=60)
-    built = build_release(store, gold, release="1.0.0", schema=schema, force="small test corpus")
-    assert isinstance(built, ReleaseResult)
+    store, release = build_gold_release(root, n=60)
     result = train_model(store, "1.0.0", name="base", bootstrap=200, cache_dir=root / "hf")
-    return TrainedModel(store, built.path, result.path, result.name, result.version)
+    return TrainedModel(store, release, result.path, result.name, result.version)
 
 
 def new_articles_store(

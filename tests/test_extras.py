@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, build_gold_version
+from conftest import SEEDS, build_gold_release
 from typer.testing import CliRunner
 
 import corpus
@@ -44,12 +44,7 @@ class Gold:
 @pytest.fixture(scope="module")
 def gold(tmp_path_factory: pytest.TempPathFactory) -> Gold:
     """A small adjudicated round ``sim`` and its release 1.0.0 (read-only for the tests)."""
-    root = tmp_path_factory.mktemp("extras")
-    store, schema = Store(root / "store"), load_schema()
-    version = build_gold_version(store, schema, root / "articles", n=24)
-    built = corpus.build_release(store, version, release="1.0.0", schema=schema, force="test")
-    assert isinstance(built, corpus.ReleaseResult)
-    return Gold(store, built.path)
+    return Gold(*build_gold_release(tmp_path_factory.mktemp("extras"), n=24))
 
 
 def test_every_extra_has_its_install_command_and_unknown_ones_are_misuse() -> None:
