@@ -38,6 +38,29 @@ def test_every_command_has_help(path: list[str]) -> None:
     assert "Usage" in result.output
 
 
+# the commands that work on a release folder or the schema, not on a store
+NO_STORE = {("release", "verify"), ("release", "rehydrate"), ("publish",), ("schema", "check"),
+            ("schema", "generate")}  # fmt: skip
+
+
+def test_every_command_takes_json_and_every_store_command_takes_store() -> None:
+    """README and docs/getting-started.md: "Every command takes `--json`; every command that
+    reads or writes a store takes `--store DIR` ... all but `release verify`, `release
+    rehydrate`, `publish` and `schema`"."""
+    root = typer.main.get_command(app)
+    leaves = []
+    for path in all_commands():
+        command: Any = root
+        for name in path:
+            command = command.commands[name]
+        if not getattr(command, "commands", None):
+            leaves.append(tuple(path))
+            options = {opt for param in command.params for opt in param.opts}
+            assert "--json" in options, path
+            assert ("--store" in options) is (tuple(path) not in NO_STORE), path
+    assert set(leaves) >= NO_STORE
+
+
 def test_ingest_json_versions_show_diff(tmp_path: Path) -> None:
     store = str(tmp_path / "store")
     result = runner.invoke(app, ["ingest", str(SEEDS), "--store", store, "--json"])

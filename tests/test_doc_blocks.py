@@ -252,6 +252,10 @@ def demo_folder(studio: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_pages_with_a_test_of_their_own_are_run_by_it() -> None:
     for page, test in DEDICATED.items():
         assert (ROOT / page).is_file() and page in (ROOT / test).read_text(encoding="utf-8")
+        # that test runs the page's ```python blocks only: any other block would run nowhere
+        blocks = parse((ROOT / page).read_text(encoding="utf-8")).blocks
+        assert [b.line for b in blocks if b.lang in CODE and b.lang != "python"] == [], page
+        assert [b.line for b in blocks if b.not_run is not None or b.file is not None] == [], page
 
 
 @pytest.mark.parametrize("path", [page_param(p) for p in pages()])

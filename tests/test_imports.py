@@ -113,3 +113,22 @@ def test_the_cli_help_loads_no_stage_module() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_documented_layers_are_the_contract() -> None:
+    """docs/development.md, Layout: "The import graph is layered, top to bottom: `cli` → ...
+    → `errors`" lists the layers of pyproject.toml's contract, in its order."""
+    import re
+    import tomllib
+
+    page = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
+    found = re.search(r"layered, top to bottom: (.*?→ `errors`)", page, flags=re.S)
+    assert found is not None
+    documented = [sorted(re.findall(r"`(\w+)`", layer)) for layer in found.group(1).split("→")]
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (layers,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "layers"]
+    contract = [
+        sorted(name.strip().removeprefix("corpus.") for name in layer.split("|"))
+        for layer in layers["layers"]
+    ]
+    assert documented == contract
