@@ -146,3 +146,10 @@ def test_setup_for_the_tests_installs_the_docs_tools() -> None:
         for req in test
     )
     assert "mkdocs build --strict" in (ROOT / "scripts" / "check").read_text(encoding="utf-8")
+
+
+def test_setup_installs_the_plots_extra_the_demo_draws_with() -> None:
+    """docs/getting-started.md: "`./scripts/setup` (and so the quickstart) installs `plots`"."""
+    setup = (ROOT / "scripts" / "setup").read_text(encoding="utf-8")
+    assert "extra=(--extra plots)" in setup
+    assert "./scripts/setup" in (ROOT / "scripts" / "quickstart").read_text(encoding="utf-8")
