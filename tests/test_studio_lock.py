@@ -101,6 +101,8 @@ def test_both_installers_take_only_the_pinned_file(tmp_path: Path) -> None:
         assert install[-4:] == ["--require-hashes", "--no-deps", "-r", str(REQUIREMENTS)]
         assert str(tmp_path / "bin" / "python") in install
         assert (install[0] == "/opt/uv") is (uv is not None)
+        # pip compiles to bytecode by default; uv is asked to (a server start depends on it)
+        assert ("--compile-bytecode" in install) is (uv is not None)
 
 
 def test_the_toolkit_venv_has_uv_for_the_studio_install() -> None:

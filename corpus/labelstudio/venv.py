@@ -109,7 +109,19 @@ def install_commands(venv_dir: Path, python: str, uv: str | None) -> list[list[s
     if uv is not None:
         return [
             [uv, "venv", "--quiet", "--allow-existing", "--python", python, str(venv_dir)],
-            [uv, "pip", "install", "--quiet", "--python", venv_python, *requirements],
+            # compiled now: pip does it by default, uv only when asked, and without .pyc files
+            # (PYTHONDONTWRITEBYTECODE) every server start compiles Django again (2.9 s
+            # against 6.5 s for `label-studio version`)
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--compile-bytecode",
+                "--python",
+                venv_python,
+                *requirements,
+            ],
         ]
     pip = [venv_python, "-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
     return [[python, "-m", "venv", str(venv_dir)], [*pip, *requirements]]
