@@ -153,3 +153,19 @@ def test_setup_installs_the_plots_extra_the_demo_draws_with() -> None:
     setup = (ROOT / "scripts" / "setup").read_text(encoding="utf-8")
     assert "extra=(--extra plots)" in setup
     assert "./scripts/setup" in (ROOT / "scripts" / "quickstart").read_text(encoding="utf-8")
+
+
+# A repository path in backticks, e.g. `corpus/labels/votes.py` or `scripts/bench_ingest.py`.
+_REPO_PATH = re.compile(r"`((?:corpus|tests|scripts|schemas|docs|seeds)/[A-Za-z0-9_./-]*)`")
+
+
+def test_every_file_the_readme_and_docs_name_exists() -> None:
+    """Issue 19: the README named files that did not exist (`corpus/schema.py`)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    named = 0
+    for page in pages:
+        for found in _REPO_PATH.finditer(page.read_text(encoding="utf-8")):
+            path = found.group(1).rstrip(".")
+            named += 1
+            assert (ROOT / path).exists(), f"{page.relative_to(ROOT)} names missing {path}"
+    assert named > 50  # the pattern still finds the paths the pages name
