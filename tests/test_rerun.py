@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,13 @@ from conftest import SEEDS, write_article
 from corpus.ingestion import ingest
 from corpus.label_schema import AnnotationSchema
 from corpus.labelstudio import StudioClient
+from corpus.labelstudio.changes import ProjectSnapshot
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds import PullResult, PushResult, pull_round, push_round, start_round
+from corpus.rounds.rerun import pull_watch
 from corpus.rounds.reuse import load_pull_state
 from corpus.rounds.state import load_round, round_dir
 from corpus.store import Store
-
-pytestmark = pytest.mark.studio
 
 
 def start(client: StudioClient, store: Store, schema: AnnotationSchema, name: str) -> PushResult:
@@ -228,3 +229,34 @@ def test_after_a_change_the_pull_equals_a_full_pull(
         theirs = sorted((twin.root / "versions" / full.version).rglob(f"{table}*.parquet"))
         assert [p.read_bytes() for p in ours] == [p.read_bytes() for p in theirs]
     assert not pull(studio_client, seeded, schema, name).exported  # quiet again
+
+
+def snapshot(
+    counts: tuple[int, int, int], at: str = "2026-12-08T10:00:00+00:00"
+) -> ProjectSnapshot:
+    return ProjectSnapshot(7, *counts, server_time=datetime.fromisoformat(at))
+
+
+def test_a_pull_watch_holds_the_counts_and_the_tasks_saved_near_the_export() -> None:
+    tasks = [
+        {"id": 1, "updated_at": "2026-12-08T09:00:00.000001Z", "annotations": []},
+        {
+            "id": 2,
+            "updated_at": "2026-12-08T09:59:55.5Z",
+            "annotations": [
+                {"completed_by": 4, "was_cancelled": False},
+                {"completed_by": 5, "was_cancelled": True},
+            ],
+        },
+    ]
+    seen = snapshot((2, 1, 1))
+    watch = pull_watch(seen, seen, tasks, {4: "j4", 5: "j5"}, "a.json.gz")
+    assert watch is not None
+    assert watch["counts"] == [2, 1, 1] and watch["since"] == "2026-12-08T09:59:50+00:00"
+    assert watch["window"] == {"2": "2026-12-08T09:59:55.500000+00:00"}  # task 1 is older
+    assert watch["annotators"] == {"4": "j4", "5": "j5"} and watch["archive"] == "a.json.gz"
+    # a change during the export (the counts before, after and in the export disagree)
+    assert pull_watch(snapshot((2, 1, 0)), seen, tasks, {}, None) is None
+    assert pull_watch(seen, snapshot((3, 1, 1)), tasks, {}, None) is None
+    # no server clock (no Date header): nothing to compare with next time
+    assert pull_watch(None, seen, tasks, {}, None) is None

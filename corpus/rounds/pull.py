@@ -140,7 +140,7 @@ def _pull(
     state = load_round(store.root, name)
     project = round_project(client, store, state)  # refused: none, gone, another store's
     if not full:
-        yield Progress("pull", "asking Label Studio what changed", 0, 1)
+        yield Progress("check", "asking Label Studio what changed since the last pull", 0, 1)
         same = _unchanged(client, store, name, project.id)
         if same is not None:
             return same
