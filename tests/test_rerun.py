@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import SEEDS, write_article
+from studio_fixtures import BACKENDS
 
 from corpus.ingestion import ingest
 from corpus.label_schema import AnnotationSchema
@@ -83,6 +84,7 @@ def seeded(store: Store, schema: AnnotationSchema, tmp_path: Path) -> Store:
     return store
 
 
+@pytest.mark.parametrize("studio", BACKENDS, indirect=True)
 def test_a_repush_of_a_complete_round_touches_nothing(
     studio_client: StudioClient, ls_client: Any, seeded: Store, schema: AnnotationSchema
 ) -> None:
@@ -146,6 +148,7 @@ def annotate(ls: Any, task_id: int, user: int, stance: str, *, skip: bool = Fals
     return int(made.id)
 
 
+@pytest.mark.parametrize("studio", BACKENDS, indirect=True)
 def test_an_unchanged_repull_exports_nothing_and_stores_what_a_full_pull_stores(
     studio_client: StudioClient,
     ls_client: Any,
@@ -195,7 +198,17 @@ CHANGES: dict[str, Callable[[Any, list[int], int, int], None]] = {
 }
 
 
-@pytest.mark.parametrize("change", sorted(CHANGES))
+@pytest.mark.parametrize(
+    ("change", "studio"),
+    [
+        *(pytest.param(c, "sqlite", marks=pytest.mark.sqlite, id=f"{c}-sqlite") for c in CHANGES),
+        # an edit is seen only through updated_at (no count changes): on the team server too
+        pytest.param(
+            "annotation edited", "postgres", marks=pytest.mark.postgres, id="edited-postgres"
+        ),
+    ],
+    indirect=["studio"],
+)
 def test_after_a_change_the_pull_equals_a_full_pull(
     change: str,
     studio_client: StudioClient,
