@@ -195,6 +195,8 @@ CHANGES: dict[str, Callable[[Any, list[int], int, int], None]] = {
     "skip added": lambda ls, tasks, user, ann: annotate(ls, tasks[3], user, "", skip=True),
     "annotation deleted": lambda ls, tasks, user, ann: ls.annotations.delete(id=ann),
     "task deleted": lambda ls, tasks, user, ann: ls.tasks.delete(id=str(tasks[1])),
+    # the annotator's annotations lose their author (SET_NULL): no count or updated_at shows it
+    "annotator deleted": lambda ls, tasks, user, ann: ls.users.delete(id=user),
 }
 
 
