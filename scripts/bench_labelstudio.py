@@ -15,6 +15,9 @@ push (``--tasks`` tasks, batches of 1,000):
     the store, sampling, saving the round, finding/creating the project, checking existing
     tasks, building the payloads (pre-annotator included) and importing them.
   The bare import runs once before and once after corpus; the ratio is against their mean.
+  Then re-runs with nothing new, each against corpus' first ``start_round``: ``start_round``
+  again on the same round, and ``push_round`` (both must find the project as the push left it:
+  ``unchanged``, nothing imported).
 
 pull (the same tasks, one annotation each: document stance plus 1-2 spans, one of them a
 pre-annotated span accepted as is when there is one, some with a span stance, two
@@ -28,6 +31,9 @@ annotators):
   * corpus: ``pull_round(...)`` end to end, the round's first pull: export, gzip archive,
     parse, validate every annotation against the store, write a new dataset version.
   The bare export runs once before and once after corpus; the ratio is against their mean.
+  Then ``pull_round`` again with nothing changed on the server, against the first
+  ``pull_round`` (it must answer from the project's counts and the tasks saved since the last
+  pull: ``exported`` False, the same version).
 
 Corpus gets its own :class:`~corpus.labelstudio.StudioClient` whose SDK's ``import_tasks``
 and ``download_sync`` are wrapped with a timer, so the table also splits corpus' time into
@@ -48,6 +54,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import importlib.metadata
+import os
 import random
 import re
 import shutil
@@ -62,10 +69,10 @@ import numpy as np
 
 from corpus.ingestion import ingest
 from corpus.label_schema import AnnotationSchema, load_schema
-from corpus.labelstudio import StudioClient, connect, studio_down, studio_up
+from corpus.labelstudio import StudioClient, connect, default_venv_dir, studio_down, studio_up
 from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT, label_config
 from corpus.preannotate import KeywordPreAnnotator
-from corpus.rounds import PullResult, PushResult, pull_round, start_round
+from corpus.rounds import PullResult, PushResult, pull_round, push_round, start_round
 from corpus.rounds.convert import to_task
 from corpus.rounds.push import owner_mark
 from corpus.rounds.sample import sample_documents
@@ -74,7 +81,7 @@ from corpus.rounds.status import round_status
 from corpus.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-STUDIO_VENV = ROOT / ".venv-labelstudio"
+STUDIO_VENV = default_venv_dir(os.environ, ROOT)  # $CORPUS_STUDIO_VENV or <repo>/.venv-labelstudio
 VERSION = "0.1.0"  # the version the ingest writes into the empty store
 BATCH = 1000
 PER_FOLDER = 1000
@@ -333,6 +340,17 @@ def run(work: Path, n: int, *, origin: bool) -> None:
         rows.append(("        of which not overlapped with them", corpus_push - in_calls))
         assert isinstance(pushed, PushResult) and pushed.imported == n, pushed
         assert load_round(store.root, "bench-push").doc_ids == doc_ids  # the same tasks
+        log("corpus start_round again, then push_round (nothing new)")
+        restart_secs, restarted = timed(
+            lambda: corpus_start(corpus_client, store, schema, "bench-push", n)
+        )
+        rows.append(("push  corpus start_round re-run (round already pushed)", restart_secs))
+        repush_secs, repushed = timed(
+            lambda: push_round(corpus_client, store, "bench-push", preannotator=pre)
+        )
+        rows.append(("push  corpus push_round with nothing new", repush_secs))
+        for again in (restarted, repushed):
+            assert again.unchanged and again.imported == 0 and again.already_there == n, again
         pid = create_project(client, "bench bare push 2", xml, pre.model_version)
         log("bare import #2")
         bare_push.append(bare_import(client, pid, tasks))
@@ -391,6 +409,13 @@ def run(work: Path, n: int, *, origin: bool) -> None:
         assert isinstance(pulled, PullResult), pulled
         assert pulled.written and pulled.tasks == n and pulled.annotations == n, pulled.to_dict()
         assert pulled.spans == n_spans and not pulled.rejects, pulled.to_dict()
+        log("corpus pull_round again (nothing changed)")
+        repull_secs, repulled = timed(
+            lambda: corpus_pull_round(corpus_client, store, schema, "bench-pull")
+        )
+        rows.append(("pull  corpus pull_round re-run (nothing changed)", repull_secs))
+        assert not repulled.exported and not repulled.written, repulled.to_dict()
+        assert repulled.version == pulled.version, repulled.to_dict()
         log("bare export #2")
         bare_pull.append(bare_export(client, pid, n))
         rows.append(("pull  bare exports.as_json #2", bare_pull[1]))
@@ -431,6 +456,15 @@ def run(work: Path, n: int, *, origin: bool) -> None:
     print(
         f"ratio pull: corpus pull_round / bare exports.as_json (mean of 2) = "
         f"{corpus_pull / pull_base:.2f}  (target <= 1.5)"
+    )
+    print(
+        f"ratio re-push: start_round re-run / first start_round = {restart_secs / corpus_push:.3f}"
+        f", push_round with nothing new / first start_round = {repush_secs / corpus_push:.3f}"
+        "  (target <= 0.2)"
+    )
+    print(
+        f"ratio re-pull: pull_round with nothing changed / first pull_round = "
+        f"{repull_secs / corpus_pull:.3f}  (target <= 0.2)"
     )
     print(
         f"ratio status: corpus round_status / bare exports.as_json (mean of 2) = "

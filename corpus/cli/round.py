@@ -195,10 +195,13 @@ def round_push_cli(
     out.done(
         result.to_dict(),
         lambda: out.say(
-            "{imported} imported, {there} already there, {removed} duplicates removed",
+            "{imported} imported, {there} already there, {removed} duplicates removed{how}",
             imported=result.imported,
             there=result.already_there,
             removed=result.duplicates_removed,
+            how=" (the project is as the last push left it: nothing listed)"
+            if result.unchanged
+            else "",
         ),
     )
 
@@ -244,6 +247,13 @@ def round_pull_cli(
     name: NameArg,
     store: StoreOpt = DEFAULT_STORE,
     schema: SchemaOpt = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Export even when the server shows no change since the last pull.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Export every annotation, archive it, validate it and store a new version."""
@@ -252,7 +262,9 @@ def round_pull_cli(
     out = Output(as_json)
     client = studio_client(store, out)
     with out.progress("pull") as progress:
-        result = pull_round(client, store, name, schema=schema_of(schema), progress=progress)
+        result = pull_round(
+            client, store, name, schema=schema_of(schema), full=full, progress=progress
+        )
 
     def draw() -> None:
         if result.written:
@@ -267,8 +279,9 @@ def round_pull_cli(
             )
         else:
             out.say(
-                "No change since the last pull: nothing written ({tasks} tasks).",
+                "No change since the last pull: nothing written ({tasks} tasks{how}).",
                 tasks=result.tasks,
+                how="" if result.exported else "; the server's counts showed it, no export",
             )
         for r in result.rejects:
             out.say(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from corpus.features import arrow_schema
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labels.mapping import LabelMap, map_rows
 from corpus.labelstudio import StudioClient
+from corpus.labelstudio.changes import ProjectSnapshot, project_snapshot
 from corpus.labelstudio.config import ISSUE
 from corpus.models import AnnotationRow, SpanAnnotation
 from corpus.preannotate import PreAnnotator
@@ -31,13 +31,14 @@ from corpus.rounds.preannotators import LazyRoundPreAnnotator
 from corpus.rounds.pulled import (
     AnnotatorKeys,
     annotator_keys,
-    archive_export,
+    archive_in_background,
     pseudonym_key,
     pulled_versions,
     remove_leftovers,
     rows_digest,
 )
 from corpus.rounds.push import round_project
+from corpus.rounds.rerun import pull_unchanged, pull_watch
 from corpus.rounds.reuse import PULL_STATE_FORMAT, kept_marks, load_pull_state, previous_rows
 from corpus.rounds.schemas import current_version, migrations, round_schema
 from corpus.rounds.state import RoundState, load_round, round_dir, save_round
@@ -57,6 +58,7 @@ class PullResult:
     spans: int = 0
     rejects: list[Reject] = field(default_factory=list)
     archive: Path | None = None
+    exported: bool = True  # False: the server showed no change since the last pull
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,7 @@ class PullResult:
             "spans": self.spans,
             "rejects": [r.to_dict() for r in self.rejects],
             "archive": str(self.archive) if self.archive else None,
+            "exported": self.exported,
         }
 
 
@@ -80,6 +83,7 @@ def pull_round(
     *,
     schema: AnnotationSchema | None = None,
     preannotator: PreAnnotator | None = None,
+    full: bool = False,
     progress: ProgressCallback | None = None,
 ) -> PullResult:
     """Export, archive, validate and store a round's annotations as a new version.
@@ -88,13 +92,15 @@ def pull_round(
     kept copy; ``schema`` only for rounds made before copies were kept) and then mapped
     into the store's current schema through its migrations. Only tasks whose data or
     annotations changed since the last pull are validated again; with no change at all
-    nothing is written (``result.written`` is False).
+    nothing is written (``result.written`` is False). When the project's counts and the
+    tasks saved since the last pull show no change, nothing is exported either
+    (``result.exported`` is False; :mod:`corpus.rounds.rerun`); ``full`` exports anyway.
     """
     store = as_store(store)
     state = load_round(store.root, name)
     made_under = round_schema(store, state, schema or load_schema())
     pre = preannotator or LazyRoundPreAnnotator(store, state, made_under)
-    return drive(_pull(client, store, made_under, name, pre), progress)
+    return drive(_pull(client, store, made_under, name, pre, full=full), progress)
 
 
 @translate_os_errors
@@ -128,15 +134,45 @@ def _pull(
     schema: AnnotationSchema,
     name: str,
     preannotator: PreAnnotator,
+    *,
+    full: bool,
 ) -> Steps[PullResult]:
     state = load_round(store.root, name)
     project = round_project(client, store, state)  # refused: none, gone, another store's
+    if not full:
+        yield Progress("check", "asking Label Studio what changed since the last pull", 0, 1)
+        same = _unchanged(client, store, name, project.id)
+        if same is not None:
+            return same
     yield Progress("pull", "exporting from Label Studio", 0, 1)
+    before = project_snapshot(client, project.id)
     raw = client.export(project.id)
+    after = project_snapshot(client, project.id)
     annotators = annotator_keys(client, store)
     with store.lock():
-        result = yield from _commit_pull(store, schema, name, preannotator, annotators, raw)
+        result = yield from _commit_pull(
+            store, schema, name, preannotator, annotators, raw, seen=(before, after)
+        )
     return result
+
+
+def _unchanged(client: StudioClient, store: Store, name: str, project_id: int) -> PullResult | None:
+    """What a pull with no change since the last one returns, when the server shows none
+    (nothing exported, nothing written but the watch moved forward); None: export."""
+    kept = pull_unchanged(client, store, name, project_id)
+    if kept is None:
+        return None
+    previous, version, archive = kept
+    _save_state(store, load_round(store.root, name), pulled_versions(store, name))
+    return PullResult(
+        round=name,
+        version=version,
+        written=False,
+        tasks=int(previous["watch"]["counts"][0]),
+        rejects=[Reject(**r) for r in previous.get("rejects", [])],
+        archive=archive,
+        exported=False,
+    )
 
 
 def _commit_pull(
@@ -146,6 +182,8 @@ def _commit_pull(
     preannotator: PreAnnotator,
     annotators: AnnotatorKeys,
     raw: bytes,
+    *,
+    seen: tuple[ProjectSnapshot | None, ProjectSnapshot | None] = (None, None),
 ) -> Steps[PullResult]:
     """Archive, validate and store one export, under the store lock.
 
@@ -157,7 +195,7 @@ def _commit_pull(
     folder = round_dir(store.root, name)
     remove_leftovers(folder)
     result = PullResult(round=name, version=None, written=False)
-    archived = _archive_in_background(folder / "exports", raw)
+    archived = archive_in_background(folder / "exports", raw)
     tasks: list[dict[str, Any]] = json.loads(raw)
     result.tasks = len(tasks)
     pulled = pulled_versions(store, name)
@@ -179,6 +217,8 @@ def _commit_pull(
         result.rejects = [Reject(**r) for r in previous.get("rejects", [])]
         result.version = last_version
         _save_state(store, state, pulled)
+        watch = pull_watch(*seen, tasks, annotators.joined, result.archive.name)
+        write_json_atomic(folder / "pull_state.json", {**previous, "watch": watch})
         return result
     docs = {
         d: StoredDoc(row["text"], row["text_sha256"])
@@ -270,6 +310,7 @@ def _commit_pull(
             "fingerprints": fingerprints,
             "rejects_by_task": rejects_by_task,
             "rejects": [r.to_dict() for r in rejects],
+            "watch": pull_watch(*seen, tasks, annotators.joined, result.archive.name),
         },
     )
     write_json_atomic(folder / "rejects.json", [r.to_dict() for r in rejects])
@@ -299,19 +340,6 @@ def _compares_suggestions(task: dict[str, Any]) -> bool:
         if not isinstance(ann.get("prediction"), dict)
         for item in ann.get("result") or []
     )
-
-
-def _archive_in_background(folder: Path, raw: bytes) -> Future[Path]:
-    """:func:`archive_export` in a thread while the export is parsed and checked.
-
-    zlib lets go of the GIL, so gzip runs on another core. The thread is not a daemon: the
-    archive is completed whatever the caller does next, even if it fails or stops early.
-    """
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-archive")
-    try:
-        return pool.submit(archive_export, folder, raw)
-    finally:
-        pool.shutdown(wait=False)
 
 
 def write_pull_version(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +108,19 @@ def archive_export(folder: Path, raw: bytes) -> Path:
     path = folder / f"{stamp}-{digest[:16]}.json.gz"
     write_bytes_atomic(path, gzip.compress(raw, compresslevel=6, mtime=0), mode=0o444)
     return path
+
+
+def archive_in_background(folder: Path, raw: bytes) -> Future[Path]:
+    """:func:`archive_export` in a thread while the export is parsed and checked.
+
+    zlib lets go of the GIL, so gzip runs on another core. The thread is not a daemon: the
+    archive is completed whatever the caller does next, even if it fails or stops early.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-archive")
+    try:
+        return pool.submit(archive_export, folder, raw)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def remove_leftovers(folder: Path) -> list[Path]:

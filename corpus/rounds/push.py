@@ -26,6 +26,7 @@ from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import to_task
 from corpus.rounds.population import plan_sample
 from corpus.rounds.preannotators import model_preannotator, model_reference, round_preannotator
+from corpus.rounds.rerun import push_still_complete, record_push
 from corpus.rounds.sample import MODEL_STRATEGIES
 from corpus.rounds.schemas import check_current_schema, round_schema, save_round_schema
 from corpus.rounds.state import (
@@ -48,6 +49,7 @@ class PushResult:
     imported: int = 0
     already_there: int = 0
     duplicates_removed: int = 0
+    unchanged: bool = False  # the project showed what the last complete push left: no listing
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +61,7 @@ class PushResult:
             "imported": self.imported,
             "already_there": self.already_there,
             "duplicates_removed": self.duplicates_removed,
+            "unchanged": self.unchanged,
         }
 
 
@@ -406,11 +409,15 @@ def _push(
         )
     pid = state.project_id
     result = PushResult(state=state)
+    total = len(state.doc_ids)
+    if push_still_complete(client, state):  # a count and an id, not a listing of every task
+        result.already_there, result.unchanged = total, True
+        yield Progress("push", "every task is there since the last push", total, total)
+        return result
     existing = client.task_keys(pid)
     result.duplicates_removed = remove_duplicates(client, existing)
     missing = [d for d in state.doc_ids if d not in existing]
     result.already_there = len(state.doc_ids) - len(missing)
-    total = len(state.doc_ids)
     yield Progress("push", "checking existing tasks", result.already_there, total)
     docs = store.documents(state.version, set(missing))
     size = state.settings.batch_size
@@ -446,7 +453,8 @@ def _push(
             result.imported += importing[0].result()
             yield Progress("push", "importing tasks", done + importing[1], total)
     if state.anchor_ids:
-        _mark_anchors(client, pid, state.anchor_ids)
+        _mark_anchors(client, pid, state.anchor_ids, existing)
+    record_push(client, store, name)
     return result
 
 
@@ -465,9 +473,18 @@ def remove_duplicates(client: StudioClient, existing: dict[str, list[tuple[int, 
     return removed
 
 
-def _mark_anchors(client: StudioClient, pid: int, anchor_ids: list[str]) -> None:
+def _mark_anchors(
+    client: StudioClient,
+    pid: int,
+    anchor_ids: list[str],
+    existing: dict[str, list[tuple[int, int]]],
+) -> None:
+    """Open the anchor documents' tasks to every annotator. The tasks listed before the
+    import are known; the project is listed again only when an anchor was just imported."""
     anchors = set(anchor_ids)
-    for doc_id, tasks in client.task_keys(pid).items():
+    if not anchors <= existing.keys():
+        existing = client.task_keys(pid)
+    for doc_id, tasks in existing.items():
         if doc_id in anchors:
             for task_id, _ in tasks:
                 client.set_task_overlap(task_id, ANCHOR_OVERLAP)

@@ -54,6 +54,17 @@ class RoundSettings(BaseModel):
     )
 
 
+class PushReceipt(BaseModel):
+    """What a complete push left in the project: re-runs skip listing its tasks while the
+    server still shows exactly this (:mod:`corpus.rounds.rerun`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project_id: int
+    tasks: int = Field(description="Tasks in the project: one per sampled document.")
+    newest_task_id: int = Field(description="The largest task id then (ids are never reused).")
+
+
 class RoundState(BaseModel):
     """``<store>/rounds/<name>/round.json``."""
 
@@ -92,6 +103,9 @@ class RoundState(BaseModel):
     )
     server: str | None = Field(
         default=None, description="Identity of the Label Studio server of the project."
+    )
+    pushed: PushReceipt | None = Field(
+        default=None, description="What the last complete push left on the server."
     )
 
     def shown(self) -> str:
