@@ -3,22 +3,20 @@
 A release has a sentences row and a tokens row per sentence: a million each for 20,000
 articles. :mod:`corpus.release.tables` builds one Python dict per row (the reference, also
 used for offsets-only releases); this module builds the same tables from the stored
-``sentences`` table with Arrow compute and numpy, and their content hashes (the sum of the
-sha256 of each row's canonical JSON) from JSON text assembled by Arrow
-(:mod:`corpus.release.rowjson`), so that Python touches only the rows that need it:
+``sentences`` table with Arrow compute and numpy, so that Python touches only the rows that
+need it:
 
 * sentences with gold spans (their spans are cut at the sentence, their tokens cut at span
   boundaries and tagged): the reference functions, row by row;
 * sentences holding a character that the fast path cannot treat exactly like Python: one
   outside the Basic Multilingual Plane (the byte pass decodes characters of up to three
-  bytes, and RE2's Unicode tables there are newer than Python's) or a control character
-  that JSON escapes other than ``\\n``, ``\\r``, ``\\t``.
+  bytes) or a control character other than ``\\n``, ``\\r``, ``\\t``.
 
 Tokens elsewhere are ``\\w+|[^\\w\\s]`` (the reference's pattern), found by a numpy pass over
 the UTF-8 bytes (:func:`tokenize_many`) with Python's own ``\\w`` and ``\\s`` tabulated for every
-BMP code point. ``WORD`` is Python's ``\\w`` as an RE2 class (for the e-mail scan), equal on
-every BMP code point (a test checks all of them). Tests check that the tables and hashes
-equal the reference's.
+BMP code point. The privacy gate looks for ``@`` with a byte scan (:func:`holding`) and runs
+its pattern on those rows only. Their content hashes are taken from the tables
+(:mod:`corpus.release.content_hash`). Tests check that the tables equal the reference's.
 """
 
 from __future__ import annotations
@@ -30,23 +28,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpus.ids import canonical_json, sha256_int
 from corpus.label_schema import AnnotationSchema
-from corpus.release import rowjson, tables
+from corpus.release import tables
 from corpus.release.splits import SPLITS
 from corpus.release.tables import EMAIL, AlignmentReport
 
-WORD = r"\pL\pN_"  # Python's \w on the BMP, as an RE2 class (for the e-mail scan)
 SPECIAL = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{10000}-\x{10ffff}]"
-EMAIL_RE2 = rf"[{WORD}.+-]+@[{WORD}-]+\.[{WORD}.-]+"
+SCAN_BYTES = 1 << 22  # bytes scanned at once for a byte (:func:`holding`)
 
 
 @dataclass
 class BigTables:
-    """config -> split -> table, and per table its content hash and whether it leaks."""
+    """config -> split -> table, and the config/splits holding an e-mail address."""
 
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
-    hashes: dict[str, dict[str, int]] = field(default_factory=dict)
     leaks: list[str] = field(default_factory=list)
 
 
@@ -258,26 +253,65 @@ def big_tables(
     token_table = pa.Table.from_arrays([t["doc_id"], index, *columns], schema=token_schema)
 
     out = BigTables()
-    for config, table in (("sentences", sentence_table), ("tokens", token_table)):
-        if config == "sentences":
-            ok, others = np.flatnonzero(~special), np.flatnonzero(special)
-            json = rowjson.sentence_json(table, ok, span_lists)
-        else:
-            ok, others = fast_rows, slow_rows
-            json = rowjson.token_json(table, ok)
-        sums = [0] * len(SPLITS)
-        rowjson.add_hashes(json, codes[ok], sums)
-        leaks: set[int] = set()
-        at = np.flatnonzero(rowjson.holding(json, rowjson.byte_table("@")))
-        if len(at):  # the pattern only where an @ is
-            hit = pc.match_substring_regex(json.take(pa.array(at)), EMAIL_RE2)
-            leaks |= {int(c) for c in codes[ok][at][hit.to_numpy(zero_copy_only=False)]}
-        for i, row in zip(others.tolist(), table.take(pa.array(others)).to_pylist(), strict=True):
-            text = canonical_json(row)
-            sums[codes[i]] += sha256_int(text)
-            if "@" in text and EMAIL.search(text):
-                leaks.add(int(codes[i]))
-        out.hashes[config] = dict(zip(SPLITS, sums, strict=True))
-        out.leaks += [f"{config}/{SPLITS[c]}" for c in sorted(leaks)]
+    for config, table, column in (("sentences", sentence_table, t["text"]),
+                                  ("tokens", token_table, token_table["tokens"])):  # fmt: skip
+        out.leaks += [f"{config}/{SPLITS[c]}" for c in _leaking(column, codes)]
         out.tables[config] = {s: table.filter(pa.array(codes == c)) for c, s in enumerate(SPLITS)}
     return out
+
+
+def _leaking(strings: Any, codes: Any) -> list[int]:
+    """The split codes of the rows whose strings (a string or list-of-strings column) hold an
+    e-mail address: a byte scan for ``@``, then :data:`EMAIL` on those rows only. Equal to
+    scanning the rows' canonical JSON (their other values hold no ``@``, and an escape
+    starts with a backslash, which the pattern does not cross)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    row_of = np.arange(len(strings))
+    if pa.types.is_list(strings.type):
+        lengths = pc.list_value_length(strings).to_numpy(zero_copy_only=False)
+        row_of = np.repeat(row_of, lengths)
+        strings = strings.flatten()
+    at = np.flatnonzero(holding(strings, byte_table("@")))
+    texts = strings.take(pa.array(at, pa.int64())).to_pylist()
+    hits = [
+        int(r) for r, text in zip(row_of[at].tolist(), texts, strict=True) if EMAIL.search(text)
+    ]
+    return sorted({int(codes[r]) for r in hits})
+
+
+@functools.lru_cache(maxsize=8)
+def byte_table(chars: str) -> Any:
+    """256 booleans marking the bytes of ``chars`` (ASCII), for :func:`holding`."""
+    import numpy as np
+
+    table = np.zeros(256, bool)
+    table[[ord(ch) for ch in chars]] = True
+    return table
+
+
+def holding(strings: Any, table: Any) -> Any:
+    """A numpy mask of the strings (a string or large string array without nulls) holding a
+    byte that ``table`` (256 booleans) marks: a scan of the bytes, not of each string."""
+    import numpy as np
+    import pyarrow as pa
+
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    n = len(strings)
+    mask = np.zeros(n, bool)
+    if not n:
+        return mask
+    wide = strings.type == pa.large_string()
+    offsets = np.frombuffer(strings.buffers()[1], np.int64 if wide else np.int32)
+    offsets = offsets[strings.offset : strings.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(strings.buffers()[2] or b"", np.uint8)
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    for at in range(lo, hi, SCAN_BYTES):  # in pieces: small temporaries are reused
+        hits = np.flatnonzero(table[data[at : min(at + SCAN_BYTES, hi)]]) + at
+        mask[np.searchsorted(offsets, hits, side="right") - 1] = True
+    return mask
