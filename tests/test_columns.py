@@ -154,3 +154,62 @@ def test_the_byte_scan_finds_the_strings_holding_a_byte(
             array = pa.array(strings, kind).slice(min(skip, len(strings)))
             found = holding(array, byte_table("@")).tolist()
             assert found == ["@" in s for s in strings[skip:]]
+
+
+@st.composite
+def documents_with_spans(draw: Any) -> tuple[list[str], list[int], list[int], list[int], Any]:
+    """Documents whose sentences (in order, maybe with gaps or empty) and gold spans are
+    drawn from small numbers, so that failures shrink to a readable case."""
+    names, bounds, starts, ends, spans_of = [], [0], [], [], {}
+    for k in range(draw(st.integers(1, 4))):
+        name = f"d{k}"
+        names.append(name)
+        at = 0
+        for _ in range(draw(st.integers(0, 4))):
+            at += draw(st.integers(0, 2))  # a gap between sentences
+            length = draw(st.integers(0, 6))
+            starts.append(at)
+            ends.append(at + length)
+            at += length
+        bounds.append(len(starts))
+        spans = []
+        for _ in range(draw(st.integers(0, 5))):
+            a = draw(st.integers(0, at + 2))
+            spans.append({
+                "start": a, "end": a + draw(st.integers(1, 8)),
+                "issue": draw(st.sampled_from(["trade", "taiwan", "unknown-issue", "climate"])),
+                "stance": draw(st.sampled_from([None, "neutral", "opposed", "nonsense"])),
+            })  # fmt: skip
+        spans_of[name] = spans
+    return names, bounds, starts, ends, spans_of
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents_with_spans())
+def test_spans_cut_at_sentences_equal_the_reference(case: Any) -> None:
+    import numpy as np
+
+    from corpus.label_schema import load_schema
+    from corpus.release.columns import _reference_spans
+    from corpus.release.sentence_spans import sentence_spans
+
+    schema = load_schema()
+    names, bounds, starts, ends, spans_of = case
+    bounds_np = np.array(bounds, np.int64)
+    ours, theirs = AlignmentReport(), AlignmentReport()
+    fast = sentence_spans(names, bounds_np, starts, ends, spans_of, schema, ours)
+    want = _reference_spans(names, bounds_np, starts, ends, spans_of, schema, theirs)
+    assert fast is not None
+    assert fast.lists() == want.lists()
+    assert (ours.spans, ours.across_sentences) == (theirs.spans, theirs.across_sentences)
+
+
+def test_sentence_starts_out_of_order_are_left_to_the_reference(schema: AnnotationSchema) -> None:
+    import numpy as np
+
+    from corpus.release.sentence_spans import sentence_spans
+
+    spans = {"d": [{"start": 0, "end": 3, "issue": schema.issue_names[0], "stance": None}]}
+    found = sentence_spans(["d"], np.array([0, 2]), [5, 0], [9, 4], spans, schema,
+                           AlignmentReport())  # fmt: skip
+    assert found is None

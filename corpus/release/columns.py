@@ -30,6 +30,7 @@ from typing import Any
 
 from corpus.label_schema import AnnotationSchema
 from corpus.release import tables
+from corpus.release.sentence_spans import SentenceSpans, sentence_spans
 from corpus.release.splits import SPLITS
 from corpus.release.tables import EMAIL, AlignmentReport
 
@@ -184,24 +185,19 @@ def big_tables(
     codes = np.array([SPLITS.index(split_of[d]) for d in names], np.int64)[doc_no]
 
     # gold spans cut at sentences (the reference's rules), for the rows that have some
-    span_lists: dict[int, list[dict[str, int]]] = {}
-    for k, doc_id in enumerate(names):
-        spans = spans_of.get(doc_id) or []
-        if not spans:
-            continue
-        lo, hi = int(bounds[k]), int(bounds[k + 1])
-        sents = [{"start": int(a), "end": int(b)} for a, b in zip(starts[lo:hi], ends[lo:hi],
-                                                                   strict=True)]  # fmt: skip
-        for j, piece in enumerate(tables.cut_spans(sents, spans, report)):
-            if piece:
-                span_lists[lo + j] = tables.span_dicts(piece, schema, offset=sents[j]["start"])
-    span_rows = np.array(sorted(span_lists), np.int64)
-    counts = np.zeros(n, np.int64)
-    counts[span_rows] = [len(span_lists[i]) for i in span_rows.tolist()]
     span_type = feats["sentences"].arrow_schema.field("spans").type
+    cut = sentence_spans(names, bounds, starts, ends, spans_of, schema, report)
+    if cut is None:  # sentence starts out of order: the reference, document by document
+        cut = _reference_spans(names, bounds, starts, ends, spans_of, schema, report)
+    span_lists = cut.lists()
+    span_rows = np.array(sorted(span_lists), np.int64)
+    counts = np.bincount(cut.row, minlength=n).astype(np.int64)
+    item = span_type.value_type
     spans_col = pa.ListArray.from_arrays(
         pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32()),
-        pa.array([s for i in span_rows.tolist() for s in span_lists[i]], span_type.value_type),
+        pa.StructArray.from_arrays(
+            [pa.array(cut.columns[f.name], f.type) for f in item], fields=list(item)
+        ),
     ).cast(span_type)
     index = t["index"].cast(pa.int32())
     sentence_table = pa.Table.from_arrays(
@@ -258,6 +254,36 @@ def big_tables(
         out.leaks += [f"{config}/{SPLITS[c]}" for c in _leaking(column, codes)]
         out.tables[config] = {s: table.filter(pa.array(codes == c)) for c, s in enumerate(SPLITS)}
     return out
+
+
+def _reference_spans(
+    names: Sequence[str],
+    bounds: Any,
+    starts: Any,
+    ends: Any,
+    spans_of: Mapping[str, Sequence[Mapping[str, Any]]],
+    schema: AnnotationSchema,
+    report: AlignmentReport,
+) -> SentenceSpans:
+    """:func:`sentence_spans` by the reference functions, document by document."""
+    import numpy as np
+
+    rows: list[int] = []
+    pieces: list[dict[str, int]] = []
+    for k, doc_id in enumerate(names):
+        spans = spans_of.get(doc_id) or []
+        if not spans:
+            continue
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        sents = [{"start": int(a), "end": int(b)} for a, b in zip(starts[lo:hi], ends[lo:hi],
+                                                                   strict=True)]  # fmt: skip
+        for j, piece in enumerate(tables.cut_spans(sents, spans, report)):
+            found = tables.span_dicts(piece, schema, offset=sents[j]["start"])
+            rows += [lo + j] * len(found)
+            pieces += found
+    columns = {f: np.array([p[f] for p in pieces], np.int64) for f in ("start", "end", "label",
+                                                                       "stance")}  # fmt: skip
+    return SentenceSpans(np.array(rows, np.int64), columns)
 
 
 def _leaking(strings: Any, codes: Any) -> list[int]:
