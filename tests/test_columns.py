@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from corpus.label_schema import AnnotationSchema
 from corpus.release import columns, tables
-from corpus.release.columns import SPECIAL, big_tables, byte_table, holding, tokenize_many
+from corpus.release.columns import SPECIAL, big_tables, tokenize_many
 from corpus.release.rows import document_rows
 from corpus.release.splits import SPLITS
 from corpus.release.tables import EMAIL, AlignmentReport, tokenize
@@ -138,22 +138,6 @@ def test_the_fast_path_equals_the_reference(schema: AnnotationSchema) -> None:
     )
     assert report.unaligned == ref_report.unaligned and report.unaligned
     assert any(unicodedata.category(ch) == "Cc" for t in TEXTS for ch in t)  # the tricky bits
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(st.sampled_from("ab@é\n"), max_size=8), max_size=10),
-       st.integers(0, 3), st.sampled_from([1, 3, 1 << 22]))  # fmt: skip
-def test_the_byte_scan_finds_the_strings_holding_a_byte(
-    strings: list[str], skip: int, scan: int
-) -> None:
-    """The privacy gate's scan for ``@``, in pieces of ``scan`` bytes, of string and large
-    string arrays and of slices of them."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(columns, "SCAN_BYTES", scan)
-        for kind in (pa.string(), pa.large_string()):
-            array = pa.array(strings, kind).slice(min(skip, len(strings)))
-            found = holding(array, byte_table("@")).tolist()
-            assert found == ["@" in s for s in strings[skip:]]
 
 
 @st.composite

@@ -14,9 +14,9 @@ need it:
 
 Tokens elsewhere are ``\\w+|[^\\w\\s]`` (the reference's pattern), found by a numpy pass over
 the UTF-8 bytes (:func:`tokenize_many`) with Python's own ``\\w`` and ``\\s`` tabulated for every
-BMP code point. The privacy gate looks for ``@`` with a byte scan (:func:`holding`) and runs
-its pattern on those rows only. Their content hashes are taken from the tables
-(:mod:`corpus.release.content_hash`). Tests check that the tables equal the reference's.
+BMP code point. The privacy gate runs its pattern only on the strings Arrow finds an ``@`` in.
+Their content hashes are taken from the tables (:mod:`corpus.release.content_hash`). Tests
+check that the tables equal the reference's.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from corpus.release.splits import SPLITS
 from corpus.release.tables import EMAIL, AlignmentReport
 
 SPECIAL = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{10000}-\x{10ffff}]"
-SCAN_BYTES = 1 << 22  # bytes scanned at once for a byte (:func:`holding`)
 
 
 @dataclass
@@ -288,7 +287,7 @@ def _reference_spans(
 
 def _leaking(strings: Any, codes: Any) -> list[int]:
     """The split codes of the rows whose strings (a string or list-of-strings column) hold an
-    e-mail address: a byte scan for ``@``, then :data:`EMAIL` on those rows only. Equal to
+    e-mail address: Arrow finds the strings holding ``@``, :data:`EMAIL` checks those only. Equal to
     scanning the rows' canonical JSON (their other values hold no ``@``, and an escape
     starts with a backslash, which the pattern does not cross)."""
     import numpy as np
@@ -302,42 +301,9 @@ def _leaking(strings: Any, codes: Any) -> list[int]:
         lengths = pc.list_value_length(strings).to_numpy(zero_copy_only=False)
         row_of = np.repeat(row_of, lengths)
         strings = strings.flatten()
-    at = np.flatnonzero(holding(strings, byte_table("@")))
+    at = np.flatnonzero(pc.match_substring(strings, "@").to_numpy(zero_copy_only=False))
     texts = strings.take(pa.array(at, pa.int64())).to_pylist()
     hits = [
         int(r) for r, text in zip(row_of[at].tolist(), texts, strict=True) if EMAIL.search(text)
     ]
     return sorted({int(codes[r]) for r in hits})
-
-
-@functools.lru_cache(maxsize=8)
-def byte_table(chars: str) -> Any:
-    """256 booleans marking the bytes of ``chars`` (ASCII), for :func:`holding`."""
-    import numpy as np
-
-    table = np.zeros(256, bool)
-    table[[ord(ch) for ch in chars]] = True
-    return table
-
-
-def holding(strings: Any, table: Any) -> Any:
-    """A numpy mask of the strings (a string or large string array without nulls) holding a
-    byte that ``table`` (256 booleans) marks: a scan of the bytes, not of each string."""
-    import numpy as np
-    import pyarrow as pa
-
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
-    n = len(strings)
-    mask = np.zeros(n, bool)
-    if not n:
-        return mask
-    wide = strings.type == pa.large_string()
-    offsets = np.frombuffer(strings.buffers()[1], np.int64 if wide else np.int32)
-    offsets = offsets[strings.offset : strings.offset + n + 1].astype(np.int64)
-    data = np.frombuffer(strings.buffers()[2] or b"", np.uint8)
-    lo, hi = int(offsets[0]), int(offsets[-1])
-    for at in range(lo, hi, SCAN_BYTES):  # in pieces: small temporaries are reused
-        hits = np.flatnonzero(table[data[at : min(at + SCAN_BYTES, hi)]]) + at
-        mask[np.searchsorted(offsets, hits, side="right") - 1] = True
-    return mask

@@ -282,8 +282,10 @@ def tag_tokens(
     tagged before it, is reported as unaligned and left out."""
     tags = [0] * len(tokens)
     taken = [False] * len(tokens)
+    firsts = [a for a, _ in tokens]  # tokens are in order and never overlap: the ones inside
+    lasts = [b for _, b in tokens]  # a span are a run, from the first starting in it
     for s in row["spans"]:
-        inside = [i for i, (a, b) in enumerate(tokens) if s["start"] <= a and b <= s["end"]]
+        inside = range(bisect.bisect_left(firsts, s["start"]), bisect.bisect_right(lasts, s["end"]))
         covers = (
             bool(inside)
             and tokens[inside[0]][0] == _first_char(text, s["start"], s["end"])
