@@ -400,7 +400,7 @@ def _write(
         yield Progress("write", "writing Parquet")
         for config in tables.CONFIGS:
             for split in SPLITS:
-                writer.parquet(config, split, rows.rows[config][split], feats[config])
+                writer.parquet(config, split, rows.table(config, split), feats[config])
         yield Progress("card", "rendering the dataset card and croissant.json")
         facts = store_facts(store, schema, meta["rounds"], writer.tmp, warnings)
         info = {k: settings[k] for k in ("pretty_name", "license", "url", "creators", "citation")}

@@ -22,9 +22,11 @@ check that the tables equal the reference's.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +64,7 @@ def _kinds() -> Any:
     return table
 
 
+THREADS = min(2, os.cpu_count() or 1)  # chunks tokenized at once
 CHUNK_ROWS = 10_000  # rows tokenized at once: its per-byte arrays stay small enough to be
 # reused by the allocator (larger ones are fresh mappings, and their page faults cost more
 # than the work: 100,000 rows took twice as long)
@@ -80,12 +83,19 @@ def tokenize_many(texts: Any, cuts: Mapping[int, Sequence[int]]) -> tuple[Any, d
 
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    parts, offsets = [], {}
     rows = sorted(cuts)
+    chunks = []
     for lo in range(0, max(len(texts), 1), CHUNK_ROWS):
         hi = min(lo + CHUNK_ROWS, len(texts))
         mine = {i - lo: cuts[i] for i in rows[bisect_left(rows, lo) : bisect_left(rows, hi)]}
-        tokens, found = _tokenize_chunk(texts.slice(lo, hi - lo), mine)
+        chunks.append((texts.slice(lo, hi - lo), mine))
+    if THREADS > 1 and len(chunks) > 1:  # numpy and Arrow release the GIL in their loops
+        with ThreadPoolExecutor(THREADS) as pool:
+            done = list(pool.map(lambda chunk: _tokenize_chunk(*chunk), chunks))
+    else:
+        done = [_tokenize_chunk(*chunk) for chunk in chunks]
+    parts, offsets = [], {}
+    for lo, (tokens, found) in zip(range(0, max(len(texts), 1), CHUNK_ROWS), done, strict=True):
         parts.append(tokens)
         offsets.update({i + lo: v for i, v in found.items()})
     return pa.concat_arrays(parts) if len(parts) > 1 else parts[0], offsets

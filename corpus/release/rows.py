@@ -37,6 +37,12 @@ class ReleaseRows:
     full_tables: dict[str, dict[str, Any]] | None = None  # text none: the full-text tables
     leaks: list[str] = field(default_factory=list)  # "config/split" holding an e-mail address
     report: AlignmentReport = field(default_factory=AlignmentReport)
+    arrow: dict[str, dict[str, Any]] = field(default_factory=dict)  # the lists of dicts in
+    # ``rows`` as the Arrow tables they were hashed as (the writer writes those)
+
+    def table(self, config: str, split: str) -> Any:
+        """A config's split as the writer takes it: an Arrow table, or else rows."""
+        return self.arrow.get(config, {}).get(split, self.rows[config][split])
 
 
 def document_rows(
@@ -83,13 +89,11 @@ def leaks(rows: Iterable[Mapping[str, Any]]) -> bool:
     return False
 
 
-def arrow_hash(rows: Sequence[Mapping[str, Any]], features: Any) -> str:
-    """``content_sha256`` (the definition new releases record) of rows, as the Arrow table of
-    ``features`` the writer writes them as."""
+def arrow_table(rows: Sequence[Mapping[str, Any]], features: Any) -> Any:
+    """Rows as the Arrow table of ``features`` (what the writer writes)."""
     import pyarrow as pa
 
-    table = pa.Table.from_pylist(list(rows), schema=features.arrow_schema)
-    return table_sha256(table, content_hash.CURRENT)
+    return pa.Table.from_pylist(list(rows), schema=features.arrow_schema)
 
 
 def release_rows(
@@ -119,7 +123,7 @@ def release_rows(
             rows["documents"][split_of[doc_id]].append(doc)
         for row in tables.raw_rows(raw_annotations, raw_spans, schema):
             rows["raw_annotations"][split_of[row["doc_id"]]].append(row)
-        info, found = _hashed(rows, tables.features(schema))
+        info, found, arrow = _hashed(rows, tables.features(schema))
         big = big_tables(sentences, docs, split_of, stance_of, spans_of, schema, report)
         for config, by_split in big.tables.items():
             rows[config] = by_split
@@ -128,7 +132,7 @@ def release_rows(
                 info[f"{config}/{split}"] = {"rows": table.num_rows, "content_sha256": digest}
         order = [f"{c}/{s}" for c in tables.CONFIGS for s in SPLITS]
         return ReleaseRows({c: rows[c] for c in tables.CONFIGS}, {k: info[k] for k in order},
-                           None, sorted({*found, *big.leaks}), report)  # fmt: skip
+                           None, sorted({*found, *big.leaks}), report, arrow)  # fmt: skip
     sentences_of = group_rows((r for r in sentences.to_pylist() if r["doc_id"] in docs), "doc_id")
     full: Rows = {c: {s: [] for s in SPLITS} for c in tables.CONFIGS}
     for doc_id in sorted(docs):
@@ -147,29 +151,33 @@ def release_rows(
         c: {s: [tables.project(r, list(full_feats[c])) for r in v] for s, v in by.items()}
         for c, by in full.items()
     }  # the full-text tables are hashed, never written
-    full_info, full_leaks = _hashed(whole, full_feats)
+    full_info, full_leaks, _ = _hashed(whole, full_feats)
     del whole
     released = {
         c: {s: [tables.project(r, list(kept[c])) for r in v] for s, v in by.items()}
         for c, by in full.items()
     }
-    info, found = _hashed(released, kept)
-    return ReleaseRows(released, info, full_info, sorted(set(found) | set(full_leaks)), report)
+    info, found, arrow = _hashed(released, kept)
+    return ReleaseRows(released, info, full_info, sorted(set(found) | set(full_leaks)), report,
+                       arrow)  # fmt: skip
 
 
 def _hashed(
     rows: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
     features: Mapping[str, Any],
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
+) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, dict[str, Any]]]:
+    """Per config/split: rows and content hash, whether it leaks, and its Arrow table."""
     info: dict[str, dict[str, Any]] = {}
     found: list[str] = []
+    arrow: dict[str, dict[str, Any]] = {}
     for config, splits in rows.items():
         for split, table in splits.items():
-            digest = arrow_hash(table, features[config])
+            built = arrow.setdefault(config, {})[split] = arrow_table(table, features[config])
+            digest = table_sha256(built, content_hash.CURRENT)
             info[f"{config}/{split}"] = {"rows": len(table), "content_sha256": digest}
             if leaks(table):
                 found.append(f"{config}/{split}")
-    return info, found
+    return info, found, arrow
 
 
 def labels_by_document(rows: Rows) -> dict[str, list[Any]]:
