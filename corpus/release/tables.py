@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -118,6 +119,9 @@ def _ids(names: tuple[str, ...]) -> dict[str | None, int]:
     return {name: i for i, name in enumerate(names)}
 
 
+_SPAN_ORDER = operator.itemgetter("start", "end", "issue")
+
+
 def span_dicts(
     spans: Iterable[Mapping[str, Any]], schema: AnnotationSchema, offset: int = 0
 ) -> list[dict[str, int]]:
@@ -128,7 +132,7 @@ def span_dicts(
     return [
         {"start": s["start"] - offset, "end": s["end"] - offset,
          "label": issues.get(s["issue"], -1), "stance": stances.get(s.get("stance"), -1)}
-        for s in sorted(spans, key=lambda s: (s["start"], s["end"], s["issue"]))
+        for s in sorted(spans, key=_SPAN_ORDER)
     ]  # fmt: skip
 
 
