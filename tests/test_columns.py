@@ -197,3 +197,22 @@ def test_sentence_starts_out_of_order_are_left_to_the_reference(schema: Annotati
     found = sentence_spans(["d"], np.array([0, 2]), [5, 0], [9, 4], spans, schema,
                            AlignmentReport())  # fmt: skip
     assert found is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("ab .,\u00a0\n"), max_size=14), st.integers(0, 16),
+       st.integers(1, 8), st.integers(-1, 2))  # fmt: skip
+def test_tagging_one_span_equals_the_reference(text: str, start: int, length: int,
+                                               label: int) -> None:  # fmt: skip
+    """A sentence with one span: the shortcut equals tag_tokens on tokens cut at the span."""
+    start = min(start, len(text))
+    span = {"start": start, "end": min(start + length, len(text) + 1), "label": label,
+            "stance": -1}  # fmt: skip
+    if span["end"] <= span["start"]:
+        return
+    row = {"doc_id": "d", "sentence_index": 0, "spans": [span]}
+    tokens = tokenize(text, [span["start"], span["end"]])
+    ours, theirs = AlignmentReport(), AlignmentReport()
+    got = columns._tag_one(tokens, span, row, ours)
+    assert got == tables.tag_tokens(text, tokens, row, theirs)
+    assert ours.unaligned == theirs.unaligned

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -239,7 +239,11 @@ def big_tables(
             slow[i] = tables.token_row({"text": texts[i]}, row, schema, report)
         else:
             k = int(position[i])
-            tags = tables.tag_tokens(texts[i], offsets_of[k], row, report)
+            spans = row["spans"]
+            if len(spans) == 1:
+                tags = _tag_one(offsets_of[k], spans[0], row, report)
+            else:
+                tags = tables.tag_tokens(texts[i], offsets_of[k], row, report)
             tags_fast[token_offsets[k] : token_offsets[k + 1]] = tags
     order = np.empty(n, np.int64)
     order[fast_rows] = np.arange(len(fast_rows))
@@ -263,6 +267,32 @@ def big_tables(
         out.leaks += [f"{config}/{SPLITS[c]}" for c in _leaking(column, codes)]
         out.tables[config] = {s: table.filter(pa.array(codes == c)) for c, s in enumerate(SPLITS)}
     return out
+
+
+def _tag_one(
+    tokens: Sequence[tuple[int, int]],
+    span: Mapping[str, int],
+    row: Mapping[str, Any],
+    report: AlignmentReport,
+) -> list[int]:
+    """:func:`corpus.release.tables.tag_tokens` for a sentence with one span, whose tokens
+    are cut at its start and end (as :func:`tokenize_many` cuts them): no token straddles
+    either, and every character that is not a space is in a token, so the tokens inside the
+    span cover it exactly whenever there is one (the reference's first and last character
+    test always holds), and none was taken before."""
+    tags = [0] * len(tokens)
+    lo = bisect_left([a for a, _ in tokens], span["start"])
+    hi = bisect_right([b for _, b in tokens], span["end"])
+    if span["label"] < 0 or lo >= hi:
+        report.unaligned.append({
+            "doc_id": row["doc_id"], "sentence_index": row["sentence_index"],
+            "start": span["start"], "end": span["end"],
+            "reason": "overlaps another span" if lo < hi else "no whole token inside",
+        })  # fmt: skip
+        return tags
+    first = 1 + 2 * span["label"]
+    tags[lo:hi] = [first] + [first + 1] * (hi - lo - 1)
+    return tags
 
 
 def _reference_spans(
