@@ -174,7 +174,7 @@ def test_spans_cut_at_sentences_equal_the_reference(case: Any) -> None:
     import numpy as np
 
     from corpus.label_schema import load_schema
-    from corpus.release.columns import _reference_spans
+    from corpus.release.columns import reference_spans
     from corpus.release.sentence_spans import sentence_spans
 
     schema = load_schema()
@@ -182,7 +182,7 @@ def test_spans_cut_at_sentences_equal_the_reference(case: Any) -> None:
     bounds_np = np.array(bounds, np.int64)
     ours, theirs = AlignmentReport(), AlignmentReport()
     fast = sentence_spans(names, bounds_np, starts, ends, spans_of, schema, ours)
-    want = _reference_spans(names, bounds_np, starts, ends, spans_of, schema, theirs)
+    want = reference_spans(names, bounds_np, starts, ends, spans_of, schema, theirs)
     assert fast is not None
     assert fast.lists() == want.lists()
     assert (ours.spans, ours.across_sentences) == (theirs.spans, theirs.across_sentences)
@@ -213,6 +213,6 @@ def test_tagging_one_span_equals_the_reference(text: str, start: int, length: in
     row = {"doc_id": "d", "sentence_index": 0, "spans": [span]}
     tokens = tokenize(text, [span["start"], span["end"]])
     ours, theirs = AlignmentReport(), AlignmentReport()
-    got = columns._tag_one(tokens, span, row, ours)
+    got = columns.tag_one(tokens, span, row, ours)
     assert got == tables.tag_tokens(text, tokens, row, theirs)
     assert ours.unaligned == theirs.unaligned

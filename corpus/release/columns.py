@@ -197,7 +197,7 @@ def big_tables(
     span_type = feats["sentences"].arrow_schema.field("spans").type
     cut = sentence_spans(names, bounds, starts, ends, spans_of, schema, report)
     if cut is None:  # sentence starts out of order: the reference, document by document
-        cut = _reference_spans(names, bounds, starts, ends, spans_of, schema, report)
+        cut = reference_spans(names, bounds, starts, ends, spans_of, schema, report)
     span_lists = cut.lists()
     span_rows = np.array(sorted(span_lists), np.int64)
     counts = np.bincount(cut.row, minlength=n).astype(np.int64)
@@ -241,7 +241,7 @@ def big_tables(
             k = int(position[i])
             spans = row["spans"]
             if len(spans) == 1:
-                tags = _tag_one(offsets_of[k], spans[0], row, report)
+                tags = tag_one(offsets_of[k], spans[0], row, report)
             else:
                 tags = tables.tag_tokens(texts[i], offsets_of[k], row, report)
             tags_fast[token_offsets[k] : token_offsets[k + 1]] = tags
@@ -269,7 +269,7 @@ def big_tables(
     return out
 
 
-def _tag_one(
+def tag_one(
     tokens: Sequence[tuple[int, int]],
     span: Mapping[str, int],
     row: Mapping[str, Any],
@@ -295,7 +295,7 @@ def _tag_one(
     return tags
 
 
-def _reference_spans(
+def reference_spans(
     names: Sequence[str],
     bounds: Any,
     starts: Any,
