@@ -33,7 +33,7 @@ from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.labels.gold import effective_gold
 from corpus.neardup.components import group_components
 from corpus.progress import Progress, ProgressCallback, Steps, drive
-from corpus.release import gates, links, tables
+from corpus.release import content_hash, gates, links, tables
 from corpus.release.rows import labels_by_document, release_rows
 from corpus.release.splits import DEFAULT_RATIOS, SPLITS, check_ratios, stratify
 from corpus.release.tables import TEXT_MODES, TextMode
@@ -390,6 +390,7 @@ def _write(
             "across_sentences": rows.report.across_sentences,
             "unaligned": rows.report.unaligned,
         },
+        "content_hash": content_hash.CURRENT,  # the definition of tables' content_sha256
         "tables": rows.tables,
         "labels": labels_by_document(rows.rows),
     }
@@ -399,7 +400,7 @@ def _write(
         yield Progress("write", "writing Parquet")
         for config in tables.CONFIGS:
             for split in SPLITS:
-                writer.parquet(config, split, rows.rows[config][split], feats[config])
+                writer.parquet(config, split, rows.table(config, split), feats[config])
         yield Progress("card", "rendering the dataset card and croissant.json")
         facts = store_facts(store, schema, meta["rounds"], writer.tmp, warnings)
         info = {k: settings[k] for k in ("pretty_name", "license", "url", "creators", "citation")}

@@ -3,50 +3,47 @@
 A release has a sentences row and a tokens row per sentence: a million each for 20,000
 articles. :mod:`corpus.release.tables` builds one Python dict per row (the reference, also
 used for offsets-only releases); this module builds the same tables from the stored
-``sentences`` table with Arrow compute and numpy, and their content hashes (the sum of the
-sha256 of each row's canonical JSON) from JSON text assembled by Arrow
-(:mod:`corpus.release.rowjson`), so that Python touches only the rows that need it:
+``sentences`` table with Arrow compute and numpy, so that Python touches only the rows that
+need it:
 
 * sentences with gold spans (their spans are cut at the sentence, their tokens cut at span
   boundaries and tagged): the reference functions, row by row;
 * sentences holding a character that the fast path cannot treat exactly like Python: one
   outside the Basic Multilingual Plane (the byte pass decodes characters of up to three
-  bytes, and RE2's Unicode tables there are newer than Python's) or a control character
-  that JSON escapes other than ``\\n``, ``\\r``, ``\\t``.
+  bytes) or a control character other than ``\\n``, ``\\r``, ``\\t``.
 
 Tokens elsewhere are ``\\w+|[^\\w\\s]`` (the reference's pattern), found by a numpy pass over
 the UTF-8 bytes (:func:`tokenize_many`) with Python's own ``\\w`` and ``\\s`` tabulated for every
-BMP code point. ``WORD`` is Python's ``\\w`` as an RE2 class (for the e-mail scan), equal on
-every BMP code point (a test checks all of them). Tests check that the tables and hashes
-equal the reference's.
+BMP code point. The privacy gate runs its pattern only on the strings Arrow finds an ``@`` in.
+Their content hashes are taken from the tables (:mod:`corpus.release.content_hash`). Tests
+check that the tables equal the reference's.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpus.ids import canonical_json, sha256_int
 from corpus.label_schema import AnnotationSchema
-from corpus.release import rowjson, tables
+from corpus.release import tables
+from corpus.release.sentence_spans import SentenceSpans, sentence_spans
 from corpus.release.splits import SPLITS
 from corpus.release.tables import EMAIL, AlignmentReport
 
-WORD = r"\pL\pN_"  # Python's \w on the BMP, as an RE2 class (for the e-mail scan)
 SPECIAL = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{10000}-\x{10ffff}]"
-EMAIL_RE2 = rf"[{WORD}.+-]+@[{WORD}-]+\.[{WORD}.-]+"
 
 
 @dataclass
 class BigTables:
-    """config -> split -> table, and per table its content hash and whether it leaks."""
+    """config -> split -> table, and the config/splits holding an e-mail address."""
 
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
-    hashes: dict[str, dict[str, int]] = field(default_factory=dict)
     leaks: list[str] = field(default_factory=list)
 
 
@@ -67,6 +64,7 @@ def _kinds() -> Any:
     return table
 
 
+THREADS = min(2, os.cpu_count() or 1)  # chunks tokenized at once
 CHUNK_ROWS = 10_000  # rows tokenized at once: its per-byte arrays stay small enough to be
 # reused by the allocator (larger ones are fresh mappings, and their page faults cost more
 # than the work: 100,000 rows took twice as long)
@@ -85,12 +83,19 @@ def tokenize_many(texts: Any, cuts: Mapping[int, Sequence[int]]) -> tuple[Any, d
 
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
-    parts, offsets = [], {}
     rows = sorted(cuts)
+    chunks = []
     for lo in range(0, max(len(texts), 1), CHUNK_ROWS):
         hi = min(lo + CHUNK_ROWS, len(texts))
         mine = {i - lo: cuts[i] for i in rows[bisect_left(rows, lo) : bisect_left(rows, hi)]}
-        tokens, found = _tokenize_chunk(texts.slice(lo, hi - lo), mine)
+        chunks.append((texts.slice(lo, hi - lo), mine))
+    if THREADS > 1 and len(chunks) > 1:  # numpy and Arrow release the GIL in their loops
+        with ThreadPoolExecutor(THREADS) as pool:
+            done = list(pool.map(lambda chunk: _tokenize_chunk(*chunk), chunks))
+    else:
+        done = [_tokenize_chunk(*chunk) for chunk in chunks]
+    parts, offsets = [], {}
+    for lo, (tokens, found) in zip(range(0, max(len(texts), 1), CHUNK_ROWS), done, strict=True):
         parts.append(tokens)
         offsets.update({i + lo: v for i, v in found.items()})
     return pa.concat_arrays(parts) if len(parts) > 1 else parts[0], offsets
@@ -189,24 +194,19 @@ def big_tables(
     codes = np.array([SPLITS.index(split_of[d]) for d in names], np.int64)[doc_no]
 
     # gold spans cut at sentences (the reference's rules), for the rows that have some
-    span_lists: dict[int, list[dict[str, int]]] = {}
-    for k, doc_id in enumerate(names):
-        spans = spans_of.get(doc_id) or []
-        if not spans:
-            continue
-        lo, hi = int(bounds[k]), int(bounds[k + 1])
-        sents = [{"start": int(a), "end": int(b)} for a, b in zip(starts[lo:hi], ends[lo:hi],
-                                                                   strict=True)]  # fmt: skip
-        for j, piece in enumerate(tables.cut_spans(sents, spans, report)):
-            if piece:
-                span_lists[lo + j] = tables.span_dicts(piece, schema, offset=sents[j]["start"])
-    span_rows = np.array(sorted(span_lists), np.int64)
-    counts = np.zeros(n, np.int64)
-    counts[span_rows] = [len(span_lists[i]) for i in span_rows.tolist()]
     span_type = feats["sentences"].arrow_schema.field("spans").type
+    cut = sentence_spans(names, bounds, starts, ends, spans_of, schema, report)
+    if cut is None:  # sentence starts out of order: the reference, document by document
+        cut = reference_spans(names, bounds, starts, ends, spans_of, schema, report)
+    span_lists = cut.lists()
+    span_rows = np.array(sorted(span_lists), np.int64)
+    counts = np.bincount(cut.row, minlength=n).astype(np.int64)
+    item = span_type.value_type
     spans_col = pa.ListArray.from_arrays(
         pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32()),
-        pa.array([s for i in span_rows.tolist() for s in span_lists[i]], span_type.value_type),
+        pa.StructArray.from_arrays(
+            [pa.array(cut.columns[f.name], f.type) for f in item], fields=list(item)
+        ),
     ).cast(span_type)
     index = t["index"].cast(pa.int32())
     sentence_table = pa.Table.from_arrays(
@@ -239,7 +239,11 @@ def big_tables(
             slow[i] = tables.token_row({"text": texts[i]}, row, schema, report)
         else:
             k = int(position[i])
-            tags = tables.tag_tokens(texts[i], offsets_of[k], row, report)
+            spans = row["spans"]
+            if len(spans) == 1:
+                tags = tag_one(offsets_of[k], spans[0], row, report)
+            else:
+                tags = tables.tag_tokens(texts[i], offsets_of[k], row, report)
             tags_fast[token_offsets[k] : token_offsets[k + 1]] = tags
     order = np.empty(n, np.int64)
     order[fast_rows] = np.arange(len(fast_rows))
@@ -258,26 +262,88 @@ def big_tables(
     token_table = pa.Table.from_arrays([t["doc_id"], index, *columns], schema=token_schema)
 
     out = BigTables()
-    for config, table in (("sentences", sentence_table), ("tokens", token_table)):
-        if config == "sentences":
-            ok, others = np.flatnonzero(~special), np.flatnonzero(special)
-            json = rowjson.sentence_json(table, ok, span_lists)
-        else:
-            ok, others = fast_rows, slow_rows
-            json = rowjson.token_json(table, ok)
-        sums = [0] * len(SPLITS)
-        rowjson.add_hashes(json, codes[ok], sums)
-        leaks: set[int] = set()
-        at = np.flatnonzero(rowjson.holding(json, rowjson.byte_table("@")))
-        if len(at):  # the pattern only where an @ is
-            hit = pc.match_substring_regex(json.take(pa.array(at)), EMAIL_RE2)
-            leaks |= {int(c) for c in codes[ok][at][hit.to_numpy(zero_copy_only=False)]}
-        for i, row in zip(others.tolist(), table.take(pa.array(others)).to_pylist(), strict=True):
-            text = canonical_json(row)
-            sums[codes[i]] += sha256_int(text)
-            if "@" in text and EMAIL.search(text):
-                leaks.add(int(codes[i]))
-        out.hashes[config] = dict(zip(SPLITS, sums, strict=True))
-        out.leaks += [f"{config}/{SPLITS[c]}" for c in sorted(leaks)]
+    for config, table, column in (("sentences", sentence_table, t["text"]),
+                                  ("tokens", token_table, token_table["tokens"])):  # fmt: skip
+        out.leaks += [f"{config}/{SPLITS[c]}" for c in _leaking(column, codes)]
         out.tables[config] = {s: table.filter(pa.array(codes == c)) for c, s in enumerate(SPLITS)}
     return out
+
+
+def tag_one(
+    tokens: Sequence[tuple[int, int]],
+    span: Mapping[str, int],
+    row: Mapping[str, Any],
+    report: AlignmentReport,
+) -> list[int]:
+    """:func:`corpus.release.tables.tag_tokens` for a sentence with one span, whose tokens
+    are cut at its start and end (as :func:`tokenize_many` cuts them): no token straddles
+    either, and every character that is not a space is in a token, so the tokens inside the
+    span cover it exactly whenever there is one (the reference's first and last character
+    test always holds), and none was taken before."""
+    tags = [0] * len(tokens)
+    lo = bisect_left([a for a, _ in tokens], span["start"])
+    hi = bisect_right([b for _, b in tokens], span["end"])
+    if span["label"] < 0 or lo >= hi:
+        report.unaligned.append({
+            "doc_id": row["doc_id"], "sentence_index": row["sentence_index"],
+            "start": span["start"], "end": span["end"],
+            "reason": "overlaps another span" if lo < hi else "no whole token inside",
+        })  # fmt: skip
+        return tags
+    first = 1 + 2 * span["label"]
+    tags[lo:hi] = [first] + [first + 1] * (hi - lo - 1)
+    return tags
+
+
+def reference_spans(
+    names: Sequence[str],
+    bounds: Any,
+    starts: Any,
+    ends: Any,
+    spans_of: Mapping[str, Sequence[Mapping[str, Any]]],
+    schema: AnnotationSchema,
+    report: AlignmentReport,
+) -> SentenceSpans:
+    """:func:`sentence_spans` by the reference functions, document by document."""
+    import numpy as np
+
+    rows: list[int] = []
+    pieces: list[dict[str, int]] = []
+    for k, doc_id in enumerate(names):
+        spans = spans_of.get(doc_id) or []
+        if not spans:
+            continue
+        lo, hi = int(bounds[k]), int(bounds[k + 1])
+        sents = [{"start": int(a), "end": int(b)} for a, b in zip(starts[lo:hi], ends[lo:hi],
+                                                                   strict=True)]  # fmt: skip
+        for j, piece in enumerate(tables.cut_spans(sents, spans, report)):
+            found = tables.span_dicts(piece, schema, offset=sents[j]["start"])
+            rows += [lo + j] * len(found)
+            pieces += found
+    columns = {f: np.array([p[f] for p in pieces], np.int64) for f in ("start", "end", "label",
+                                                                       "stance")}  # fmt: skip
+    return SentenceSpans(np.array(rows, np.int64), columns)
+
+
+def _leaking(strings: Any, codes: Any) -> list[int]:
+    """The split codes of the rows whose strings (a string or list-of-strings column) hold an
+    e-mail address: Arrow finds the strings holding ``@``, :data:`EMAIL` checks those only. Equal to
+    scanning the rows' canonical JSON (their other values hold no ``@``, and an escape
+    starts with a backslash, which the pattern does not cross)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    row_of = np.arange(len(strings))
+    if pa.types.is_list(strings.type):
+        lengths = pc.list_value_length(strings).to_numpy(zero_copy_only=False)
+        row_of = np.repeat(row_of, lengths)
+        strings = strings.flatten()
+    at = np.flatnonzero(pc.match_substring(strings, "@").to_numpy(zero_copy_only=False))
+    texts = strings.take(pa.array(at, pa.int64())).to_pylist()
+    hits = [
+        int(r) for r, text in zip(row_of[at].tolist(), texts, strict=True) if EMAIL.search(text)
+    ]
+    return sorted({int(codes[r]) for r in hits})

@@ -56,10 +56,11 @@ def near_duplicate_pairs(
         order = np.argsort(hashes[:, b], kind="stable")
         sorted_band = hashes[order, b]
         cut = np.flatnonzero(sorted_band[1:] != sorted_band[:-1]) + 1
-        for members in np.split(order, cut):
-            if len(members) > 1:
-                m = sorted(members.tolist())
-                found.update((x, y) for i, x in enumerate(m) for y in m[i + 1 :])
+        lo, hi = np.concatenate([[0], cut]), np.concatenate([cut, [len(order)]])
+        shared = hi - lo > 1  # only runs of two or more documents make pairs
+        for a, b in zip(lo[shared].tolist(), hi[shared].tolist(), strict=True):
+            m = sorted(order[a:b].tolist())
+            found.update((x, y) for i, x in enumerate(m) for y in m[i + 1 :])
     if not found:
         return []
     a, c = np.array(sorted(found), dtype=np.int64).T

@@ -34,7 +34,7 @@ from corpus.errors import RehydrateError, ReleaseError, translate_os_errors
 from corpus.ids import content_id, text_sha256
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.release.build import REHYDRATE_CARD, no_cycle_collection
-from corpus.release.rows import table_hash
+from corpus.release.content_hash import recorded_definition, table_sha256
 from corpus.release.splits import SPLITS
 from corpus.release.verify import check_files, read_card, read_manifest
 from corpus.release.writer import MANIFEST, ReleaseWriter, check_new_folder, shard_path
@@ -272,8 +272,10 @@ def _rebuild(
     manifest: dict[str, Any],
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """The full tables, every offset checked, each hash equal to the full build's."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    definition = recorded_definition(manifest)
     out: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(dict)
     expected = manifest["text"]["full_tables"]
     for split in SPLITS:
@@ -301,7 +303,8 @@ def _rebuild(
             row["tokens"] = [sentence[a:b] for a, b in pairs]
         for config, feats in features.items():
             rows = [{k: r[k] for k in feats} for r in read[config]]
-            digest, _ = table_hash(rows)
+            table = pa.Table.from_pylist(rows, schema=feats.arrow_schema)
+            digest = table_sha256(table, definition)
             want = expected[f"{config}/{split}"]["content_sha256"]
             if digest != want:
                 raise ReleaseError(

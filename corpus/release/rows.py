@@ -3,8 +3,8 @@
 :func:`document_rows` turns one document (its store row, gold, sentences) into its rows of
 the ``documents``, ``sentences`` and ``tokens`` configs; it needs nothing else, so an engine
 can map it over documents anywhere. :func:`release_rows` assembles every config's rows per
-split, hashes each table (the sum of the sha256 of each row's canonical JSON, as the manifest
-records it) and scans the canonical JSON for e-mail addresses (the privacy gate) on the way.
+split, hashes each table as the writer writes it (:mod:`corpus.release.content_hash`, version 2)
+and scans its rows for e-mail addresses (the privacy gate) on the way.
 
 With ``text="none"`` the released rows are the offsets-only ones, and the content hashes of
 the full-text tables are kept too (``full_tables``): rehydration must rebuild exactly them.
@@ -13,14 +13,15 @@ the full-text tables are kept too (``full_tables``): rehydration must rebuild ex
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpus.ids import canonical_json, hash_hex, sha256_int
+from corpus.ids import canonical_json
 from corpus.label_schema import AnnotationSchema
-from corpus.release import tables
+from corpus.release import content_hash, tables
 from corpus.release.columns import big_tables
+from corpus.release.content_hash import rows_sha256, table_sha256
 from corpus.release.splits import SPLITS
 from corpus.release.tables import EMAIL, AlignmentReport, TextMode
 
@@ -36,6 +37,12 @@ class ReleaseRows:
     full_tables: dict[str, dict[str, Any]] | None = None  # text none: the full-text tables
     leaks: list[str] = field(default_factory=list)  # "config/split" holding an e-mail address
     report: AlignmentReport = field(default_factory=AlignmentReport)
+    arrow: dict[str, dict[str, Any]] = field(default_factory=dict)  # the lists of dicts in
+    # ``rows`` as the Arrow tables they were hashed as (the writer writes those)
+
+    def table(self, config: str, split: str) -> Any:
+        """A config's split as the writer takes it: an Arrow table, or else rows."""
+        return self.arrow.get(config, {}).get(split, self.rows[config][split])
 
 
 def document_rows(
@@ -66,15 +73,27 @@ def document_rows(
 
 
 def table_hash(rows: Iterable[Mapping[str, Any]]) -> tuple[str, bool]:
-    """``content_sha256`` of a table, and whether an e-mail address appears in the canonical
-    JSON of one of its rows."""
-    total = 0
-    leak = False
+    """Version 1 ``content_sha256`` of a table (``rows-sha256-sum``, what releases built
+    before the columnar hash record), and whether it :func:`leaks` an e-mail address."""
+    kept = list(rows)
+    return rows_sha256(kept), leaks(kept)
+
+
+def leaks(rows: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether an e-mail address (:data:`~corpus.release.tables.EMAIL`) appears in the
+    canonical JSON of one of the rows (the privacy gate)."""
     for row in rows:
         text = canonical_json(row)
-        total += sha256_int(text)
-        leak = leak or ("@" in text and EMAIL.search(text) is not None)
-    return hash_hex(total), leak
+        if "@" in text and EMAIL.search(text) is not None:
+            return True
+    return False
+
+
+def arrow_table(rows: Sequence[Mapping[str, Any]], features: Any) -> Any:
+    """Rows as the Arrow table of ``features`` (what the writer writes)."""
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(list(rows), schema=features.arrow_schema)
 
 
 def release_rows(
@@ -104,16 +123,16 @@ def release_rows(
             rows["documents"][split_of[doc_id]].append(doc)
         for row in tables.raw_rows(raw_annotations, raw_spans, schema):
             rows["raw_annotations"][split_of[row["doc_id"]]].append(row)
-        info, leaks = _hashed(rows)
+        info, found, arrow = _hashed(rows, tables.features(schema))
         big = big_tables(sentences, docs, split_of, stance_of, spans_of, schema, report)
         for config, by_split in big.tables.items():
             rows[config] = by_split
             for split, table in by_split.items():
-                digest = hash_hex(big.hashes[config][split])
+                digest = table_sha256(table, content_hash.CURRENT)
                 info[f"{config}/{split}"] = {"rows": table.num_rows, "content_sha256": digest}
         order = [f"{c}/{s}" for c in tables.CONFIGS for s in SPLITS]
         return ReleaseRows({c: rows[c] for c in tables.CONFIGS}, {k: info[k] for k in order},
-                           None, sorted({*leaks, *big.leaks}), report)  # fmt: skip
+                           None, sorted({*found, *big.leaks}), report, arrow)  # fmt: skip
     sentences_of = group_rows((r for r in sentences.to_pylist() if r["doc_id"] in docs), "doc_id")
     full: Rows = {c: {s: [] for s in SPLITS} for c in tables.CONFIGS}
     for doc_id in sorted(docs):
@@ -126,52 +145,39 @@ def release_rows(
             full[config][split].extend(config_rows)
     for row in tables.raw_rows(raw_annotations, raw_spans, schema):
         full["raw_annotations"][split_of[row["doc_id"]]].append(row)
-    columns = {c: list(f) for c, f in tables.features(schema).items()}
-    kept = {c: list(f) for c, f in tables.features(schema, text="none", titles=titles).items()}
+    full_feats = tables.features(schema)
+    kept = tables.features(schema, text="none", titles=titles)
     whole = {
-        c: {s: _projected(v, columns[c]) for s, v in by.items()} for c, by in full.items()
-    }  # generators: the full-text tables are hashed, never kept
-    full_info, full_leaks = _hashed(whole)
+        c: {s: [tables.project(r, list(full_feats[c])) for r in v] for s, v in by.items()}
+        for c, by in full.items()
+    }  # the full-text tables are hashed, never written
+    full_info, full_leaks, _ = _hashed(whole, full_feats)
+    del whole
     released = {
-        c: {s: [tables.project(r, kept[c]) for r in v] for s, v in by.items()}
+        c: {s: [tables.project(r, list(kept[c])) for r in v] for s, v in by.items()}
         for c, by in full.items()
     }
-    info, leaks = _hashed(released)
-    return ReleaseRows(released, info, full_info, sorted(set(leaks) | set(full_leaks)), report)
-
-
-def _projected(
-    rows: Iterable[Mapping[str, Any]], columns: Sequence[str]
-) -> Iterator[dict[str, Any]]:
-    return (tables.project(r, columns) for r in rows)
+    info, found, arrow = _hashed(released, kept)
+    return ReleaseRows(released, info, full_info, sorted(set(found) | set(full_leaks)), report,
+                       arrow)  # fmt: skip
 
 
 def _hashed(
-    rows: Mapping[str, Mapping[str, Iterable[Mapping[str, Any]]]],
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    rows: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
+    features: Mapping[str, Any],
+) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, dict[str, Any]]]:
+    """Per config/split: rows and content hash, whether it leaks, and its Arrow table."""
     info: dict[str, dict[str, Any]] = {}
-    leaks: list[str] = []
+    found: list[str] = []
+    arrow: dict[str, dict[str, Any]] = {}
     for config, splits in rows.items():
         for split, table in splits.items():
-            counted = _Counted(table)
-            digest, leak = table_hash(counted)
-            info[f"{config}/{split}"] = {"rows": counted.n, "content_sha256": digest}
-            if leak:
-                leaks.append(f"{config}/{split}")
-    return info, leaks
-
-
-class _Counted:
-    """An iterable that counts what it yields (tables may be generators)."""
-
-    def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        self.rows = rows
-        self.n = 0
-
-    def __iter__(self) -> Iterator[Mapping[str, Any]]:
-        for row in self.rows:
-            self.n += 1
-            yield row
+            built = arrow.setdefault(config, {})[split] = arrow_table(table, features[config])
+            digest = table_sha256(built, content_hash.CURRENT)
+            info[f"{config}/{split}"] = {"rows": len(table), "content_sha256": digest}
+            if leaks(table):
+                found.append(f"{config}/{split}")
+    return info, found, arrow
 
 
 def labels_by_document(rows: Rows) -> dict[str, list[Any]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -118,6 +119,9 @@ def _ids(names: tuple[str, ...]) -> dict[str | None, int]:
     return {name: i for i, name in enumerate(names)}
 
 
+_SPAN_ORDER = operator.itemgetter("start", "end", "issue")
+
+
 def span_dicts(
     spans: Iterable[Mapping[str, Any]], schema: AnnotationSchema, offset: int = 0
 ) -> list[dict[str, int]]:
@@ -128,7 +132,7 @@ def span_dicts(
     return [
         {"start": s["start"] - offset, "end": s["end"] - offset,
          "label": issues.get(s["issue"], -1), "stance": stances.get(s.get("stance"), -1)}
-        for s in sorted(spans, key=lambda s: (s["start"], s["end"], s["issue"]))
+        for s in sorted(spans, key=_SPAN_ORDER)
     ]  # fmt: skip
 
 
@@ -282,8 +286,10 @@ def tag_tokens(
     tagged before it, is reported as unaligned and left out."""
     tags = [0] * len(tokens)
     taken = [False] * len(tokens)
+    firsts = [a for a, _ in tokens]  # tokens are in order and never overlap: the ones inside
+    lasts = [b for _, b in tokens]  # a span are a run, from the first starting in it
     for s in row["spans"]:
-        inside = [i for i, (a, b) in enumerate(tokens) if s["start"] <= a and b <= s["end"]]
+        inside = range(bisect.bisect_left(firsts, s["start"]), bisect.bisect_right(lasts, s["end"]))
         covers = (
             bool(inside)
             and tokens[inside[0]][0] == _first_char(text, s["start"], s["end"])

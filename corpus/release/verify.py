@@ -12,7 +12,9 @@ or config and what differs):
 3. per config and split: the Parquet row count equals the card's ``num_examples``, the
    manifest's rows; the Parquet's features (Arrow types and the ClassLabel names in its
    metadata) equal the card's; the content hash of the rows equals the manifest's
-   ``content_sha256``; every ClassLabel value is in range (-1 = missing);
+   ``content_sha256`` under the definition the manifest's ``content_hash`` names (version 1,
+   ``rows-sha256-sum``, when it names none; :mod:`corpus.release.content_hash`); every
+   ClassLabel value is in range (-1 = missing);
 4. ``datasets.load_dataset(DIR, config)`` of every config into a fresh, temporary cache,
    with the card's split sizes checked, and the loaded features equal to the card's;
 5. ``croissant.json`` with ``mlcroissant`` (:mod:`corpus.release.verify_croissant`): its
@@ -34,7 +36,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from corpus.errors import ReleaseError, translate_os_errors
-from corpus.ids import file_sha256, hash_hex, row_hash
+from corpus.ids import file_sha256
+from corpus.release.content_hash import recorded_definition, table_sha256
 from corpus.release.verify_croissant import DEFAULT_RECORDS, check_croissant
 from corpus.release.writer import CROISSANT, MANIFEST, SUMS, UNLISTED
 
@@ -229,9 +232,11 @@ def _label_problem(values: Any, feature: Any, where: str) -> str | None:
 
 def check_tables(root: Path, card: list[CardConfig], manifest: dict[str, Any]) -> None:
     """Step 3: rows, features, content hashes and label ranges of every Parquet file."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
     from datasets import Features
 
+    definition = recorded_definition(manifest)  # version 1 when the manifest names none
     tables: dict[str, dict[str, Any]] = manifest.get("tables") or {}
     extra = sorted(set(tables) - {f"{c.name}/{s}" for c in card for s in c.splits})
     if extra:
@@ -265,18 +270,19 @@ def check_tables(root: Path, card: list[CardConfig], manifest: dict[str, Any]) -
             if tables[key].get("rows") != rows:
                 raise _fail(f"{key}: {MANIFEST} tables says {tables[key].get('rows')} rows, "
                             f"the Parquet holds {rows}")  # fmt: skip
-            total = 0
+            read = []
             for rel in config.files[split]:
                 table = pq.read_table(root / rel)
                 for name, feature in config.features.items():
                     problem = _label_problem(table.column(name), feature, f"{rel} {name}")
                     if problem:
                         raise _fail(f"label out of range: {problem}")
-                total += sum(row_hash(r) for r in table.to_pylist())
-                del table
-            digest = hash_hex(total)
+                read.append(table)
+            digest = table_sha256(pa.concat_tables(read), definition)
+            del read
             if tables[key].get("content_sha256") != digest:
-                raise _fail(f"{key}: content hash {digest} differs from {MANIFEST} "
+                raise _fail(f"{key}: content hash {digest} ({definition['name']} version "
+                            f"{definition['version']}) differs from {MANIFEST} "
                             f"({tables[key].get('content_sha256')})")  # fmt: skip
 
 
