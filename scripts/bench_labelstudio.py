@@ -74,7 +74,7 @@ from corpus.labelstudio.config import ISSUE, SPAN_STANCE, STANCE, TEXT, label_co
 from corpus.preannotate import KeywordPreAnnotator
 from corpus.rounds import PullResult, PushResult, pull_round, push_round, start_round
 from corpus.rounds.convert import to_task
-from corpus.rounds.push import owner_mark
+from corpus.rounds.project import owner_mark
 from corpus.rounds.sample import sample_documents
 from corpus.rounds.state import load_round, project_title
 from corpus.rounds.status import round_status

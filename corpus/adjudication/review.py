@@ -28,8 +28,8 @@ from corpus.labelstudio import StudioClient
 from corpus.labelstudio.config import config_sha256, label_config, project_instructions
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.rounds.convert import Reject, StoredDoc, to_task, validate_task
+from corpus.rounds.project import find_or_create_project, owned_project
 from corpus.rounds.pulled import annotator_keys, archive_export, pseudonym_key
-from corpus.rounds.push import find_or_create_project, owned_project
 from corpus.rounds.state import project_title, round_dir
 from corpus.store import Store, as_store
 

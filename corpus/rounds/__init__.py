@@ -3,6 +3,7 @@
 * :mod:`corpus.rounds.state`: round state kept in the store (``rounds/<name>/round.json``);
 * :mod:`corpus.rounds.convert`: pure converters between documents, tasks and exports;
 * :mod:`corpus.rounds.push`: start a round, push its tasks;
+* :mod:`corpus.rounds.project`: the round's project on the server (its store, its tasks);
 * :mod:`corpus.rounds.status`: progress of a round;
 * :mod:`corpus.rounds.pull`: export, archive, validate and store annotations.
 """

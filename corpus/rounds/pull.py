@@ -28,6 +28,7 @@ from corpus.rounds.convert import (
     validate_task,
 )
 from corpus.rounds.preannotators import LazyRoundPreAnnotator
+from corpus.rounds.project import round_project
 from corpus.rounds.pulled import (
     AnnotatorKeys,
     annotator_keys,
@@ -37,7 +38,6 @@ from corpus.rounds.pulled import (
     remove_leftovers,
     rows_digest,
 )
-from corpus.rounds.push import round_project
 from corpus.rounds.rerun import pull_unchanged, pull_watch
 from corpus.rounds.reuse import PULL_STATE_FORMAT, kept_marks, load_pull_state, previous_rows
 from corpus.rounds.schemas import current_version, migrations, round_schema

@@ -140,7 +140,7 @@ def project_title(name: str, store_id: str, kind: str = "") -> str:
     """``corpus <name> [<kind>] · <store id>``, within Label Studio's 3 to 50 characters.
 
     The store's id in the title tells projects of two stores apart on a shared server (the
-    id in the description decides, see :func:`corpus.rounds.push.owned_project`).
+    id in the description decides, see :func:`corpus.rounds.project.owned_project`).
     """
     tail = f"{' ' + kind if kind else ''} · {store_id[:6]}"
     room = 50 - len("corpus ") - len(tail)

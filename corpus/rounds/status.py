@@ -9,7 +9,7 @@ from typing import Any
 from corpus.errors import translate_os_errors
 from corpus.labelstudio import StudioClient
 from corpus.labelstudio.counts import project_counts
-from corpus.rounds.push import round_project
+from corpus.rounds.project import round_project
 from corpus.rounds.state import load_round
 from corpus.store import Store, as_store
 
