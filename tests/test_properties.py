@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpus.ids import content_id, row_hash
-from corpus.ingestion import core, minhash
+from corpus.ingestion import batch, core, minhash
 from corpus.ingestion.core import (
     RawRecord,
     normalize,
@@ -173,8 +173,8 @@ def test_lowercasing_never_makes_a_word_character() -> None:
 
 
 @FAST
-@given(title=texts, body=texts, group=st.sampled_from([None, "0123456789abcdef"]))
-def test_direct_row_hashes_match_canonical_rows(title: str, body: str, group: str | None) -> None:
+@given(title=texts, body=texts)
+def test_direct_row_hashes_match_canonical_rows(title: str, body: str) -> None:
     import hashlib
     import json
 
@@ -187,14 +187,11 @@ def test_direct_row_hashes_match_canonical_rows(title: str, body: str, group: st
         ensure_ascii=False,
     )
     assert doc.doc_id == hashlib.sha256(canonical.encode()).hexdigest()[:16]
-    assert core.unit_hashes(doc) == (doc.unit_hash["paragraphs"], doc.unit_hash["sentences"])
-    assert core.unit_hashes(doc) == (
-        sum(row_hash(r) for r in core.paragraph_rows(doc)),
-        sum(row_hash(r) for r in core.sentence_rows(doc)),
-    )
-    dup_group = group or doc.doc_id
-    row = core.document_row(doc, dup_group, "1.2.0")
-    assert core.document_hash(doc, dup_group, "1.2.0") == row_hash(row)
+    built, _ = batch.process_batch([raw], version="1.2.0")
+    assert built.doc_ids == [doc.doc_id]
+    assert built.row_hashes["paragraphs"] == [doc.unit_hash["paragraphs"]]
+    assert built.row_hashes["sentences"] == [doc.unit_hash["sentences"]]
+    assert built.row_hashes["documents"] == [row_hash(core.document_row(doc, doc.doc_id, "1.2.0"))]
 
 
 @FAST
@@ -204,7 +201,7 @@ def test_batch_tables_hold_the_rows_they_hash(pairs: list[tuple[str, str]]) -> N
         RawRecord(f"p{i}", "s", i or None, t + "x", b + " y", external_id=None if i else "e")
         for i, (t, b) in enumerate(pairs)
     ]
-    batch, problems = core.process_batch(raws, version="0.3.0")
+    built, problems = batch.process_batch(raws, version="0.3.0")
     assert problems == []
     docs = [process_record(raw) for raw in raws]
     expected = {
@@ -215,15 +212,17 @@ def test_batch_tables_hold_the_rows_they_hash(pairs: list[tuple[str, str]]) -> N
         "sentences": [r for d in docs for r in core.sentence_rows(d)],
     }
     for name, rows in expected.items():
-        table = batch.tables[name]
+        table = built.tables[name]
         table.validate(full=True)
         assert table.schema == core.SCHEMAS[name]
         assert table.to_pylist() == rows, name
     for i, doc in enumerate(docs):
-        assert batch.row_hashes["documents"][i] == row_hash(expected["documents"][i])
-        assert batch.row_hashes["paragraphs"][i] == doc.unit_hash["paragraphs"]
-        assert batch.row_hashes["sentences"][i] == doc.unit_hash["sentences"]
-        assert batch.signatures[i].tolist() == doc.signature
+        assert built.row_hashes["documents"][i] == row_hash(expected["documents"][i])
+        assert built.row_hashes["paragraphs"][i] == doc.unit_hash["paragraphs"]
+        assert built.row_hashes["sentences"][i] == doc.unit_hash["sentences"]
+        assert built.signatures[i].tolist() == doc.signature
+    for name in ("sources", "minhashes"):
+        assert built.row_hashes[name] == [row_hash(r) for r in expected[name]], name
 
 
 def test_arrow_arrays_from_buffers_equal_pyarrow_conversion() -> None:
