@@ -35,6 +35,8 @@ SCHEMAS = {
 }
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_BLANK_LINES = re.compile(r"(\n[ \t]*\n)")
+_segment = sentencex.segment
 
 
 class RecordProblem(ValueError):
@@ -107,25 +109,47 @@ def split_title(content: str) -> tuple[str, str]:
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
     """Blank-line separated blocks (single lines when there is no blank line), trimmed."""
-    sep = _BLANK_LINE if _BLANK_LINE.search(text) else re.compile(r"\n")
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for m in sep.finditer(text):
-        spans.append((pos, m.start()))
-        pos = m.end()
-    spans.append((pos, len(text)))
+    if _BLANK_LINE.search(text):
+        parts = _BLANK_LINES.split(text)  # blocks and, between them, their separators
+        blocks, gaps = parts[0::2], [*map(len, parts[1::2]), 0]
+    else:
+        blocks = text.split("\n")
+        gaps = [1] * len(blocks)
     out = []
-    for start, end in spans:
-        block = text[start:end]
-        lead = len(block) - len(block.lstrip())
-        trail = len(block.rstrip())
-        if trail > lead:
-            out.append((start + lead, start + trail))
+    pos = 0
+    for block, gap in zip(blocks, gaps, strict=True):
+        stripped = block.strip()
+        if stripped:  # whitespace before the first character that is not whitespace
+            lead = pos + block.find(stripped[0])
+            out.append((lead, lead + len(stripped)))
+        pos += len(block) + gap
     return out
 
 
 def sentence_spans(text: str, start: int, end: int, language: str) -> list[tuple[int, int]]:
-    """Sentences of ``text[start:end]`` as absolute, whitespace-trimmed offsets."""
+    """Sentences of ``text[start:end]`` as absolute, whitespace-trimmed offsets.
+
+    sentencex's ``segment`` returns pieces that tile the text (sentences, with the
+    whitespace after them, and paragraph breaks), the texts of ``get_sentence_boundaries``
+    without its dicts; where they do not tile it, the boundaries are used.
+    """
+    out = []
+    pos = start
+    for piece in _segment(language, text[start:end]):
+        stripped = piece.strip()
+        if stripped:  # whitespace before the first character that is not whitespace
+            lead = pos + piece.find(stripped[0])
+            out.append((lead, lead + len(stripped)))
+        pos += len(piece)
+    if pos != end:
+        return sentence_boundaries(text, start, end, language)
+    if not out:
+        out.append((start, end))
+    return out
+
+
+def sentence_boundaries(text: str, start: int, end: int, language: str) -> list[tuple[int, int]]:
+    """:func:`sentence_spans` from sentencex's ``get_sentence_boundaries`` offsets."""
     chunk = text[start:end]
     out = []
     for b in sentencex.get_sentence_boundaries(language, chunk):
