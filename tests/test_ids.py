@@ -76,9 +76,7 @@ def test_batch_row_hashes_equal_the_sum_of_row_hashes(paragraphs: list[str], tit
         )
         for i, ((p, s, e), t) in enumerate(zip(doc.sentences, sen_texts, strict=True))
     )  # fmt: skip
-    assert built.row_hashes["documents"] == [
-        ids.row_hash(document_row(doc, doc.doc_id, "0.1.0"))
-    ]
+    assert built.row_hashes["documents"] == [ids.row_hash(document_row(doc, doc.doc_id, "0.1.0"))]
 
 
 def test_task_fingerprint_uses_canonical_json() -> None:

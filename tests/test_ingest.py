@@ -414,6 +414,34 @@ def test_ingest_imports_neither_pandas_nor_datasets(tmp_path: Path) -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_workers_never_import_a_corpus_folder_of_the_current_directory(tmp_path: Path) -> None:
+    """Python 3.11's forkserver puts the current folder first on its path: a ``corpus/``
+    folder there (a checkout, or data) would shadow the installed package in the workers."""
+    import subprocess
+    import sys
+
+    shadow = tmp_path / "cwd" / "corpus"
+    shadow.mkdir(parents=True)
+    marker = tmp_path / "imported"
+    (shadow / "__init__.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nraise ImportError('the shadow package')\n"
+    )
+    script = tmp_path / "run.py"  # a script: its folder, not the current one, is on its path
+    script.write_text(
+        "from corpus.ingestion import run\n"
+        "run.INLINE_BYTES = 0\n"
+        "if __name__ == '__main__':\n"
+        f"    r = run.ingest({str(SEEDS)!r}, store={str(tmp_path / 's')!r}, workers=2)\n"
+        "    print(r.documents_added)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], cwd=shadow.parent, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) > 0
+    assert not marker.exists()
+
+
 def test_lone_surrogate_in_jsonl_is_a_bad_record(
     tmp_path: Path, store: Store, schema: AnnotationSchema
 ) -> None:

@@ -84,12 +84,13 @@ def process_batch(
             problems.append((position, exc))
     buffer = TextBuffer([d.text for d in docs])
     sha = hashlib.sha256
+    escaped, utf8 = buffer.doc_slices(), buffer.doc_utf8()
     for i, doc in enumerate(docs):  # content_id and text_sha256, from the batch's buffers
         digest = sha(b'{"text":"')
-        digest.update(buffer.doc_slice(i))
+        digest.update(escaped[i])
         digest.update(b'","title":' + orjson.dumps(doc.title) + b"}")
         doc.doc_id = digest.hexdigest()[:16]
-        doc.text_sha256 = sha(buffer.doc_bytes_of(i)).hexdigest()
+        doc.text_sha256 = sha(utf8[i]).hexdigest()
     return _to_batch(docs, buffer, version, None), problems
 
 
@@ -105,7 +106,7 @@ def _to_batch(
     docs: Sequence[ProcessedDoc], buffer: TextBuffer, version: str, signatures: U32 | None
 ) -> DocBatch:
     if signatures is None:
-        signatures = minhash_signatures([d.text for d in docs])
+        signatures = minhash_signatures(buffer.texts, buffer)
     n_par = np.fromiter((len(d.paragraphs) for d in docs), np.int64, len(docs))
     n_sen = np.fromiter((len(d.sentences) for d in docs), np.int64, len(docs))
     prefixes = string_array([b'{"doc_id":' + orjson.dumps(d.doc_id) + b',"end":' for d in docs])
@@ -124,6 +125,7 @@ def _to_batch(
     sources: list[dict[str, Any]] = []
     signature_lists: list[list[int]] = signatures.tolist()  # type: ignore[assignment]
     sha = hashlib.sha256
+    escaped = buffer.doc_slices()
     for i, (doc, signature) in enumerate(zip(docs, signature_lists, strict=True)):
         row = document_row(doc, doc.doc_id, version)
         documents.append(row)
@@ -131,7 +133,7 @@ def _to_batch(
         # '"text":""' occurs once: a quote inside a JSON string value is always escaped
         before, _, after = head.partition(b'"text":""')
         digest = sha(before + b'"text":"')
-        digest.update(buffer.doc_slice(i))
+        digest.update(escaped[i])
         digest.update(b'"' + after)
         hashes["documents"].append(int.from_bytes(digest.digest(), "big"))
         sources.append(source_row(doc, version))

@@ -127,24 +127,35 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
 
 
 def sentence_spans(text: str, start: int, end: int, language: str) -> list[tuple[int, int]]:
-    """Sentences of ``text[start:end]`` as absolute, whitespace-trimmed offsets.
+    """Sentences of ``text[start:end]`` as absolute, whitespace-trimmed offsets."""
+    return [(s, e) for _, s, e in paragraph_sentences(text, [(start, end)], language)]
 
-    sentencex's ``segment`` returns pieces that tile the text (sentences, with the
-    whitespace after them, and paragraph breaks), the texts of ``get_sentence_boundaries``
-    without its dicts; where they do not tile it, the boundaries are used.
+
+def paragraph_sentences(
+    text: str, paragraphs: list[tuple[int, int]], language: str
+) -> list[tuple[int, int, int]]:
+    """``(paragraph_index, start, end)`` of the sentences of each paragraph of ``text``:
+    :func:`sentence_boundaries` of each paragraph (a paragraph without one is one sentence).
+
+    sentencex's ``segment`` returns the texts of ``get_sentence_boundaries`` without its
+    dicts, pieces that tile the text (sentences, with the whitespace after them, and
+    paragraph breaks); where they do not tile a paragraph, its boundaries are used.
     """
-    out = []
-    pos = start
-    for piece in _segment(language, text[start:end]):
-        stripped = piece.strip()
-        if stripped:  # whitespace before the first character that is not whitespace
-            lead = pos + piece.find(stripped[0])
-            out.append((lead, lead + len(stripped)))
-        pos += len(piece)
-    if pos != end:
-        return sentence_boundaries(text, start, end, language)
-    if not out:
-        out.append((start, end))
+    out: list[tuple[int, int, int]] = []
+    add = out.append
+    for p_index, (p_start, p_end) in enumerate(paragraphs):
+        pos, before = p_start, len(out)
+        for piece in _segment(language, text[p_start:p_end]):
+            stripped = piece.strip()
+            if stripped:  # whitespace before the first character that is not whitespace
+                lead = pos + piece.find(stripped[0])
+                add((p_index, lead, lead + len(stripped)))
+            pos += len(piece)
+        if pos != p_end:
+            del out[before:]
+            out += [(p_index, s, e) for s, e in sentence_boundaries(text, p_start, p_end, language)]
+        elif len(out) == before:
+            add((p_index, p_start, p_end))
     return out
 
 
@@ -190,10 +201,7 @@ def segment_text(raw: RawRecord) -> ProcessedDoc:
     batch path computes ids for a whole batch, :func:`segment_record` for one record)."""
     title, text = clean_fields(raw)
     paragraphs = paragraph_spans(text)
-    language = raw.language.split("-")[0]
-    sentences = []
-    for p_index, (p_start, p_end) in enumerate(paragraphs):
-        sentences += [(p_index, s, e) for s, e in sentence_spans(text, p_start, p_end, language)]
+    sentences = paragraph_sentences(text, paragraphs, raw.language.split("-")[0])
     return ProcessedDoc("", title, text, "", raw, paragraphs, sentences)
 
 

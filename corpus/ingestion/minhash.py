@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 import xxhash
+from numpy.lib.stride_tricks import as_strided
 
+from corpus.ingestion.textbuffer import TextBuffer
 from corpus.neardup.bands import NUM_PERM
 
 SHINGLE = 5
@@ -57,16 +59,15 @@ def _rotl(h: U32, r: int) -> U32:
 
 def _xxh32_short(data: bytes, starts: I64, lens: I64) -> U32:
     """``xxhash.xxh32_intdigest(data[s:s+n])`` (seed 0) for many words shorter than 16 bytes."""
-    buf = np.frombuffer(data, np.uint8)
+    buf = np.frombuffer(data + b"\0\0\0", np.uint8)
+    # the little-endian uint32 at every byte offset: a view, read by one gather per block
+    at_offset = as_strided(buf, shape=(len(data), 4), strides=(1, 1)).view("<u4")[:, 0]
     h = lens.astype(np.uint32) + _P5
     for k in range(3):  # 4-byte blocks
         m = np.flatnonzero(lens >= 4 * (k + 1))
         if not len(m):
             break
-        at = starts[m] + 4 * k
-        block = buf[at].astype(np.uint32)
-        for j in (1, 2, 3):
-            block |= buf[at + j].astype(np.uint32) << np.uint32(8 * j)
+        block: U32 = at_offset[starts[m] + 4 * k]
         h[m] = _rotl(h[m] + block * _P3, 17) * _P4
     tail = starts + (lens & ~3)
     rem = lens & 3
@@ -98,49 +99,51 @@ def _word_codes(text: str) -> U32:
     return codes[[_is_word_char(int(c)) for c in codes]]
 
 
-def _word_spans(texts: Sequence[str]) -> tuple[bytes, I64, I64, I64]:
-    """UTF-8 of the lower-cased texts joined by ``\\n``, byte starts and ends of every word
+def _word_spans(texts: Sequence[str], buffer: TextBuffer) -> tuple[bytes, I64, I64, I64]:
+    """UTF-8 of the lower-cased texts, byte starts and ends of every word
     (``_WORD.findall(text.lower())``), and the number of words of each text.
 
-    Without non-ASCII word characters, words are runs of ASCII word bytes of the UTF-8
-    (``bytes.lower()`` lower-cases them; no other character lower-cases to a word
-    character, which a test checks over all of Unicode). Otherwise code points are
-    classified one by one and mapped to byte offsets.
+    Without non-ASCII word characters, words are runs of ASCII word bytes of the UTF-8 of
+    the batch (``bytes.lower()`` lower-cases them; no other character lower-cases to a word
+    character, which a test checks over all of Unicode), cut where texts meet. Otherwise
+    code points are classified one by one and mapped to byte offsets.
     """
-    parts = [t.encode() for t in texts]
-    data = b"\n".join(parts)
-    joined = "\n".join(texts) if len(data) > sum(map(len, texts)) + len(texts) - 1 else ""
-    offsets = None
-    if not joined or not len(_word_codes(joined)):
-        data = data.lower()
+    codes = np.unique(buffer.wide_code_points()) if len(buffer.wide) else buffer.wide
+    if not any(_is_word_char(int(c)) for c in codes):
+        data = buffer.data.lower()
         isword = _WORD_ASCII[np.frombuffer(data, np.uint8)]
-        bounds = np.cumsum([0] + [len(p) + 1 for p in parts])
-    else:
-        lows = [t.lower() for t in texts]
-        joined = "\n".join(lows)
-        cps = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
-        isword = _WORD_ASCII[np.minimum(cps, 128)]
-        wide = np.flatnonzero(cps > 127)
-        isword[wide] = np.isin(cps[wide], _word_codes(joined))
-        nbytes = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
-        offsets = np.concatenate(([0], np.cumsum(nbytes)))
-        bounds = np.cumsum([0] + [len(t) + 1 for t in lows])  # lower() may change lengths
-        data = joined.encode()
+        n, bounds = len(isword), buffer.doc_bytes
+        inner = bounds[(bounds > 0) & (bounds < n)]  # where one text ends and the next starts
+        starts = isword.copy()  # a word byte after a byte that is not (or a text's first)
+        starts[1:] &= ~isword[:-1]
+        starts[inner] = isword[inner]
+        ends = isword.copy()  # a word byte before a byte that is not (or a text's last)
+        ends[:-1] &= ~isword[1:]
+        ends[inner - 1] = isword[inner - 1]
+        first, last = np.flatnonzero(starts), np.flatnonzero(ends) + 1
+        return data, first, last, np.diff(np.searchsorted(first, bounds))
+    lows = [t.lower() for t in texts]
+    joined = "\n".join(lows)
+    cps = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
+    isword = _WORD_ASCII[np.minimum(cps, 128)]
+    wide = np.flatnonzero(cps > 127)
+    isword[wide] = np.isin(cps[wide], _word_codes(joined))
+    nbytes = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
+    offsets = np.concatenate(([0], np.cumsum(nbytes)))
+    bounds = np.cumsum([0] + [len(t) + 1 for t in lows])  # lower() may change lengths
     padded = np.concatenate(([False], isword, [False]))
     edges = np.flatnonzero(padded[1:] != padded[:-1])
     starts, ends = edges[0::2], edges[1::2]
     counts = np.diff(np.searchsorted(starts, bounds))
-    if offsets is not None:
-        starts, ends = offsets[starts], offsets[ends]
-    return data, starts, ends, counts
+    return joined.encode(), offsets[starts], offsets[ends], counts
 
 
-def _word_hashes(texts: Sequence[str]) -> tuple[U32, I64]:
+def _word_hashes(texts: Sequence[str], buffer: TextBuffer) -> tuple[U32, I64]:
     """xxh32 of every word of each lower-cased text, concatenated; and counts per text.
 
     A text without words hashes as its whole (not lower-cased) text.
     """
-    data, starts, ends, counts = _word_spans(texts)
+    data, starts, ends, counts = _word_spans(texts, buffer)
     lens = ends - starts
     hashes = _xxh32_short(data, starts, lens)
     for i in np.flatnonzero(lens >= 16):  # rare: long words take the library's stripe path
@@ -154,16 +157,17 @@ def _word_hashes(texts: Sequence[str]) -> tuple[U32, I64]:
     return hashes, counts
 
 
-def minhash_signatures(texts: Sequence[str]) -> U32:
+def minhash_signatures(texts: Sequence[str], buffer: TextBuffer | None = None) -> U32:
     """MinHash signatures ``(len(texts), NUM_PERM)`` over word 5-shingles of each text.
 
     Shingle hashes combine five word hashes; a text of fewer than five words uses its word
     hashes. Each signature is ``MinHash(num_perm=64, seed=1, scheme="affine32",
-    hashfunc=int)`` updated with those hashes, computed for the whole batch at once.
+    hashfunc=int)`` updated with those hashes, computed for the whole batch at once
+    (``buffer``: the texts' :class:`TextBuffer`, when the caller has built it already).
     """
     if not texts:
         return np.zeros((0, NUM_PERM), dtype=np.uint32)
-    words, counts = _word_hashes(texts)
+    words, counts = _word_hashes(texts, buffer or TextBuffer(texts))
     n = len(words)
     padded = np.concatenate((words.astype(np.uint64), np.zeros(SHINGLE - 1, np.uint64)))
     acc: U64 = np.zeros(n, dtype=np.uint64)

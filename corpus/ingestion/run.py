@@ -39,7 +39,7 @@ from corpus.ingestion.readers import (
 )
 from corpus.ingestion.result import IngestResult
 from corpus.ingestion.tables import continue_from, write_doc_batch
-from corpus.ingestion.workers import run_in_order
+from corpus.ingestion.workers import run_in_order, warm_up
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.models import InputFile, NormalizationInfo, ProblemRecord, VersionManifest
 from corpus.neardup import NearDupIndex, doc_keys, key_ids
@@ -196,6 +196,8 @@ def _ingest(
     n_workers = workers if workers is not None else (multiprocessing.cpu_count() or 1)
     if total_bytes < INLINE_BYTES:
         n_workers = 1
+    if n_workers > 1 and engine[0] == "local":
+        warm_up(process_units)  # the workers' imports go on beside the work below
     with store.lock():
         new_version, parent = _choose_version(store, version)
         writer = store.begin(new_version)

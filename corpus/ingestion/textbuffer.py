@@ -10,6 +10,7 @@ in both buffers, so rows are cut out of them with Arrow instead of being encoded
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,43 +53,87 @@ def json_escape(data: bytes) -> tuple[bytes, I64, I64]:
 class TextBuffer:
     """The texts of a batch, concatenated: UTF-8 (``data``) and JSON-escaped (``escaped``).
 
-    ``doc_chars[i]`` is the character offset of text ``i`` in the concatenation (one more
-    entry, the total); :meth:`byte_offsets` and :meth:`escaped_offsets` map character
-    offsets into the concatenation to byte offsets into the two buffers.
+    ``doc_chars[i]`` is the character offset of text ``i`` in the concatenation and
+    ``doc_bytes[i]`` its byte offset in ``data`` (one more entry each, the total);
+    :meth:`byte_offsets` and :meth:`escaped_offsets` map character offsets into the
+    concatenation to byte offsets into the two buffers.
     """
 
     def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = texts
         joined = "".join(texts)
         self.data = joined.encode()
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         self.doc_chars = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.doc_chars[1:])
-        self._char_bytes: I64 | None = None  # None: ASCII, a character is a byte
+        # the characters of more than one byte (few, in most text): the byte offset of each
+        # one's first byte, its character offset, and the bytes added before it (cumulative)
+        self.wide: I64 = np.zeros(0, dtype=np.int64)
+        self._wide_chars: I64 = self.wide
+        self._wide_added: I64 = np.zeros(1, dtype=np.int64)
         if len(self.data) != len(joined):
             arr = np.frombuffer(self.data, dtype=np.uint8)
-            starts = np.flatnonzero((arr & 0xC0) != 0x80)  # not a continuation byte
-            self._char_bytes = np.append(starts, len(self.data))
-        self.escaped, self._escape_pos, self._added = json_escape(self.data)
+            self.wide = np.flatnonzero(arr >= 0xC0).astype(np.int64)  # a first byte of 2-4
+            first = arr[self.wide]
+            extra = 1 + (first >= 0xE0).astype(np.int64) + (first >= 0xF0)
+            self._wide_added = np.zeros(len(extra) + 1, dtype=np.int64)
+            np.cumsum(extra, out=self._wide_added[1:])
+            self._wide_chars = self.wide - self._wide_added[:-1]
         self.doc_bytes = self.byte_offsets(self.doc_chars)
-        self.doc_escaped = self.escaped_offsets(self.doc_bytes)
+        self._escaped: tuple[bytes, I64, I64] | None = None
 
     def byte_offsets(self, chars: I64) -> I64:
         """UTF-8 byte offsets of character offsets into the concatenated texts."""
-        return chars if self._char_bytes is None else self._char_bytes[chars]
+        if not len(self.wide):
+            return chars
+        return chars + self._wide_added[np.searchsorted(self._wide_chars, chars)]
+
+    def wide_code_points(self) -> np.ndarray[Any, np.dtype[np.uint32]]:
+        """The code points of the characters of more than one byte, in order."""
+        arr = np.frombuffer(self.data, dtype=np.uint8)
+        at = self.wide
+        first = arr[at].astype(np.uint32)
+        n = np.diff(self._wide_added) + 1  # bytes of each character
+        code = first & np.where(n == 2, 0x1F, np.where(n == 3, 0x0F, 0x07)).astype(np.uint32)
+        for k in (1, 2, 3):
+            more = n > k
+            nxt = arr[np.minimum(at + k, len(arr) - 1)].astype(np.uint32) & 0x3F
+            code = np.where(more, (code << 6) | nxt, code)
+        return code
+
+    def _escape(self) -> tuple[bytes, I64, I64]:
+        if self._escaped is None:
+            self._escaped = json_escape(self.data)
+        return self._escaped
+
+    @property
+    def escaped(self) -> bytes:
+        """The JSON-escaped ``data`` (the body of its JSON string)."""
+        return self._escape()[0]
+
+    @property
+    def doc_escaped(self) -> I64:
+        """``doc_bytes`` as offsets into ``escaped``."""
+        return self.escaped_offsets(self.doc_bytes)
 
     def escaped_offsets(self, offsets: I64) -> I64:
         """Offsets into ``escaped`` of byte offsets into ``data`` (character boundaries)."""
-        if not len(self._escape_pos):
+        _, pos, added = self._escape()
+        if not len(pos):
             return offsets
-        return offsets + self._added[np.searchsorted(self._escape_pos, offsets)]
+        return offsets + added[np.searchsorted(pos, offsets)]
 
-    def doc_slice(self, i: int) -> bytes:
-        """The escaped text of document ``i`` (the body of its JSON string)."""
-        return self.escaped[self.doc_escaped[i] : self.doc_escaped[i + 1]]
+    def doc_slices(self) -> list[bytes]:
+        """The escaped text of each document (the body of its JSON string)."""
+        escaped, at = self.escaped, self.doc_escaped
+        bounds: list[int] = at.tolist()  # type: ignore[assignment]
+        return [escaped[a:b] for a, b in itertools.pairwise(bounds)]
 
-    def doc_bytes_of(self, i: int) -> memoryview:
-        """The UTF-8 bytes of document ``i``."""
-        return memoryview(self.data)[self.doc_bytes[i] : self.doc_bytes[i + 1]]
+    def doc_utf8(self) -> list[memoryview]:
+        """The UTF-8 bytes of each document."""
+        data, at = memoryview(self.data), self.doc_bytes
+        bounds: list[int] = at.tolist()  # type: ignore[assignment]
+        return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def slices(data: bytes, starts: I64, ends: I64) -> pa.Array:
