@@ -14,6 +14,7 @@ the parent's read-only files, so no code path ever writes into a committed file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -42,14 +43,16 @@ class TableWriter:
     files: list[str] = field(default_factory=list)
     rows: int = 0
     hash_sum: int = 0
-    known: dict[str, FileRecord] = field(default_factory=dict)  # linked shards: parent's record
+    known: dict[str, FileRecord] = field(default_factory=dict)  # shards' size and sha256
     _sink: pa.ipc.RecordBatchStreamWriter | None = None
+    _file: _HashingFile | None = None
 
     def _open(self) -> pa.ipc.RecordBatchStreamWriter:
         if self._sink is None:
             name = f"data-{len(self.files):05d}.arrow"
             self.files.append(name)
-            self._sink = pa.ipc.new_stream(str(self.folder / name), self.schema)
+            self._file = _HashingFile(self.folder / name)
+            self._sink = pa.ipc.new_stream(self._file, self.schema)
         return self._sink
 
     def link(
@@ -112,6 +115,10 @@ class TableWriter:
         if self._sink is not None:
             self._sink.close()
             self._sink = None
+        if self._file is not None:  # hashed as written: the manifest need not read it back
+            self._file.close()
+            self.known[self.files[-1]] = self._file.record()
+            self._file = None
 
     def finish(self) -> tuple[TableInfo, dict[str, FileRecord]]:
         """Close the table; its info and the size and sha256 of each of its files."""
@@ -156,6 +163,33 @@ class TableWriter:
 
 def _record(path: Path) -> FileRecord:
     return FileRecord(bytes=path.stat().st_size, sha256=file_sha256(path))
+
+
+class _HashingFile:
+    """A file being written that keeps the size and sha256 of what is written to it."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = path.open("wb")
+        self._sha = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        self._fh.write(data)
+        self._sha.update(data)
+        n = len(data)
+        self.size += n
+        return n
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+        self.closed = True
+
+    def record(self) -> FileRecord:
+        return FileRecord(bytes=self.size, sha256=self._sha.hexdigest())
 
 
 _VALUE_DTYPES = {  # datasets' dtype names where they are not str(arrow type)
