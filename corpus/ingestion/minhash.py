@@ -59,23 +59,22 @@ def _rotl(h: U32, r: int) -> U32:
 
 def _xxh32_short(data: bytes, starts: I64, lens: I64) -> U32:
     """``xxhash.xxh32_intdigest(data[s:s+n])`` (seed 0) for many words shorter than 16 bytes."""
-    buf = np.frombuffer(data + b"\0\0\0", np.uint8)
-    # the little-endian uint32 at every byte offset: a view, read by one gather per block
-    at_offset = as_strided(buf, shape=(len(data), 4), strides=(1, 1)).view("<u4")[:, 0]
-    h = lens.astype(np.uint32) + _P5
-    for k in range(3):  # 4-byte blocks
-        m = np.flatnonzero(lens >= 4 * (k + 1))
-        if not len(m):
-            break
-        block: U32 = at_offset[starts[m] + 4 * k]
-        h[m] = _rotl(h[m] + block * _P3, 17) * _P4
+    buf = np.frombuffer(data + bytes(16), np.uint8)
+    # the little-endian uint32 at every byte offset: a view, read by one gather per block;
+    # every step runs on every word (cheaper than picking the words it applies to), and
+    # np.where keeps its result for the words it applies to
+    at_offset = as_strided(buf, shape=(len(data) + 12, 4), strides=(1, 1)).view("<u4")[:, 0]
+    n = lens.astype(np.uint32)
+    h = n + _P5
+    longest = int(lens.max()) if len(lens) else 0
+    for k in range(min(3, longest // 4)):  # 4-byte blocks
+        block: U32 = at_offset[starts + 4 * k]
+        h = np.where(n >= 4 * (k + 1), _rotl(h + block * _P3, 17) * _P4, h)
     tail = starts + (lens & ~3)
-    rem = lens & 3
+    rem = n & np.uint32(3)
     for j in range(3):  # remaining bytes
-        m = np.flatnonzero(rem > j)
-        if not len(m):
-            break
-        h[m] = _rotl(h[m] + buf[tail[m] + j].astype(np.uint32) * _P5, 11) * _P1
+        byte = buf[tail + j].astype(np.uint32)
+        h = np.where(rem > j, _rotl(h + byte * _P5, 11) * _P1, h)
     h ^= h >> np.uint32(15)
     h *= _P2
     h ^= h >> np.uint32(13)
@@ -113,14 +112,14 @@ def _word_spans(texts: Sequence[str], buffer: TextBuffer) -> tuple[bytes, I64, I
         data = buffer.data.lower()
         isword = _WORD_ASCII[np.frombuffer(data, np.uint8)]
         n, bounds = len(isword), buffer.doc_bytes
+        first, last = _runs(isword)
         inner = bounds[(bounds > 0) & (bounds < n)]  # where one text ends and the next starts
-        starts = isword.copy()  # a word byte after a byte that is not (or a text's first)
-        starts[1:] &= ~isword[:-1]
-        starts[inner] = isword[inner]
-        ends = isword.copy()  # a word byte before a byte that is not (or a text's last)
-        ends[:-1] &= ~isword[1:]
-        ends[inner - 1] = isword[inner - 1]
-        first, last = np.flatnonzero(starts), np.flatnonzero(ends) + 1
+        cut = inner[isword[inner - 1] & isword[inner]]  # a run of word bytes across texts
+        if len(cut):
+            first, last = (
+                np.sort(np.concatenate([first, cut])),
+                np.sort(np.concatenate([last, cut])),
+            )
         return data, first, last, np.diff(np.searchsorted(first, bounds))
     lows = [t.lower() for t in texts]
     joined = "\n".join(lows)
@@ -131,11 +130,17 @@ def _word_spans(texts: Sequence[str], buffer: TextBuffer) -> tuple[bytes, I64, I
     nbytes = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
     offsets = np.concatenate(([0], np.cumsum(nbytes)))
     bounds = np.cumsum([0] + [len(t) + 1 for t in lows])  # lower() may change lengths
-    padded = np.concatenate(([False], isword, [False]))
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    starts, ends = edges[0::2], edges[1::2]
+    starts, ends = _runs(isword)
     counts = np.diff(np.searchsorted(starts, bounds))
     return joined.encode(), offsets[starts], offsets[ends], counts
+
+
+def _runs(flags: np.ndarray[Any, np.dtype[np.bool_]]) -> tuple[I64, I64]:
+    """Starts and ends (exclusive) of the runs of True in ``flags``."""
+    padded = np.zeros(len(flags) + 2, dtype=bool)
+    padded[1:-1] = flags
+    edges = np.flatnonzero(padded[1:] != padded[:-1])  # starts and ends, in turn
+    return edges[0::2], edges[1::2]
 
 
 def _word_hashes(texts: Sequence[str], buffer: TextBuffer) -> tuple[U32, I64]:
