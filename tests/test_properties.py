@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 
 from conftest import SEEDS
@@ -35,6 +36,9 @@ tricky = st.sampled_from(
         "e\u0301",
         "\ufeff",
         "\t",
+        "\n\u0301",  # a combining mark after a line break: composes with nothing
+        "\u2000",  # whitespace that NFC maps to other whitespace
+        "\u212b",  # the Angstrom sign, Å in NFC
     ]
 )
 texts = st.lists(  # NUL is refused in every format (tests/test_records.py): not a text
@@ -71,6 +75,20 @@ def test_normalize_is_idempotent_and_nfc(text: str) -> None:
     assert normalize(once) == once
     assert unicodedata.is_normalized("NFC", once)
     assert "\r" not in once and not once.startswith("\ufeff")
+
+
+@FAST
+@given(texts)
+def test_title_and_body_of_normalised_text_stay_nfc(text: str) -> None:
+    """What lets a text file's record skip the NFC check (``RawRecord.nfc``)."""
+    try:
+        title, body = split_title(normalize(text))
+    except core.RecordProblem:
+        return
+    for piece in (title, body, " ".join(title.split()), body.strip()):
+        assert unicodedata.is_normalized("NFC", piece)
+    raw = RawRecord("p", "s", None, title, body)
+    assert core.clean_fields(raw) == core.clean_fields(dataclasses.replace(raw, nfc=True))
 
 
 @FAST
@@ -148,6 +166,15 @@ def test_batch_signatures_match_datasketch(batch: list[str]) -> None:
     signatures = minhash.minhash_signatures(batch)
     for text, signature in zip(batch, signatures, strict=True):
         assert signature.tolist() == reference_signature(text)
+
+
+def test_words_never_run_across_the_texts_of_a_batch() -> None:
+    """A batch's texts are scanned as one buffer: a word ending one text and a word starting
+    the next stay two words."""
+    batch = ["abc", "def ghi", "x", "", "é", "jkl mno pqr stu vwx yz", "Zz", "zZ9_"]
+    signatures = minhash.minhash_signatures(batch)
+    for text, signature in zip(batch, signatures, strict=True):
+        assert signature.tolist() == minhash.minhash_signature(text) == reference_signature(text)
 
 
 def test_signature_edge_cases_match_datasketch() -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import xxhash
-from numpy.lib.stride_tricks import as_strided
 
 from corpus.ingestion.textbuffer import TextBuffer
 from corpus.neardup.bands import NUM_PERM
@@ -59,11 +58,12 @@ def _rotl(h: U32, r: int) -> U32:
 
 def _xxh32_short(data: bytes, starts: I64, lens: I64) -> U32:
     """``xxhash.xxh32_intdigest(data[s:s+n])`` (seed 0) for many words shorter than 16 bytes."""
-    buf = np.frombuffer(data + bytes(16), np.uint8)
-    # the little-endian uint32 at every byte offset: a view, read by one gather per block;
-    # every step runs on every word (cheaper than picking the words it applies to), and
-    # np.where keeps its result for the words it applies to
-    at_offset = as_strided(buf, shape=(len(data) + 12, 4), strides=(1, 1)).view("<u4")[:, 0]
+    padded = data + bytes(16)
+    buf = np.frombuffer(padded, np.uint8)
+    # the little-endian uint32 at every byte offset (a view: one gather reads a block); every
+    # step runs on every word (cheaper than picking the words it applies to), and np.where
+    # keeps its result where it applies
+    at_offset: U32 = np.ndarray((len(data) + 12,), "<u4", buffer=padded, strides=(1,))
     n = lens.astype(np.uint32)
     h = n + _P5
     longest = int(lens.max()) if len(lens) else 0
@@ -115,11 +115,9 @@ def _word_spans(texts: Sequence[str], buffer: TextBuffer) -> tuple[bytes, I64, I
         first, last = _runs(isword)
         inner = bounds[(bounds > 0) & (bounds < n)]  # where one text ends and the next starts
         cut = inner[isword[inner - 1] & isword[inner]]  # a run of word bytes across texts
-        if len(cut):
-            first, last = (
-                np.sort(np.concatenate([first, cut])),
-                np.sort(np.concatenate([last, cut])),
-            )
+        if len(cut):  # a cut is neither a start nor an end yet: inserted in order
+            first = np.insert(first, np.searchsorted(first, cut), cut)
+            last = np.insert(last, np.searchsorted(last, cut), cut)
         return data, first, last, np.diff(np.searchsorted(first, bounds))
     lows = [t.lower() for t in texts]
     joined = "\n".join(lows)

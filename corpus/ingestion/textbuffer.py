@@ -39,7 +39,7 @@ def json_escape(data: bytes) -> tuple[bytes, I64, I64]:
     if not len(pos):
         return data, pos, added
     np.cumsum(flags[pos], out=added[1:])
-    present = np.unique(arr[pos]).tolist()
+    present = np.flatnonzero(np.bincount(arr[pos], minlength=256)).tolist()
     if 0x5C in present:  # the backslash first: the other escapes add backslashes
         present.remove(0x5C)
         present.insert(0, 0x5C)
