@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpus import ids
-from corpus.ingestion.core import RawRecord, document_hash, document_row, segment_record
+from corpus.ingestion.batch import process_batch
+from corpus.ingestion.core import RawRecord, document_row, segment_record
 from corpus.rounds.convert import task_fingerprint
 from corpus.store import Store
 
@@ -53,19 +54,17 @@ def test_content_id_is_the_hash_of_the_canonical_json(title: str, body: str) -> 
     assert ids.content_id(title, body, text_json=ids.json_string(body)) == f"{reference:064x}"[:16]
 
 
-@given(st.dictionaries(text.filter(lambda k: k != "text"), json_values, max_size=5), text)
-def test_row_hash_with_text_equals_the_row_hash(row: dict[str, object], body: str) -> None:
-    assert ids.row_hash_with_text(row, ids.json_string(body)) == ids.row_hash({**row, "text": body})
-
-
 @settings(max_examples=60)
 @given(st.lists(doc_text.filter(str.strip), min_size=1, max_size=4), doc_text.filter(str.strip))
-def test_unit_row_hashes_equal_the_sum_of_row_hashes(paragraphs: list[str], title: str) -> None:
+def test_batch_row_hashes_equal_the_sum_of_row_hashes(paragraphs: list[str], title: str) -> None:
+    """The batch path (Arrow-assembled canonical JSON) hashes exactly the rows' JSON."""
     raw = RawRecord("x.txt", "0" * 64, None, title, "\n\n".join(paragraphs))
     doc = segment_record(raw)
     par_texts = [doc.text[s:e] for s, e in doc.paragraphs]
     sen_texts = [doc.text[s:e] for _, s, e in doc.sentences]
-    par, sen = ids.unit_row_hashes(doc.doc_id, doc.paragraphs, par_texts, doc.sentences, sen_texts)
+    built, _ = process_batch([raw], version="0.1.0")
+    assert built.doc_ids == [doc.doc_id]
+    (par,), (sen,) = built.row_hashes["paragraphs"], built.row_hashes["sentences"]
     assert par == sum(
         ids.row_hash({"doc_id": doc.doc_id, "index": i, "start": s, "end": e, "text": t})
         for i, ((s, e), t) in enumerate(zip(doc.paragraphs, par_texts, strict=True))
@@ -77,7 +76,7 @@ def test_unit_row_hashes_equal_the_sum_of_row_hashes(paragraphs: list[str], titl
         )
         for i, ((p, s, e), t) in enumerate(zip(doc.sentences, sen_texts, strict=True))
     )  # fmt: skip
-    assert document_hash(doc, "g", "0.1.0") == ids.row_hash(document_row(doc, "g", "0.1.0"))
+    assert built.row_hashes["documents"] == [ids.row_hash(document_row(doc, doc.doc_id, "0.1.0"))]
 
 
 def test_task_fingerprint_uses_canonical_json() -> None:

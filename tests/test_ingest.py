@@ -355,25 +355,91 @@ def test_pooled_ingest_stores_exactly_the_rows_it_hashes(
     assert_offsets(pooled, "0.1.0")
 
 
-def test_dataset_info_features_are_the_ones_datasets_writes() -> None:
+def test_dataset_info_features_are_the_ones_datasets_writes(tmp_path: Path) -> None:
+    """Every stored schema's features are written without importing datasets, and the
+    dataset_info.json file is byte-identical to the one written from datasets' features."""
     import inspect
 
+    import pyarrow as pa
     from datasets import Features
     from pydantic import BaseModel
 
     from corpus import features, models
-    from corpus.store.writer import _features_json
+    from corpus.store.writer import features_json, write_json
 
-    checked = 0
+    schemas = []
     for _, model in inspect.getmembers(models, inspect.isclass):
         if issubclass(model, BaseModel) and model.__module__ == models.__name__:
             try:
-                arrow = features.arrow_schema(model)
+                schemas.append(features.arrow_schema(model))
             except TypeError:  # not a row model
                 continue
-            assert _features_json(arrow) == Features.from_arrow_schema(arrow).to_dict()
-            checked += 1
-    assert checked >= 5
+    assert len(schemas) >= 5
+    types = [pa.bool_(), pa.float16(), pa.float32(), pa.float64(), pa.large_string()]
+    types += [pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16(), pa.uint32()]
+    types += [pa.uint64(), pa.binary(), pa.large_binary(), pa.timestamp("s")]
+    types += [pa.timestamp("ms", tz="Europe/Paris"), pa.timestamp("ns", tz="+01:00")]
+    types += [pa.list_(pa.list_(pa.timestamp("us", tz="UTC"))), pa.list_(pa.uint32())]
+    schemas.append(pa.schema([pa.field(f"c{i}", t) for i, t in enumerate(types)]))
+    for schema in schemas:
+        ours = features_json(schema)
+        assert ours is not None, schema
+        theirs = Features.from_arrow_schema(schema).to_dict()
+        write_json(tmp_path / "ours.json", {"features": ours})
+        write_json(tmp_path / "theirs.json", {"features": theirs})
+        assert (tmp_path / "ours.json").read_bytes() == (tmp_path / "theirs.json").read_bytes()
+    assert "published_at" in schemas[0].names or any("published_at" in s.names for s in schemas)
+
+
+def test_ingest_imports_neither_pandas_nor_datasets(tmp_path: Path) -> None:
+    """Each costs about a second of start-up; nothing on the ingest path needs them."""
+    import subprocess
+    import sys
+
+    dated = tmp_path / "in" / "dated.jsonl"
+    dated.parent.mkdir()
+    record = {"title": "Dated", "text": "A dated text.", "published_at": "2024-05-01T10:00Z"}
+    dated.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    later = tmp_path / "later"
+    write_article(later, "a.txt", "Later", "One more article, ingested into a child version.")
+    store = str(tmp_path / "s")
+    code = (
+        "import sys\n"
+        "from corpus.ingestion import ingest\n"
+        f"ingest([{str(SEEDS)!r}, {str(dated.parent)!r}], store={store!r}, workers=1)\n"
+        f"ingest({str(later)!r}, store={store!r}, workers=1)\n"
+        "print(sorted(m for m in ('pandas', 'datasets') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_workers_never_import_a_corpus_folder_of_the_current_directory(tmp_path: Path) -> None:
+    """Python 3.11's forkserver puts the current folder first on its path: a ``corpus/``
+    folder there (a checkout, or data) would shadow the installed package in the workers."""
+    import subprocess
+    import sys
+
+    shadow = tmp_path / "cwd" / "corpus"
+    shadow.mkdir(parents=True)
+    marker = tmp_path / "imported"
+    (shadow / "__init__.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nraise ImportError('the shadow package')\n"
+    )
+    script = tmp_path / "run.py"  # a script: its folder, not the current one, is on its path
+    script.write_text(
+        "from corpus.ingestion import run\n"
+        "run.INLINE_BYTES = 0\n"
+        "if __name__ == '__main__':\n"
+        f"    r = run.ingest({str(SEEDS)!r}, store={str(tmp_path / 's')!r}, workers=2)\n"
+        "    print(r.documents_added)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], cwd=shadow.parent, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) > 0
+    assert not marker.exists()
 
 
 def test_lone_surrogate_in_jsonl_is_a_bad_record(

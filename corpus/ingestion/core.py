@@ -1,38 +1,29 @@
-"""Pure per-document work: normalise, parse, segment, hash.
+"""Pure per-document work: normalise, parse, segment; the rows of one document.
 
 Nothing here touches disk or global state, so a batch of records can be processed in any
-worker process (or, later, on a distributed engine) with the same result:
-:func:`process_batch` turns a batch of :class:`RawRecord` into a columnar
-:class:`DocBatch` (Arrow record batches plus per-document ids, signatures and row hashes).
-Ids and hashes come from :mod:`corpus.ids`; MinHash signatures from
-:mod:`corpus.ingestion.minhash`.
+worker process (or on a distributed engine) with the same result. :func:`process_record`
+computes everything the store keeps about one record, row by row through the row dicts
+(:func:`paragraph_rows`, :func:`sentence_rows`, :func:`document_row`) hashed by
+:func:`corpus.ids.row_hash`: the reference that :mod:`corpus.ingestion.batch`, which builds
+the same rows and hashes for a whole batch at once, is tested against. Ids and hashes come
+from :mod:`corpus.ids`; MinHash signatures from :mod:`corpus.ingestion.minhash`.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
 import sentencex
 
 from corpus.features import arrow_schema
-from corpus.ids import (
-    content_id,
-    json_string,
-    row_hash,
-    row_hash_with_text,
-    text_sha256,
-    unit_row_hashes,
-)
-from corpus.ingestion.minhash import U32, minhash_signature, minhash_signatures
+from corpus.ids import content_id, row_hash, text_sha256
+from corpus.ingestion.minhash import minhash_signature
 from corpus.models import Document, MinHashRow, Paragraph, Sentence, Source
-from corpus.store.arrow import record_batch, repeated_strings
 
 SEGMENTER = {"name": "sentencex", "version": "1.0"}
 SCHEMAS = {
@@ -44,7 +35,8 @@ SCHEMAS = {
 }
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-I64 = np.ndarray[Any, np.dtype[np.int64]]
+_BLANK_LINES = re.compile(r"(\n[ \t]*\n)")
+_segment = sentencex.segment
 
 
 class RecordProblem(ValueError):
@@ -70,6 +62,7 @@ class RawRecord:
     source: str | None = None
     published_at: datetime | None = None
     language: str = "en"
+    nfc: bool = False  # title and text are NFC already (read from a normalised file)
 
 
 @dataclass
@@ -85,38 +78,18 @@ class ProcessedDoc:
     sentences: list[tuple[int, int, int]]  # (paragraph_index, start, end)
     signature: list[int] = field(default_factory=list)
     unit_hash: dict[str, int] = field(default_factory=dict)  # table -> sum of row hashes
-    text_json: str = ""  # ``text`` as a JSON string (escaped once, used by the id and hashes)
 
 
-@dataclass
-class DocBatch:
-    """The columnar result of a batch: one entry per document, in input order.
+def normalize(text: str, *, nfc: bool = False) -> str:
+    """Strip leading BOMs, turn every newline into ``\\n`` and compose to NFC; keep all else.
 
-    ``tables`` holds the rows of every table for all documents of the batch; the documents
-    rows have ``dup_group == doc_id`` (the caller decides groups) and ``row_hashes`` gives,
-    per table and document, the sum of that document's row hashes (the documents hash
-    assumes that same ``dup_group``).
+    ``nfc``: the text is known to be NFC (a piece :func:`split_title` cut out of normalised
+    text, which a property test checks stays NFC), so the check is skipped.
     """
-
-    doc_ids: list[str]
-    source_paths: list[str]
-    source_sha256: list[str]
-    signatures: U32  # (documents, NUM_PERM)
-    n_paragraphs: I64
-    n_sentences: I64
-    row_hashes: dict[str, list[int]]
-    tables: dict[str, pa.RecordBatch]
-
-    def __len__(self) -> int:
-        return len(self.doc_ids)
-
-
-def normalize(text: str) -> str:
-    """Strip leading BOMs, turn every newline into ``\\n`` and compose to NFC; keep all else."""
     text = text.lstrip("\ufeff")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not unicodedata.is_normalized("NFC", text):
+    if not nfc and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return text
 
@@ -141,25 +114,58 @@ def split_title(content: str) -> tuple[str, str]:
 
 def paragraph_spans(text: str) -> list[tuple[int, int]]:
     """Blank-line separated blocks (single lines when there is no blank line), trimmed."""
-    sep = _BLANK_LINE if _BLANK_LINE.search(text) else re.compile(r"\n")
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for m in sep.finditer(text):
-        spans.append((pos, m.start()))
-        pos = m.end()
-    spans.append((pos, len(text)))
+    if _BLANK_LINE.search(text):
+        parts = _BLANK_LINES.split(text)  # blocks and, between them, their separators
+        blocks, gaps = parts[0::2], [*map(len, parts[1::2]), 0]
+    else:
+        blocks = text.split("\n")
+        gaps = [1] * len(blocks)
     out = []
-    for start, end in spans:
-        block = text[start:end]
-        lead = len(block) - len(block.lstrip())
-        trail = len(block.rstrip())
-        if trail > lead:
-            out.append((start + lead, start + trail))
+    pos = 0
+    for block, gap in zip(blocks, gaps, strict=True):
+        stripped = block.strip()
+        if stripped:  # whitespace before the first character that is not whitespace
+            lead = pos + block.find(stripped[0])
+            out.append((lead, lead + len(stripped)))
+        pos += len(block) + gap
     return out
 
 
 def sentence_spans(text: str, start: int, end: int, language: str) -> list[tuple[int, int]]:
     """Sentences of ``text[start:end]`` as absolute, whitespace-trimmed offsets."""
+    return [(s, e) for _, s, e in paragraph_sentences(text, [(start, end)], language)]
+
+
+def paragraph_sentences(
+    text: str, paragraphs: list[tuple[int, int]], language: str
+) -> list[tuple[int, int, int]]:
+    """``(paragraph_index, start, end)`` of the sentences of each paragraph of ``text``:
+    :func:`sentence_boundaries` of each paragraph (a paragraph without one is one sentence).
+
+    sentencex's ``segment`` returns the texts of ``get_sentence_boundaries`` without its
+    dicts, pieces that tile the text (sentences, with the whitespace after them, and
+    paragraph breaks); where they do not tile a paragraph, its boundaries are used.
+    """
+    out: list[tuple[int, int, int]] = []
+    add = out.append
+    for p_index, (p_start, p_end) in enumerate(paragraphs):
+        pos, before = p_start, len(out)
+        for piece in _segment(language, text[p_start:p_end]):
+            stripped = piece.strip()
+            if stripped:  # whitespace before the first character that is not whitespace
+                lead = pos + piece.find(stripped[0])
+                add((p_index, lead, lead + len(stripped)))
+            pos += len(piece)
+        if pos != p_end:
+            del out[before:]
+            out += [(p_index, s, e) for s, e in sentence_boundaries(text, p_start, p_end, language)]
+        elif len(out) == before:
+            add((p_index, p_start, p_end))
+    return out
+
+
+def sentence_boundaries(text: str, start: int, end: int, language: str) -> list[tuple[int, int]]:
+    """:func:`sentence_spans` from sentencex's ``get_sentence_boundaries`` offsets."""
     chunk = text[start:end]
     out = []
     for b in sentencex.get_sentence_boundaries(language, chunk):
@@ -186,8 +192,8 @@ def clean_fields(raw: RawRecord) -> tuple[str, str]:
                 f"the {name} contains NUL (\\x00) characters: binary data or a broken export",
                 "Remove the NUL characters from the source data.",
             )
-    title = " ".join(normalize(raw.title).split())
-    text = normalize(raw.text).strip()
+    title = " ".join(normalize(raw.title, nfc=raw.nfc).split())
+    text = normalize(raw.text, nfc=raw.nfc).strip()
     if not title:
         raise RecordProblem("the record has no title", "Give every record a non-empty title.")
     if not text:
@@ -195,25 +201,21 @@ def clean_fields(raw: RawRecord) -> tuple[str, str]:
     return title, text
 
 
-def segment_record(raw: RawRecord) -> ProcessedDoc:
-    """Normalise one record, give it its id and split it into paragraphs and sentences."""
+def segment_text(raw: RawRecord) -> ProcessedDoc:
+    """Normalise one record and split it into paragraphs and sentences (no id yet: the
+    batch path computes ids for a whole batch, :func:`segment_record` for one record)."""
     title, text = clean_fields(raw)
     paragraphs = paragraph_spans(text)
-    text_json = json_string(text)
-    return ProcessedDoc(
-        doc_id=content_id(title, text, text_json=text_json),
-        title=title,
-        text=text,
-        text_sha256=text_sha256(text),
-        raw=raw,
-        paragraphs=paragraphs,
-        sentences=[
-            (p_index, s, e)
-            for p_index, (p_start, p_end) in enumerate(paragraphs)
-            for s, e in sentence_spans(text, p_start, p_end, raw.language.split("-")[0])
-        ],
-        text_json=text_json,
-    )
+    sentences = paragraph_sentences(text, paragraphs, raw.language.split("-")[0])
+    return ProcessedDoc("", title, text, "", raw, paragraphs, sentences)
+
+
+def segment_record(raw: RawRecord) -> ProcessedDoc:
+    """Normalise one record, give it its id and split it into paragraphs and sentences."""
+    doc = segment_text(raw)
+    doc.doc_id = content_id(doc.title, doc.text)
+    doc.text_sha256 = text_sha256(doc.text)
+    return doc
 
 
 def process_record(raw: RawRecord) -> ProcessedDoc:
@@ -278,92 +280,3 @@ def source_row(doc: ProcessedDoc, version: str) -> dict[str, Any]:
         "source_record": raw.source_record,
         "ingested_in": version,
     }
-
-
-def unit_hashes(doc: ProcessedDoc) -> tuple[int, int]:
-    """The sums of ``row_hash`` over :func:`paragraph_rows` and :func:`sentence_rows`."""
-    paragraphs = [doc.text[s:e] for s, e in doc.paragraphs]
-    sentences = [doc.text[s:e] for _, s, e in doc.sentences]
-    return _unit_hashes(doc, paragraphs, sentences)
-
-
-def _unit_hashes(doc: ProcessedDoc, paragraphs: list[str], sentences: list[str]) -> tuple[int, int]:
-    return unit_row_hashes(doc.doc_id, doc.paragraphs, paragraphs, doc.sentences, sentences)
-
-
-def document_hash(doc: ProcessedDoc, dup_group: str, version: str) -> int:
-    """``row_hash(document_row(doc, dup_group, version))``, escaping the text only once."""
-    return row_hash_with_text(document_row(doc, dup_group, version), doc.text_json or "null")
-
-
-def to_batch(
-    docs: Sequence[ProcessedDoc], *, version: str, signatures: U32 | None = None
-) -> DocBatch:
-    """Columns and row hashes of every table for ``docs`` (``ingested_in=version``);
-    ``signatures`` when they were computed already (else they are computed here)."""
-    for doc in docs:
-        if not doc.text_json:
-            doc.text_json = json_string(doc.text)
-    if signatures is None:
-        signatures = minhash_signatures([d.text for d in docs])
-    hashes: dict[str, list[int]] = {name: [] for name in SCHEMAS}
-    rows: dict[str, list[dict[str, Any]]] = {"documents": [], "sources": [], "minhashes": []}
-    par: dict[str, Any] = {k: [] for k in ("index", "start", "end", "text")}
-    sen: dict[str, Any] = {k: [] for k in (*par, "paragraph_index")}
-    signature_lists: list[list[int]] = signatures.tolist()  # type: ignore[assignment]
-    for doc, signature in zip(docs, signature_lists, strict=True):
-        doc_id, text = doc.doc_id, doc.text
-        paragraphs = [text[s:e] for s, e in doc.paragraphs]
-        sentences = [text[s:e] for _, s, e in doc.sentences]
-        paragraph_sum, sentence_sum = _unit_hashes(doc, paragraphs, sentences)
-        hashes["paragraphs"].append(paragraph_sum)
-        hashes["sentences"].append(sentence_sum)
-        par["index"] += range(len(paragraphs))
-        par["start"] += [s for s, _ in doc.paragraphs]
-        par["end"] += [e for _, e in doc.paragraphs]
-        par["text"] += paragraphs
-        sen["index"] += range(len(sentences))
-        sen["paragraph_index"] += [p for p, _, _ in doc.sentences]
-        sen["start"] += [s for _, s, _ in doc.sentences]
-        sen["end"] += [e for _, _, e in doc.sentences]
-        sen["text"] += sentences
-        rows["documents"].append(document_row(doc, doc_id, version))
-        hashes["documents"].append(document_hash(doc, doc_id, version))
-        minhash_row: dict[str, Any] = {"doc_id": doc_id, "signature": signature}
-        for name, row in (("sources", source_row(doc, version)), ("minhashes", minhash_row)):
-            rows[name].append(row)
-            hashes[name].append(row_hash(row))
-    tables = {
-        name: record_batch({k: [r[k] for r in rows[name]] for k in SCHEMAS[name].names}, schema)
-        for name, schema in SCHEMAS.items()
-        if name in rows
-    }
-    doc_ids = [d.doc_id for d in docs]
-    par["doc_id"] = repeated_strings(doc_ids, [len(d.paragraphs) for d in docs])
-    sen["doc_id"] = repeated_strings(doc_ids, [len(d.sentences) for d in docs])
-    tables["paragraphs"] = record_batch(par, SCHEMAS["paragraphs"])
-    tables["sentences"] = record_batch(sen, SCHEMAS["sentences"])
-    return DocBatch(
-        doc_ids=doc_ids,
-        source_paths=[d.raw.source_path for d in docs],
-        source_sha256=[d.raw.source_sha256 for d in docs],
-        signatures=signatures,
-        n_paragraphs=np.array([len(d.paragraphs) for d in docs], dtype=np.int64),
-        n_sentences=np.array([len(d.sentences) for d in docs], dtype=np.int64),
-        row_hashes=hashes,
-        tables=tables,
-    )
-
-
-def process_batch(
-    records: Sequence[RawRecord], *, version: str
-) -> tuple[DocBatch, list[tuple[int, RecordProblem]]]:
-    """The pure batch function: every good record as columns, every bad one by position."""
-    docs: list[ProcessedDoc] = []
-    problems: list[tuple[int, RecordProblem]] = []
-    for position, raw in enumerate(records):
-        try:
-            docs.append(segment_record(raw))
-        except RecordProblem as exc:
-            problems.append((position, exc))
-    return to_batch(docs, version=version), problems

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
+from corpus.ingestion.textbuffer import TextBuffer
 from corpus.neardup.bands import NUM_PERM
 
 SHINGLE = 5
@@ -57,24 +58,23 @@ def _rotl(h: U32, r: int) -> U32:
 
 def _xxh32_short(data: bytes, starts: I64, lens: I64) -> U32:
     """``xxhash.xxh32_intdigest(data[s:s+n])`` (seed 0) for many words shorter than 16 bytes."""
-    buf = np.frombuffer(data, np.uint8)
-    h = lens.astype(np.uint32) + _P5
-    for k in range(3):  # 4-byte blocks
-        m = np.flatnonzero(lens >= 4 * (k + 1))
-        if not len(m):
-            break
-        at = starts[m] + 4 * k
-        block = buf[at].astype(np.uint32)
-        for j in (1, 2, 3):
-            block |= buf[at + j].astype(np.uint32) << np.uint32(8 * j)
-        h[m] = _rotl(h[m] + block * _P3, 17) * _P4
+    padded = data + bytes(16)
+    buf = np.frombuffer(padded, np.uint8)
+    # the little-endian uint32 at every byte offset (a view: one gather reads a block); every
+    # step runs on every word (cheaper than picking the words it applies to), and np.where
+    # keeps its result where it applies
+    at_offset: U32 = np.ndarray((len(data) + 12,), "<u4", buffer=padded, strides=(1,))
+    n = lens.astype(np.uint32)
+    h = n + _P5
+    longest = int(lens.max()) if len(lens) else 0
+    for k in range(min(3, longest // 4)):  # 4-byte blocks
+        block: U32 = at_offset[starts + 4 * k]
+        h = np.where(n >= 4 * (k + 1), _rotl(h + block * _P3, 17) * _P4, h)
     tail = starts + (lens & ~3)
-    rem = lens & 3
+    rem = n & np.uint32(3)
     for j in range(3):  # remaining bytes
-        m = np.flatnonzero(rem > j)
-        if not len(m):
-            break
-        h[m] = _rotl(h[m] + buf[tail[m] + j].astype(np.uint32) * _P5, 11) * _P1
+        byte = buf[tail + j].astype(np.uint32)
+        h = np.where(rem > j, _rotl(h + byte * _P5, 11) * _P1, h)
     h ^= h >> np.uint32(15)
     h *= _P2
     h ^= h >> np.uint32(13)
@@ -98,49 +98,55 @@ def _word_codes(text: str) -> U32:
     return codes[[_is_word_char(int(c)) for c in codes]]
 
 
-def _word_spans(texts: Sequence[str]) -> tuple[bytes, I64, I64, I64]:
-    """UTF-8 of the lower-cased texts joined by ``\\n``, byte starts and ends of every word
+def _word_spans(texts: Sequence[str], buffer: TextBuffer) -> tuple[bytes, I64, I64, I64]:
+    """UTF-8 of the lower-cased texts, byte starts and ends of every word
     (``_WORD.findall(text.lower())``), and the number of words of each text.
 
-    Without non-ASCII word characters, words are runs of ASCII word bytes of the UTF-8
-    (``bytes.lower()`` lower-cases them; no other character lower-cases to a word
-    character, which a test checks over all of Unicode). Otherwise code points are
-    classified one by one and mapped to byte offsets.
+    Without non-ASCII word characters, words are runs of ASCII word bytes of the UTF-8 of
+    the batch (``bytes.lower()`` lower-cases them; no other character lower-cases to a word
+    character, which a test checks over all of Unicode), cut where texts meet. Otherwise
+    code points are classified one by one and mapped to byte offsets.
     """
-    parts = [t.encode() for t in texts]
-    data = b"\n".join(parts)
-    joined = "\n".join(texts) if len(data) > sum(map(len, texts)) + len(texts) - 1 else ""
-    offsets = None
-    if not joined or not len(_word_codes(joined)):
-        data = data.lower()
+    codes = np.unique(buffer.wide_code_points()) if len(buffer.wide) else buffer.wide
+    if not any(_is_word_char(int(c)) for c in codes):
+        data = buffer.data.lower()
         isword = _WORD_ASCII[np.frombuffer(data, np.uint8)]
-        bounds = np.cumsum([0] + [len(p) + 1 for p in parts])
-    else:
-        lows = [t.lower() for t in texts]
-        joined = "\n".join(lows)
-        cps = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
-        isword = _WORD_ASCII[np.minimum(cps, 128)]
-        wide = np.flatnonzero(cps > 127)
-        isword[wide] = np.isin(cps[wide], _word_codes(joined))
-        nbytes = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
-        offsets = np.concatenate(([0], np.cumsum(nbytes)))
-        bounds = np.cumsum([0] + [len(t) + 1 for t in lows])  # lower() may change lengths
-        data = joined.encode()
-    padded = np.concatenate(([False], isword, [False]))
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    starts, ends = edges[0::2], edges[1::2]
+        n, bounds = len(isword), buffer.doc_bytes
+        first, last = _runs(isword)
+        inner = bounds[(bounds > 0) & (bounds < n)]  # where one text ends and the next starts
+        cut = inner[isword[inner - 1] & isword[inner]]  # a run of word bytes across texts
+        if len(cut):  # a cut is neither a start nor an end yet: inserted in order
+            first = np.insert(first, np.searchsorted(first, cut), cut)
+            last = np.insert(last, np.searchsorted(last, cut), cut)
+        return data, first, last, np.diff(np.searchsorted(first, bounds))
+    lows = [t.lower() for t in texts]
+    joined = "\n".join(lows)
+    cps = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
+    isword = _WORD_ASCII[np.minimum(cps, 128)]
+    wide = np.flatnonzero(cps > 127)
+    isword[wide] = np.isin(cps[wide], _word_codes(joined))
+    nbytes = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
+    offsets = np.concatenate(([0], np.cumsum(nbytes)))
+    bounds = np.cumsum([0] + [len(t) + 1 for t in lows])  # lower() may change lengths
+    starts, ends = _runs(isword)
     counts = np.diff(np.searchsorted(starts, bounds))
-    if offsets is not None:
-        starts, ends = offsets[starts], offsets[ends]
-    return data, starts, ends, counts
+    return joined.encode(), offsets[starts], offsets[ends], counts
 
 
-def _word_hashes(texts: Sequence[str]) -> tuple[U32, I64]:
+def _runs(flags: np.ndarray[Any, np.dtype[np.bool_]]) -> tuple[I64, I64]:
+    """Starts and ends (exclusive) of the runs of True in ``flags``."""
+    padded = np.zeros(len(flags) + 2, dtype=bool)
+    padded[1:-1] = flags
+    edges = np.flatnonzero(padded[1:] != padded[:-1])  # starts and ends, in turn
+    return edges[0::2], edges[1::2]
+
+
+def _word_hashes(texts: Sequence[str], buffer: TextBuffer) -> tuple[U32, I64]:
     """xxh32 of every word of each lower-cased text, concatenated; and counts per text.
 
     A text without words hashes as its whole (not lower-cased) text.
     """
-    data, starts, ends, counts = _word_spans(texts)
+    data, starts, ends, counts = _word_spans(texts, buffer)
     lens = ends - starts
     hashes = _xxh32_short(data, starts, lens)
     for i in np.flatnonzero(lens >= 16):  # rare: long words take the library's stripe path
@@ -154,16 +160,17 @@ def _word_hashes(texts: Sequence[str]) -> tuple[U32, I64]:
     return hashes, counts
 
 
-def minhash_signatures(texts: Sequence[str]) -> U32:
+def minhash_signatures(texts: Sequence[str], buffer: TextBuffer | None = None) -> U32:
     """MinHash signatures ``(len(texts), NUM_PERM)`` over word 5-shingles of each text.
 
     Shingle hashes combine five word hashes; a text of fewer than five words uses its word
     hashes. Each signature is ``MinHash(num_perm=64, seed=1, scheme="affine32",
-    hashfunc=int)`` updated with those hashes, computed for the whole batch at once.
+    hashfunc=int)`` updated with those hashes, computed for the whole batch at once
+    (``buffer``: the texts' :class:`TextBuffer`, when the caller has built it already).
     """
     if not texts:
         return np.zeros((0, NUM_PERM), dtype=np.uint32)
-    words, counts = _word_hashes(texts)
+    words, counts = _word_hashes(texts, buffer or TextBuffer(texts))
     n = len(words)
     padded = np.concatenate((words.astype(np.uint64), np.zeros(SHINGLE - 1, np.uint64)))
     acc: U64 = np.zeros(n, dtype=np.uint64)

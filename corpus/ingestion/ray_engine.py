@@ -4,7 +4,7 @@ The stages (:mod:`corpus.ingestion.ray_stages`) run as Ray Data ``map_batches`` 
 ``groupby(...).map_groups`` over Arrow blocks:
 
 1. read and process the input files (one task per 64 files or per table file): the local
-   engine's own reading and :func:`corpus.ingestion.core.process_batch`;
+   engine's own reading and :func:`corpus.ingestion.batch.process_batch`;
 2. the band join: 8 band rows per document, shuffled by (band, hash bucket); each group is
    matched within itself and probed against the parent's index, and writes its band run;
 3. candidate pairs verified on their signatures (the same ``MIN_EQUAL`` test);

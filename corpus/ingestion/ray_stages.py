@@ -6,7 +6,7 @@ the version's temporary folder (or its index folder), which must be on storage e
 worker reads and writes (a local disk for a one-machine cluster, else a shared mount).
 
 * :func:`process`: read input files, then the local engine's pure
-  :func:`corpus.ingestion.core.process_batch`; one *wide* row per document (its documents
+  :func:`corpus.ingestion.batch.process_batch`; one *wide* row per document (its documents
   row, its paragraph and sentence spans, its signature) or per bad input (``problem``);
   the batch's signatures are also written as a run sorted by input position;
 * :func:`band_rows`: 8 (band, band hash) rows per document;
@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from corpus.errors import Problem, display_path
 from corpus.ids import file_sha256
-from corpus.ingestion import core
+from corpus.ingestion.batch import DocBatch, process_batch, to_batch
 from corpus.ingestion.core import SCHEMAS, ProcessedDoc, RawRecord, RecordProblem
 from corpus.ingestion.readers import (
     TABLE_SUFFIXES,
@@ -106,7 +106,7 @@ def process(
             else:
                 raws.append(item)
                 positions.append(base + number)
-    batch, bad = core.process_batch(raws, version=version)
+    batch, bad = process_batch(raws, version=version)
     for i, failure in bad:
         raw = raws[i]
         problem = Problem(raw.source_path, failure.reason, failure.hint, raw.source_record)
@@ -128,7 +128,7 @@ def process(
     return pa.concat_tables([docs, pa.table(rows, schema=WIDE)])
 
 
-def _wide_docs(batch: core.DocBatch, positions: np.ndarray[Any, Any]) -> pa.Table:
+def _wide_docs(batch: DocBatch, positions: np.ndarray[Any, Any]) -> pa.Table:
     documents = pa.Table.from_batches([batch.tables["documents"]])
     columns: dict[str, Any] = {
         "pos": pa.array(positions, pa.int64()),
@@ -295,7 +295,7 @@ def write_tables(
     pos = t.column("pos").to_numpy()
     name = f"w{int(pos[0]):020d}"
     sigs = _sigs(t.column("signature"))
-    batch = core.to_batch(_docs(t), version=version, signatures=sigs)
+    batch = to_batch(_docs(t), version=version, signatures=sigs)
     keep = ~np.isin(pos, exact_pos)
     keys = t.column("key").to_numpy()
     group = keys.copy()
@@ -368,7 +368,8 @@ def _sigs(column: pa.ChunkedArray | pa.Array) -> np.ndarray[Any, np.dtype[np.uin
 
 
 def _docs(t: pa.Table) -> list[ProcessedDoc]:
-    """The wide rows back as :class:`ProcessedDoc` (what :func:`core.to_batch` takes)."""
+    """The wide rows back as :class:`ProcessedDoc` (what
+    :func:`~corpus.ingestion.batch.to_batch` takes)."""
     docs = []
     for row in t.to_pylist():
         raw = RawRecord(

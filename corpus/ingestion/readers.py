@@ -86,7 +86,8 @@ def read_text_file(item: TextFile, options: ReadOptions) -> RawRecord:
     if not data.strip():
         raise RecordProblem("the file is empty", "Remove it or add a title line and paragraphs.")
     content = normalize(decode(data, options.encoding))
-    if path.suffix.lower() in MARKDOWN_SUFFIXES:
+    markdown_file = path.suffix.lower() in MARKDOWN_SUFFIXES
+    if markdown_file:  # front matter values are YAML: escapes in them may not be NFC
         front, title, body = markdown.title_and_body(content)
     else:
         front = markdown.FrontMatter()
@@ -102,6 +103,7 @@ def read_text_file(item: TextFile, options: ReadOptions) -> RawRecord:
         source=front.source,
         published_at=front.published_at,
         language=front.language or fields.DEFAULT_LANGUAGE,
+        nfc=not markdown_file,  # pieces of normalised text stay NFC
     )
 
 

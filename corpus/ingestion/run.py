@@ -1,7 +1,7 @@
 """Ingest orchestration: stream inputs through worker processes into a new store version.
 
 Workers run :func:`process_units` on batches of files or records (read, then the pure
-:func:`corpus.ingestion.core.process_batch`) and send back Arrow record batches with the
+:func:`corpus.ingestion.batch.process_batch`) and send back Arrow record batches with the
 documents' ids, MinHash signatures and row hashes. This process gathers them, in input
 order, into dedup batches of up to ``DEDUP_DOCS`` documents, matches each against the
 on-disk near-duplicate index (:mod:`corpus.ingestion.dedup`), which drops exact duplicates
@@ -26,7 +26,8 @@ from corpus.engines import check_engine
 from corpus.errors import IngestError, Problem, StoreError, display_path, translate_os_errors
 from corpus.ids import row_hash
 from corpus.ingestion import core, dedup
-from corpus.ingestion.core import DocBatch, RawRecord, RecordProblem
+from corpus.ingestion.batch import DocBatch, process_batch
+from corpus.ingestion.core import RawRecord, RecordProblem
 from corpus.ingestion.readers import (
     DEFAULT_MAX_BYTES,
     TABLE_SUFFIXES,
@@ -38,7 +39,7 @@ from corpus.ingestion.readers import (
 )
 from corpus.ingestion.result import IngestResult
 from corpus.ingestion.tables import continue_from, write_doc_batch
-from corpus.ingestion.workers import run_in_order
+from corpus.ingestion.workers import run_in_order, warm_up
 from corpus.label_schema import AnnotationSchema, load_schema
 from corpus.models import InputFile, NormalizationInfo, ProblemRecord, VersionManifest
 from corpus.neardup import NearDupIndex, doc_keys, key_ids
@@ -56,7 +57,8 @@ DEDUP_CHARS = 24_000_000  # key blocks once per batch: larger batches, fewer rea
 
 
 def process_units(units: list[Unit], options: ReadOptions, version: str) -> Outcome:
-    """The workers' batch function: read text files, then the pure :func:`core.process_batch`.
+    """The workers' batch function: read text files, then the pure
+    :func:`~corpus.ingestion.batch.process_batch`.
 
     Returns the batch's documents as columns and its bad inputs, in input order.
     """
@@ -76,7 +78,7 @@ def process_units(units: list[Unit], options: ReadOptions, version: str) -> Outc
         else:
             raws.append(unit)
         positions.append(index)
-    batch, bad = core.process_batch(raws, version=version)
+    batch, bad = process_batch(raws, version=version)
     for position, failure in bad:
         raw = raws[position]
         problem = Problem(raw.source_path, failure.reason, failure.hint, raw.source_record)
@@ -194,6 +196,8 @@ def _ingest(
     n_workers = workers if workers is not None else (multiprocessing.cpu_count() or 1)
     if total_bytes < INLINE_BYTES:
         n_workers = 1
+    if n_workers > 1 and engine[0] == "local":
+        warm_up(process_units)  # the workers' imports go on beside the work below
     with store.lock():
         new_version, parent = _choose_version(store, version)
         writer = store.begin(new_version)

@@ -9,7 +9,8 @@ import pyarrow as pa
 
 from corpus.ids import row_hash
 from corpus.ingestion import fields
-from corpus.ingestion.core import SCHEMAS, DocBatch, RecordProblem
+from corpus.ingestion.batch import DocBatch
+from corpus.ingestion.core import SCHEMAS, RecordProblem
 from corpus.store import Store, TableWriter, VersionWriter
 from corpus.store.arrow import arrow_array, mask_array
 

@@ -39,9 +39,10 @@ def run_in_order(
         for batch, tag in batches:
             yield fn(batch), tag
         return
+    warm_up(fn)
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=worker_context(),
+        mp_context=worker_context(_modules(fn)),
         initializer=die_with,
         initargs=(os.getpid(),),
     )
@@ -93,15 +94,44 @@ def die_with(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def worker_context() -> Any:
+def worker_context(preload: list[str]) -> Any:
     """Worker processes: forked from a forkserver where there is one, else spawned.
 
     A spawned worker re-imports the parent's ``__main__`` (for the CLI: ``corpus.cli`` and
-    everything it imports, about a second each). The forkserver preloads the ``corpus``
-    modules this process has imported, once, and forks the workers from it.
+    everything it imports, about a second each). The forkserver imports the modules
+    ``preload`` and the parent's main script, once, and forks the workers from it.
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(sorted(m for m in sys.modules if m.split(".")[0] == "corpus"))
+    ctx.set_forkserver_preload(["__main__", *preload])
     return ctx
+
+
+def warm_up(fn: Callable[..., Any]) -> None:
+    """Start the forkserver now, so that it imports what ``fn`` needs while this process
+    goes on with its own work (:func:`run_in_order` then forks its workers from it).
+
+    The forkserver is started with ``PYTHONSAFEPATH``: Python 3.11's forkserver does not
+    take the parent's ``sys.path`` and would otherwise look for modules in the current
+    folder first (a ``corpus/`` folder there would shadow the installed package).
+    """
+    ctx = worker_context(_modules(fn))
+    if ctx.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        forkserver.ensure_running()
+    finally:
+        if before is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
+
+
+def _modules(fn: Callable[..., Any]) -> list[str]:
+    """The module of ``fn`` (or of the function a ``functools.partial`` wraps)."""
+    return [getattr(fn, "func", fn).__module__]

@@ -85,6 +85,16 @@ def record_batch(columns: Mapping[str, Any], schema: pa.Schema) -> pa.RecordBatc
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+def rows_batch(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
+    """Row dicts as a record batch of ``schema``: built from buffers where
+    :func:`arrow_array` builds every column type, else by pyarrow."""
+    try:
+        return record_batch({f.name: [r[f.name] for r in rows] for f in schema}, schema)
+    except (TypeError, KeyError, AttributeError):  # a type arrow_array does not build, a
+        # missing key or a null in a column that takes none: pyarrow decides (or complains)
+        return pa.RecordBatch.from_pylist(list(rows), schema=schema)
+
+
 def mask_array(mask: np.ndarray[Any, np.dtype[np.bool_]]) -> pa.Array:
     """A boolean Arrow array for ``RecordBatch.filter`` (built from buffers, see above)."""
     bits = pa.py_buffer(np.packbits(mask, bitorder="little"))

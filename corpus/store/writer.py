@@ -14,6 +14,7 @@ the parent's read-only files, so no code path ever writes into a committed file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ from corpus.errors import VersionExistsError
 from corpus.faults import fault_point
 from corpus.ids import file_sha256, hash_hex
 from corpus.models import FileRecord, TableInfo, VersionManifest
+from corpus.store.arrow import rows_batch
 from corpus.store.meta import record_version
 
 
@@ -41,14 +43,16 @@ class TableWriter:
     files: list[str] = field(default_factory=list)
     rows: int = 0
     hash_sum: int = 0
-    known: dict[str, FileRecord] = field(default_factory=dict)  # linked shards: parent's record
+    known: dict[str, FileRecord] = field(default_factory=dict)  # shards' size and sha256
     _sink: pa.ipc.RecordBatchStreamWriter | None = None
+    _file: _HashingFile | None = None
 
     def _open(self) -> pa.ipc.RecordBatchStreamWriter:
         if self._sink is None:
             name = f"data-{len(self.files):05d}.arrow"
             self.files.append(name)
-            self._sink = pa.ipc.new_stream(str(self.folder / name), self.schema)
+            self._file = _HashingFile(self.folder / name)
+            self._sink = pa.ipc.new_stream(self._file, self.schema)
         return self._sink
 
     def link(
@@ -98,7 +102,7 @@ class TableWriter:
 
     def write_rows(self, rows: list[dict[str, Any]], hash_sum: int) -> None:
         if rows:
-            self.write_batch(pa.RecordBatch.from_pylist(rows, schema=self.schema), hash_sum)
+            self.write_batch(rows_batch(rows, self.schema), hash_sum)
 
     def write_batch(self, batch: pa.RecordBatch, hash_sum: int) -> None:
         """Append a record batch whose rows hash to ``hash_sum`` (sum of row hashes)."""
@@ -111,13 +115,18 @@ class TableWriter:
         if self._sink is not None:
             self._sink.close()
             self._sink = None
+        if self._file is not None:  # hashed as written: the manifest need not read it back
+            self._file.close()
+            self.known[self.files[-1]] = self._file.record()
+            self._file = None
 
     def finish(self) -> tuple[TableInfo, dict[str, FileRecord]]:
         """Close the table; its info and the size and sha256 of each of its files."""
         self.close()
         if not self.files:  # an empty table still needs one shard holding one empty batch:
             # a stream with no batch at all does not load (ArrowInvalid, issue 18 case 11)
-            self._open().write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
+            empty = [pa.nulls(0, f.type) for f in self.schema]
+            self._open().write_batch(pa.RecordBatch.from_arrays(empty, schema=self.schema))
             self.close()
         features = _features_json(self.schema)
         n = len(self.files)
@@ -156,31 +165,82 @@ def _record(path: Path) -> FileRecord:
     return FileRecord(bytes=path.stat().st_size, sha256=file_sha256(path))
 
 
-_VALUE_DTYPES = {
-    pa.string(): "string",
-    pa.int64(): "int64",
+class _HashingFile:
+    """A file being written that keeps the size and sha256 of what is written to it."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = path.open("wb")
+        self._sha = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        self._fh.write(data)
+        self._sha.update(data)
+        n = len(data)
+        self.size += n
+        return n
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+        self.closed = True
+
+    def record(self) -> FileRecord:
+        return FileRecord(bytes=self.size, sha256=self._sha.hexdigest())
+
+
+_VALUE_DTYPES = {  # datasets' dtype names where they are not str(arrow type)
     pa.bool_(): "bool",
+    pa.float16(): "float16",
+    pa.float32(): "float32",
     pa.float64(): "float64",
 }
+_NAMED = (
+    *(pa.int8(), pa.int16(), pa.int32(), pa.int64()),
+    *(pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64()),
+    *(pa.string(), pa.large_string(), pa.binary(), pa.large_binary()),
+)
 
 
-def _feature(dtype: pa.DataType) -> dict[str, Any] | None:
+def _value_dtype(dtype: pa.DataType) -> str | None:
     if dtype in _VALUE_DTYPES:
-        return {"_type": "Value", "dtype": _VALUE_DTYPES[dtype]}
-    if pa.types.is_list(dtype):
-        inner = _feature(dtype.value_type)
-        return None if inner is None else {"_type": "List", "feature": inner}
+        return _VALUE_DTYPES[dtype]
+    if dtype in _NAMED:
+        return str(dtype)
+    if pa.types.is_timestamp(dtype):
+        unit = dtype.unit
+        return f"timestamp[{unit}, tz={dtype.tz}]" if dtype.tz else f"timestamp[{unit}]"
     return None
 
 
-def _features_json(schema: pa.Schema) -> Any:
-    """``datasets.Features.from_arrow_schema(schema).to_dict()``.
+def _feature(dtype: pa.DataType) -> dict[str, Any] | None:
+    if pa.types.is_list(dtype):
+        inner = _feature(dtype.value_type)
+        return None if inner is None else {"_type": "List", "feature": inner}
+    value = _value_dtype(dtype)
+    return None if value is None else {"_type": "Value", "dtype": value}
 
-    Written out here for plain value and list columns (what the tests compare with
-    datasets): importing datasets takes about a second at the end of every ingest.
+
+def features_json(schema: pa.Schema) -> dict[str, Any] | None:
+    """``datasets.Features.from_arrow_schema(schema).to_dict()`` for the column types a
+    store holds (values, timestamps and lists of them, no schema metadata), else None.
+
+    Written out here because importing datasets takes about a second at the end of every
+    ingest; a test compares it with datasets' own for every stored schema.
     """
     features = {f.name: _feature(f.type) for f in schema}
-    if not schema.metadata and None not in features.values():
+    if schema.metadata or None in features.values():
+        return None
+    return features
+
+
+def _features_json(schema: pa.Schema) -> Any:
+    """:func:`features_json`, or datasets' own for anything else."""
+    features = features_json(schema)
+    if features is not None:
         return features
     from datasets import Features
 
