@@ -17,8 +17,6 @@ every fast path equals :func:`canonical_json` on arbitrary Unicode.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from functools import partial
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import BinaryIO
@@ -26,10 +24,6 @@ from typing import BinaryIO
 import orjson
 
 MASK256 = (1 << 256) - 1
-# canonical_json of a paragraph / sentence row (keys sorted), filled in without a dict
-_PARAGRAPH_JSON = '{"doc_id":%s,"end":%d,"index":%d,"start":%d,"text":%s}'
-_SENTENCE_JSON = '{"doc_id":%s,"end":%d,"index":%d,"paragraph_index":%d,"start":%d,"text":%s}'
-_from_digest = partial(int.from_bytes, byteorder="big")
 
 
 def canonical_json(obj: object) -> str:
@@ -56,45 +50,6 @@ def sha256_int(data: str | bytes) -> int:
 def row_hash(row: object) -> int:
     """sha256 of a row's canonical JSON, as an integer (summed into a table hash)."""
     return sha256_int(canonical_json(row))
-
-
-def row_hash_with_text(row: Mapping[str, object], text_json: str) -> int:
-    """``row_hash({**row, "text": text})`` where ``text_json`` is :func:`json_string` of the text.
-
-    The text of a document row is its largest field; it is escaped once (by the caller) and
-    spliced into the canonical JSON of the other fields instead of being encoded again.
-    """
-    head = canonical_json({**row, "text": ""})
-    # '"text":""' occurs once: a quote inside a JSON string value is always escaped
-    return sha256_int(head.replace('"text":""', '"text":' + text_json, 1))
-
-
-def unit_row_hashes(
-    doc_id: str,
-    paragraphs: Sequence[tuple[int, int]],
-    paragraph_texts: Sequence[str],
-    sentences: Sequence[tuple[int, int, int]],
-    sentence_texts: Sequence[str],
-) -> tuple[int, int]:
-    """The sums of :func:`row_hash` over a document's paragraph and sentence rows.
-
-    Rows are ``{doc_id, index, start, end, text}`` (paragraphs) and ``{doc_id, index,
-    paragraph_index, start, end, text}`` (sentences, ``sentences[i] = (paragraph_index,
-    start, end)``); their canonical JSON is formatted directly, without a dict.
-    """
-    key, sha, enc = encode_basestring(doc_id), hashlib.sha256, encode_basestring
-    fmt = _PARAGRAPH_JSON
-    digests = [
-        sha((fmt % (key, e, i, s, enc(piece))).encode()).digest()
-        for i, ((s, e), piece) in enumerate(zip(paragraphs, paragraph_texts, strict=True))
-    ]
-    paragraph_sum = sum(map(_from_digest, digests))
-    fmt = _SENTENCE_JSON
-    digests = [
-        sha((fmt % (key, e, i, p, s, enc(piece))).encode()).digest()
-        for i, ((p, s, e), piece) in enumerate(zip(sentences, sentence_texts, strict=True))
-    ]
-    return paragraph_sum, sum(map(_from_digest, digests))
 
 
 def hash_hex(total: int) -> str:
@@ -145,9 +100,7 @@ __all__ = [
     "hash_hex",
     "json_string",
     "row_hash",
-    "row_hash_with_text",
     "sha256_int",
     "stream_sha256",
     "text_sha256",
-    "unit_row_hashes",
 ]
