@@ -222,12 +222,30 @@ class NormalizationInfo(BaseModel):
 
 
 class InputFile(BaseModel):
+    """One file an ingest read: a row of the version's ``inputs`` table."""
+
     model_config = _ROW
 
     path: str
     sha256: str
     bytes: int
     documents: int = Field(description="Documents read from the file (before de-duplication).")
+
+
+INPUTS_TABLE: Literal["inputs"] = "inputs"
+
+
+class InputsSummary(BaseModel):
+    """The files an ingest read, summed; the version's ``inputs`` table lists each one."""
+
+    model_config = _ROW
+
+    table: Literal["inputs"] = Field(
+        default=INPUTS_TABLE, description="The table with one row per file (InputFile)."
+    )
+    files: int = Field(description="Files read (those that gave at least one document).")
+    bytes: int = Field(description="Their sizes summed.")
+    documents: int = Field(description="Documents read from them (before de-duplication).")
 
 
 class TableInfo(BaseModel):
@@ -274,7 +292,12 @@ class VersionManifest(BaseModel):
     normalization: NormalizationInfo
     segmenter: dict[str, str]
     dedup: dict[str, str | int | float]
-    inputs: list[InputFile]
+    inputs: list[InputFile] | InputsSummary = Field(
+        description="The files an ingest read: a summary, each file being a row of the "
+        "version's `inputs` table (ingests since issue 20); or the files themselves, listed "
+        "here (older ingests; an empty list for versions other stages made). Read them with "
+        "`corpus.store.input_files`."
+    )
     tables: dict[str, TableInfo]
     report: list[ProblemRecord] = Field(description="Inputs skipped with --skip-bad, with reasons.")
     extra: dict[str, object] = Field(default_factory=dict, description="Stage-specific details.")

@@ -20,6 +20,11 @@ of 10,000 records) into an empty store, one size at a time, and prints time per 
 and peak memory at each size, with the ratios of the largest size to the smallest
 (targets: peak RSS of the process tree <= 1.5x, time per document <= 1.3x).
 
+``--many-files 10000,1000000`` ingests that many one-article ``.txt`` files (folders of 1,000
+files; the articles of ``--scaling``, written as bytes), as news corpora such as the BBC's
+arrive, into an empty store, one count at a time, and prints the peak RSS of the process tree
+at each count and the ratio of the largest count to the smallest (target <= 1.5x).
+
 ``--incremental 10,1000`` grows a store to about 1000 MB on disk (ingests of 50 MB of short
 articles, not timed), then ingests 10 MB of new short articles into a copy of it and into an
 empty store, three times each (median; target: <= 2x).
@@ -30,6 +35,7 @@ Compare ratios within one run only.
     .venv/bin/python scripts/bench_ingest.py [--sizes 10,100] [--short] [--keep]
     .venv/bin/python scripts/bench_ingest.py --sizes '' --scaling 10000,100000,1000000 \
         --incremental 10,1000 --plot docs/figures/ingest-scaling.png
+    .venv/bin/python scripts/bench_ingest.py --sizes '' --many-files 10000,1000000
 """
 
 from __future__ import annotations
@@ -312,6 +318,58 @@ def scaling(counts: list[int], work: Path) -> list[dict[str, float]]:
     return rows
 
 
+def write_files(folder: Path, files: int, seed: int) -> int:
+    """``files`` one-article ``.txt`` files in folders of 1,000; returns the bytes."""
+    total = 0
+    for number, article in enumerate(itertools.islice(short_articles(seed), files)):
+        if number % PER_FOLDER == 0:
+            part = folder / f"part-{number // PER_FOLDER:04d}"
+            part.mkdir(parents=True)
+        data = article.encode("utf-8")
+        fd = os.open(part / f"article-{number:07d}.txt", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        total += len(data)
+    return total
+
+
+def many_files(counts: list[int], work: Path) -> None:
+    """Ingest ``n`` one-article files into an empty store, for each ``n``: peak memory."""
+    rows = []
+    for n in counts:
+        folder = work / f"files-{n}"
+        t0 = time.perf_counter()
+        nbytes = write_files(folder, n, seed=n)
+        print(f"{n} files: {nbytes / MB:.0f} MB of .txt in {time.perf_counter() - t0:.0f}s")
+        run = run_ingest(folder, work / f"store-files-{n}")
+        shutil.rmtree(work / f"store-files-{n}", ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        rows.append(run | {"n": n})
+        print(
+            f"  {run['wall']:.1f}s wall, {run['cpu']:.1f}s CPU, peak tree RSS "
+            f"{run['tree_rss_mb']:.0f} MB (PSS {run['tree_mb']:.0f}, main {run['main_mb']:.0f}); "
+            f"new/exact/near {run['documents']:.0f}/{run['exact']:.0f}/{run['near']:.0f}",
+            flush=True,
+        )
+    print(f"\n{'files':>10} {'s':>7} {'CPU s':>7} {'tree RSS':>9} {'tree PSS':>9} {'main':>6}")
+    for r in rows:
+        print(
+            f"{r['n']:>10} {r['wall']:>7.1f} {r['cpu']:>7.1f} {r['tree_rss_mb']:>9.0f} "
+            f"{r['tree_mb']:>9.0f} {r['main_mb']:>6.0f}"
+        )
+    if len(rows) > 1:
+        small, large = rows[0], rows[-1]
+        rss = large["tree_rss_mb"] / small["tree_rss_mb"]
+        print(
+            f"\npeak RSS (process tree) at {large['n']} / {small['n']} files: {rss:.2f} "
+            f"(target <= 1.5: {'met' if rss <= 1.5 else 'NOT met'}); PSS "
+            f"{large['tree_mb'] / small['tree_mb']:.2f}, "
+            f"main {large['main_mb'] / small['main_mb']:.2f}"
+        )
+
+
 def incremental(batch_mb: int, store_mb: int, work: Path) -> None:
     """``batch_mb`` of new articles into a store of ``store_mb`` vs into an empty store."""
     base = work / "grown"
@@ -382,6 +440,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100", help="corpus sizes in MB (comma-separated)")
     parser.add_argument("--short", action="store_true", help="short articles (about 2.3 KB)")
     parser.add_argument("--scaling", default="", help="document counts, e.g. 10000,100000")
+    parser.add_argument("--many-files", default="", help="file counts, e.g. 10000,1000000")
     parser.add_argument("--incremental", default="", help="BATCH_MB,STORE_MB, e.g. 10,1000")
     parser.add_argument("--plot", type=Path, help="PNG of the scaling run")
     parser.add_argument("--keep", action="store_true", help="keep the corpora and stores")
@@ -395,6 +454,8 @@ def main() -> None:
             rows = scaling([int(n) for n in args.scaling.split(",")], work)
             if args.plot:
                 plot(rows, args.plot)
+        if args.many_files:
+            many_files([int(n) for n in args.many_files.split(",")], work)
         if args.incremental:
             batch_mb, store_mb = (int(x) for x in args.incremental.split(","))
             incremental(batch_mb, store_mb, work)

@@ -196,8 +196,10 @@ def test_a_non_utf8_file_name_is_ingested(tmp_path: Path) -> None:
     result = invoke(["ingest", str(tmp_path / "in"), "--store", str(store), "--json"])
     assert result.exit_code == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["documents_added"] == 1
-    shown = json.loads(invoke(["show", "0.1.0", "--store", str(store), "--json"]).stdout)
-    assert shown["manifest"]["inputs"][0]["path"].endswith("caf\\xe9.txt")
+    shown = json.loads(
+        invoke(["show", "0.1.0", "--store", str(store), "--inputs", "--json"]).stdout
+    )
+    assert shown["inputs"][0]["path"].endswith("caf\\xe9.txt")
 
 
 @pytest.fixture

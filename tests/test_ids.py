@@ -108,6 +108,8 @@ def test_ids_and_hashes_are_unchanged_since_earlier_versions(
         **OLD_HASHES,
         "documents": TYPED_DOCUMENTS,
         "dup_merges": "0" * 64,  # new since issue 13, and empty: no group was merged
+        # new since issue 20: the file the ingest read (it was listed in the manifest)
+        "inputs": "0d185f265becf5ba39d22c6926a16146ea14c531c515e2760fbd3c04e50df5d3",
     }
     docs = Store(tmp_path / "store").version("0.1.0").arrow("documents")
     assert docs.column("doc_id").to_pylist() == [SEED_ID]

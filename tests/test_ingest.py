@@ -25,7 +25,7 @@ from corpus.errors import (
 from corpus.ingestion import ingest
 from corpus.ingestion import run as ingest_run
 from corpus.label_schema import AnnotationSchema
-from corpus.store import Store
+from corpus.store import Store, input_files
 
 SEED = next(SEEDS.glob("*.txt"))
 
@@ -150,7 +150,7 @@ def test_tabular_inputs_with_field_mapping(
     assert {d["source_record"] for d in docs} == {1, 2}
     assert docs[0]["url"] == "https://example.org/0"
     assert docs[0]["published_at"] == datetime(2023, 8, 29, tzinfo=UTC)
-    inputs = {Path(i.path).name: i for i in store.manifest("0.1.0").inputs}
+    inputs = {Path(i.path).name: i for i in input_files(store, "0.1.0")}
     assert {n: i.documents for n, i in inputs.items()} == {"a.jsonl": 2, "b.csv": 2, "c.parquet": 2}
 
 

@@ -20,7 +20,7 @@ import pytest
 from conftest import SEEDS, write_article
 
 import corpus
-from corpus.store import Store
+from corpus.store import Store, input_files, input_summary
 from corpus.store.files import forget_verified
 
 
@@ -82,7 +82,8 @@ def _summary(store: Store, version: str) -> dict[str, Any]:
         "tables": {n: (t.rows, t.content_sha256) for n, t in manifest.tables.items()},
         "groups": sorted(zip(*(c.to_pylist() for c in docs.columns), strict=True)),
         "merges": store.read_table(version, "dup_merges").to_pylist(),
-        "inputs": [i.model_dump() for i in manifest.inputs],
+        "inputs": [i.model_dump() for i in input_files(store, version)],
+        "summary": input_summary(manifest),
         "report": [r.model_dump() for r in manifest.report],
     }
 

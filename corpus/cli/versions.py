@@ -126,15 +126,21 @@ def show_cli(
     version: Annotated[str, typer.Argument(help="Version number.")],
     store: StoreOpt = DEFAULT_STORE,
     as_json: JsonOpt = False,
+    inputs: Annotated[
+        bool,
+        typer.Option("--inputs", help="List each input file: path, documents, bytes, sha256."),
+    ] = False,
 ) -> None:
     """Show one version's manifest: lineage, inputs, tables and row counts."""
     from rich.table import Table
 
-    from corpus.store import lineage, show_version
+    from corpus.store import as_store, input_files, input_summary, lineage, show_version
 
     out = Output(as_json)
     m = show_version(store, version)
     chain = lineage(store, m.version)
+    summary = input_summary(m)
+    files = [f.model_dump() for f in input_files(as_store(store), version)] if inputs else []
 
     def draw() -> None:
         out.say(
@@ -149,10 +155,12 @@ def show_cli(
         if isinstance(m.extra.get("round"), str):
             out.say("round {round} ({kind})", round=m.extra["round"], kind=m.kind)
         out.say(
-            "schema {schema}, segmenter {seg}, {inputs} input file(s), {skipped} skipped",
+            "schema {schema}, segmenter {seg}, {inputs} input file(s) ({size} bytes), "
+            "{skipped} skipped",
             schema=m.schema_hash[:12],
             seg=m.segmenter.get("name"),
-            inputs=len(m.inputs),
+            inputs=summary.files,
+            size=f"{summary.bytes:,}",
             skipped=len(m.report),
         )
         if m.message:
@@ -161,8 +169,17 @@ def show_cli(
         for name, info in sorted(m.tables.items()):
             table.add_row(out.text(name), str(info.rows), info.content_sha256[:16])
         out.print(table)
+        for f in files:
+            out.say(
+                "{path}  {docs} document(s), {size} bytes, sha256 {sha}",
+                path=f["path"],
+                docs=f["documents"],
+                size=f"{f['bytes']:,}",
+                sha=f["sha256"][:16],
+            )
 
-    out.done({"manifest": m.model_dump(mode="json"), "lineage": chain}, draw)
+    payload = {"manifest": m.model_dump(mode="json"), "lineage": chain}
+    out.done(payload | ({"inputs": files} if inputs else {}), draw)
 
 
 def diff_cli(

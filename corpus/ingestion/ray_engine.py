@@ -35,10 +35,11 @@ from corpus.engines import ray_session
 from corpus.errors import IngestError, Problem, display_path
 from corpus.ingestion import dedup, ray_stages
 from corpus.ingestion.core import SCHEMAS
+from corpus.ingestion.ledger import InputsTable
 from corpus.ingestion.readers import ReadOptions
 from corpus.ingestion.result import IngestResult
 from corpus.ingestion.tables import continue_from
-from corpus.models import FileRecord, InputFile
+from corpus.models import FileRecord, InputsSummary
 from corpus.neardup import NearDupIndex, Roots, assign_groups
 from corpus.neardup.bands import BANDS
 from corpus.neardup.index import MERGE_SCHEMA
@@ -60,9 +61,10 @@ def ingest_into(
     *,
     skip_bad: bool,
     address: str | None,
-) -> Steps[tuple[IngestResult, list[InputFile]]]:
-    """The Ray engine's ``_ingest_into`` (see :mod:`corpus.ingestion.run`)."""
-    result = IngestResult(version=writer.version, parent=parent, written=False)
+) -> Steps[tuple[IngestResult, InputsSummary]]:
+    """The Ray engine's ``_ingest_into`` (see :mod:`corpus.ingestion.run`): the files are
+    listed, each task is given its file numbers."""
+    result = IngestResult(version=writer.version, parent=parent, written=False, files=len(files))
     result.problems.extend(problems)
     with ray_session(address) as ray:
         if parent is not None:
@@ -89,9 +91,9 @@ def _run(
     result: IngestResult,
     *,
     skip_bad: bool,
-) -> Steps[tuple[IngestResult, list[InputFile]]]:
+) -> Steps[tuple[IngestResult, InputsSummary]]:
     if not files:
-        return result, []
+        return result, InputsTable(writer).finish()
     ray.data.DataContext.get_current().enable_progress_bars = False
     work = writer.tmp / ".ray"
     sig_dir = work / "pos-sigs"
@@ -256,7 +258,7 @@ def _unique_pairs(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> tuple[Any
 
 def _adopt(
     writer: VersionWriter, report: pa.Table, result: IngestResult, sizes: dict[str, int]
-) -> tuple[list[InputFile], list[dict[str, Any]], int]:
+) -> tuple[InputsSummary, list[dict[str, Any]], int]:
     """Take the workers' shards into the version; (inputs, signature files, documents kept)."""
     shards: dict[str, list[tuple[Path, FileRecord]]] = {}
     totals: dict[str, list[int]] = {}
@@ -291,8 +293,7 @@ def _adopt(
         ordered = sorted(shards.get(table, []), key=lambda s: str(s[0]))
         writer.table(table, schema).adopt(ordered, rows, hash_sum)
     result.documents_added = kept
-    inputs = [
-        InputFile(path=path, sha256=sha, bytes=sizes.get(path, 0), documents=count)
-        for path, (_, sha, count) in sorted(sources.items(), key=lambda kv: kv[1][0])
-    ]
-    return inputs, sig_files, kept
+    inputs = InputsTable(writer)
+    for path, (_, sha, count) in sorted(sources.items(), key=lambda kv: kv[1][0]):
+        inputs.add(path, sha, sizes.get(path, 0), count)
+    return inputs.finish(), sig_files, kept

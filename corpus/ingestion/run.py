@@ -14,8 +14,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
-from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,12 +27,13 @@ from corpus.ids import row_hash
 from corpus.ingestion import core, dedup
 from corpus.ingestion.batch import DocBatch, process_batch
 from corpus.ingestion.core import RawRecord, RecordProblem
+from corpus.ingestion.ledger import FileLedger, InputsTable
 from corpus.ingestion.readers import (
     DEFAULT_MAX_BYTES,
     TABLE_SUFFIXES,
+    InputFiles,
     ReadOptions,
     TextFile,
-    find_inputs,
     iter_table_records,
     read_text_file,
 )
@@ -41,7 +41,7 @@ from corpus.ingestion.result import IngestResult
 from corpus.ingestion.tables import continue_from, write_doc_batch
 from corpus.ingestion.workers import run_in_order, warm_up
 from corpus.label_schema import AnnotationSchema, load_schema
-from corpus.models import InputFile, NormalizationInfo, ProblemRecord, VersionManifest
+from corpus.models import InputsSummary, NormalizationInfo, ProblemRecord, VersionManifest
 from corpus.neardup import NearDupIndex, doc_keys, key_ids
 from corpus.progress import Progress, ProgressCallback, Steps, drive
 from corpus.store import Store, VersionWriter, as_store, next_minor, parse_version
@@ -87,10 +87,14 @@ def process_units(units: list[Unit], options: ReadOptions, version: str) -> Outc
     return batch, [problem for _, problem in problems]
 
 
-def _batches(files: list[Path], options: ReadOptions) -> Iterator[tuple[list[Unit], int]]:
-    """Work batches with the number of files each one completes."""
+def _batches(
+    files: Iterable[Path], options: ReadOptions, ledger: FileLedger
+) -> Iterator[tuple[list[Unit], int]]:
+    """Work batches with the number of files each one completes (each file is added to
+    ``ledger`` as it is batched)."""
     text_batch: list[Unit] = []
     for path in files:
+        ledger.add(path)
         if path.suffix.lower() not in TABLE_SUFFIXES:
             text_batch.append(TextFile(str(path)))
             if len(text_batch) >= BATCH_FILES:
@@ -190,11 +194,10 @@ def _ingest(
     workers: int | None,
     engine: tuple[str, str | None] = ("local", None),
 ) -> Steps[IngestResult]:
-    found = find_inputs(paths)
-    files, problems = found.files, found.problems
-    total_bytes = sum(p.stat().st_size for p in files if p.is_file())
+    found = InputFiles(paths, bytes_up_to=INLINE_BYTES)  # a first walk: counts, bad inputs
+    problems = found.problems
     n_workers = workers if workers is not None else (multiprocessing.cpu_count() or 1)
-    if total_bytes < INLINE_BYTES:
+    if found.bytes < INLINE_BYTES:
         n_workers = 1
     if n_workers > 1 and engine[0] == "local":
         warm_up(process_units)  # the workers' imports go on beside the work below
@@ -206,14 +209,13 @@ def _ingest(
                 from corpus.ingestion import ray_engine
 
                 result, inputs = yield from ray_engine.ingest_into(
-                    writer, store, parent, files, problems, options,
+                    writer, store, parent, list(found), problems, options,
                     skip_bad=skip_bad, address=engine[1],
                 )  # fmt: skip
             else:
                 result, inputs = yield from _ingest_into(
-                    writer, store, parent, files, problems, options, n_workers
+                    writer, store, parent, found, problems, options, n_workers
                 )
-            result.files = len(files)
             result.ignored = found.ignored
             if result.problems and not skip_bad:
                 raise IngestError(
@@ -262,12 +264,13 @@ def _ingest_into(
     writer: VersionWriter,
     store: Store,
     parent: str | None,
-    files: list[Path],
+    files: InputFiles,
     problems: list[Problem],
     options: ReadOptions,
     workers: int,
-) -> Steps[tuple[IngestResult, list[InputFile]]]:
-    """Stream every input into ``writer``; returns (result, inputs)."""
+) -> Steps[tuple[IngestResult, InputsSummary]]:
+    """Stream every input into ``writer`` (the files walked as they are batched, never
+    listed); returns (result, the summary of the version's ``inputs`` table)."""
     result = IngestResult(version=writer.version, parent=parent, written=False)
     result.problems.extend(problems)
     opened: list[NearDupIndex] = []
@@ -277,21 +280,18 @@ def _ingest_into(
             continue_from(store, parent, writer, result.migrated)
         opened.append(dedup.open_index(store, parent, writer, result.migrated))
 
-    sizes = {display_path(p): p.stat().st_size for p in files}
-    counts: Counter[str] = Counter()
-    shas: dict[str, str] = {}
+    ledger = FileLedger(InputsTable(writer))
     done = 0
     total = len(files)
     work = functools.partial(process_units, options=options, version=writer.version)
-    outcomes = run_in_order(work, _batches(files, options), workers, setup=setup)
+    outcomes = run_in_order(work, _batches(files, options, ledger), workers, setup=setup)
     out = _Output(writer, result)
     pending: list[DocBatch] = []
     try:
         for (batch, bad), files_done in outcomes:
             result.problems.extend(bad)
-            for path, sha in zip(batch.source_paths, batch.source_sha256, strict=True):
-                counts[path] += 1
-                shas[path] = sha
+            ledger.count(batch.source_paths, batch.source_sha256)
+            ledger.done(files_done)
             pending.append(batch)
             if _full(pending):
                 out.flush(opened[0], pending)
@@ -304,11 +304,8 @@ def _ingest_into(
     finally:
         for index in opened:
             index.close()
-    inputs = [
-        InputFile(path=path, sha256=shas[path], bytes=sizes.get(path, 0), documents=n)
-        for path, n in counts.items()
-    ]
-    return result, inputs
+    result.files = ledger.files
+    return result, ledger.finish()
 
 
 def _full(pending: list[DocBatch]) -> bool:

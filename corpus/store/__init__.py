@@ -7,15 +7,17 @@
 * :mod:`corpus.store.arrow`: Arrow arrays built from Python values without pandas;
 * :mod:`corpus.store.meta`: `store.json` (the store id, the last version issued, servers);
 * :mod:`corpus.store.diff`: list, show and diff versions;
+* :mod:`corpus.store.inputs`: the files an ingest read (a table, or an old manifest's list);
 * :mod:`corpus.store.integrity`: ``corpus check``, above the reader (the package's modules
   import downwards only: numbers, files, meta -> writer -> versions -> derive, diff,
-  integrity).
+  inputs -> integrity).
 """
 
 from __future__ import annotations
 
 from corpus.store.derive import derive_version
 from corpus.store.diff import VersionDiff, diff_versions, lineage, list_versions, show_version
+from corpus.store.inputs import input_files, input_summary
 from corpus.store.integrity import CheckReport, check_store
 from corpus.store.numbers import (
     format_version,
@@ -39,6 +41,8 @@ __all__ = [
     "derive_version",
     "diff_versions",
     "format_version",
+    "input_files",
+    "input_summary",
     "is_version",
     "lineage",
     "list_versions",

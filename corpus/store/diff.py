@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corpus.errors import DamagedVersionError
-from corpus.models import VersionManifest
+from corpus.models import INPUTS_TABLE, VersionManifest
 from corpus.store.versions import Store, Version, as_store
 
 StoreLike = Store | str | os.PathLike[str]
@@ -100,7 +100,7 @@ def diff_versions(store: StoreLike, a: str, b: str) -> VersionDiff:
             diff.changed.append((by_key_a[key], doc_id))
         else:
             diff.added.append(doc_id)
-    for name in sorted(set(ma.tables) | set(mb.tables)):
+    for name in sorted((set(ma.tables) | set(mb.tables)) - {INPUTS_TABLE}):  # not contents
         ra = ma.tables[name].rows if name in ma.tables else 0
         rb = mb.tables[name].rows if name in mb.tables else 0
         diff.tables[name] = (ra, rb)

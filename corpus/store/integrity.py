@@ -2,8 +2,10 @@
 
 For each version (or those named): the manifest parses and names its own version; its
 parent exists and is older; every file listed exists with the recorded size and sha256, and
-no other file sits in the folder; with ``deep``, every table's rows are read again and their
-count and content hash (:mod:`corpus.ids`) compared with the manifest. Versions written
+no other file sits in the folder; an ingest's summary of its input files matches its ``inputs``
+table's row count; with ``deep``, every table's rows are read again and their count and
+content hash (:mod:`corpus.ids`) compared with the manifest, and the input files' bytes and
+documents with the summary. Versions written
 before file hashes were recorded are *unverified*, not damaged; ``record`` checks their
 rows (deep) and, when those match, records the hashes of their files once.
 """
@@ -22,8 +24,9 @@ from corpus.errors import (
     translate_os_errors,
 )
 from corpus.ids import file_sha256, hash_hex, row_hash
-from corpus.models import FileRecord, VersionManifest
+from corpus.models import FileRecord, InputsSummary, VersionManifest
 from corpus.progress import Progress, ProgressCallback, Steps, drive
+from corpus.store.inputs import input_files
 from corpus.store.numbers import parse_version
 from corpus.store.versions import Store, as_store
 
@@ -139,6 +142,8 @@ def _check(store: Store, names: list[str], *, deep: bool, record: bool) -> Steps
             result.status = "unverified"
         if deep and not result.problems:
             result.problems += _rows(store, name, manifest)
+        if deep and not result.problems:
+            result.problems += _input_sums(store, name, manifest)
         if result.problems:
             result.status = "damaged"
         elif record and result.status == "unverified":
@@ -165,7 +170,41 @@ def _lineage(
         missing = [f for f in info.files if manifest.files and f"{table}/{f}" not in manifest.files]
         if missing:
             problems.append(CheckProblem(where, f"table {table} lists unrecorded {missing[0]}"))
+    if isinstance(summary := manifest.inputs, InputsSummary):
+        listed = manifest.tables.get(summary.table)
+        if listed is None:
+            problems.append(
+                CheckProblem(where, f"its input files' table {summary.table} is missing")
+            )
+        elif listed.rows != summary.files:
+            problems.append(
+                CheckProblem(
+                    where,
+                    f"it records {summary.files} input file(s), its table {summary.table} holds "
+                    f"{listed.rows} row(s)",
+                )
+            )
     return problems
+
+
+def _input_sums(store: Store, name: str, manifest: VersionManifest) -> list[CheckProblem]:
+    """The bytes and documents of the ``inputs`` table's rows against the manifest's sums."""
+    summary = manifest.inputs
+    if not isinstance(summary, InputsSummary):
+        return []
+    size = documents = 0
+    for file in input_files(store, name):
+        size += file.bytes
+        documents += file.documents
+    if (size, documents) == (summary.bytes, summary.documents):
+        return []
+    return [
+        CheckProblem(
+            f"{name}/{summary.table}",
+            f"its rows sum to {size} bytes and {documents} documents, the manifest recorded "
+            f"{summary.bytes} and {summary.documents}",
+        )
+    ]
 
 
 def _files(store: Store, name: str, manifest: VersionManifest) -> list[CheckProblem]:

@@ -30,7 +30,7 @@ from corpus.errors import (
     VersionNotFoundError,
     os_error,
 )
-from corpus.models import FileRecord, VersionManifest
+from corpus.models import INPUTS_TABLE, FileRecord, VersionManifest
 from corpus.store.files import check_file, check_rows
 from corpus.store.meta import holds_rounds, lost_identity, now, read_meta, update_meta
 from corpus.store.meta import record_version as record_version_in
@@ -344,10 +344,11 @@ class Store:
     ) -> None:
         """Reuse every table of ``parent`` (but ``skip``) in ``writer``, unchanged, and its
         other folders (the near-duplicate index ``dedup``). Every file is checked against
-        the parent's manifest first: a version is never derived from a damaged one."""
+        the parent's manifest first: a version is never derived from a damaged one. The
+        ``inputs`` table describes how the parent was made and stays with it."""
         manifest = self.verify(parent)
         for name, info in manifest.tables.items():
-            if name not in skip:
+            if name not in skip and name != INPUTS_TABLE:
                 records = [manifest.files.get(f"{name}/{f}") for f in info.files]
                 writer.table(name, self.table_schema(parent, name)).link(
                     self.table_shards(parent, name),
