@@ -205,3 +205,14 @@ def test_publish_without_a_network_says_it_cannot_reach_the_hub(built: Path) -> 
     assert "cannot reach the Hub to publish o/n" in " ".join(output.split())
     assert "internal error" not in output and "Traceback" not in output
     assert "Check the network connection" in " ".join(output.split())
+
+
+def test_the_card_template_is_compiled_once_per_text() -> None:
+    """Issue 20: the compiled template is reused while DATASET_CARD.md's text is unchanged,
+    and an edited text is compiled again (not served from the cache)."""
+    from corpus.release.card import _compiled, template_path
+
+    text = template_path().read_text(encoding="utf-8")
+    assert _compiled(text) is _compiled(text)
+    edited = text + "\nedited\n"
+    assert _compiled(edited) is not _compiled(text)
