@@ -216,3 +216,38 @@ def test_the_card_template_is_compiled_once_per_text() -> None:
     assert _compiled(text) is _compiled(text)
     edited = text + "\nedited\n"
     assert _compiled(edited) is not _compiled(text)
+
+
+def test_raw_rows_sort_spans_per_annotation_as_span_dicts_does() -> None:
+    """Issue 20: ``raw_rows`` sorts all spans once; each annotation's spans are still those
+    of ``span_dicts`` (start, end, issue order; unknown labels -1), annotations in order."""
+    from random import Random
+
+    from corpus.release.tables import raw_rows, span_dicts
+
+    schema = load_schema()
+    rng = Random(3)
+    issues = [*schema.issue_names, "unknown-issue"]
+    stances = [*schema.span_stance_names, None, "unknown-stance"]
+    annotations = [
+        {"annotation_id": i, "doc_id": f"d{rng.randrange(4)}", "round": f"r{rng.randrange(2)}",
+         "annotator": f"a{rng.randrange(3)}", "stance": rng.choice([*schema.stance_names, None]),
+         "cancelled": rng.random() < 0.2}
+        for i in rng.sample(range(100), 40)
+    ]  # fmt: skip
+    spans = [
+        {"annotation_id": rng.randrange(100), "start": (st := rng.randrange(50)),
+         "end": st + rng.randrange(1, 9), "issue": rng.choice(issues),
+         "stance": rng.choice(stances)}
+        for _ in range(300)
+    ]  # fmt: skip
+    got = raw_rows(annotations, spans, schema)
+    ordered = sorted(annotations, key=lambda a: (a["doc_id"], a["round"], a["annotator"],
+                                                  a["annotation_id"]))  # fmt: skip
+    assert [r["doc_id"] for r in got] == [a["doc_id"] for a in ordered]
+    for row, a in zip(got, ordered, strict=True):
+        mine = [s for s in spans if s["annotation_id"] == a["annotation_id"]]
+        assert row["spans"] == span_dicts(mine, schema)
+        assert row["cancelled"] is bool(a["cancelled"])
+        names = schema.stance_names
+        assert row["stance"] == (names.index(a["stance"]) if a["stance"] in names else -1)
