@@ -210,12 +210,12 @@ def test_publish_without_a_network_says_it_cannot_reach_the_hub(built: Path) -> 
 def test_the_card_template_is_compiled_once_per_text() -> None:
     """Issue 20: the compiled template is reused while DATASET_CARD.md's text is unchanged,
     and an edited text is compiled again (not served from the cache)."""
-    from corpus.release.card import _compiled, template_path
+    from corpus.release.card import compiled_template, template_path
 
     text = template_path().read_text(encoding="utf-8")
-    assert _compiled(text) is _compiled(text)
+    assert compiled_template(text) is compiled_template(text)
     edited = text + "\nedited\n"
-    assert _compiled(edited) is not _compiled(text)
+    assert compiled_template(edited) is not compiled_template(text)
 
 
 def test_raw_rows_sort_spans_per_annotation_as_span_dicts_does() -> None:

@@ -25,7 +25,7 @@ def template_path() -> Path:
 
 
 @lru_cache(maxsize=4)
-def _compiled(text: str) -> jinja2.Template:
+def compiled_template(text: str) -> jinja2.Template:
     """The card template compiled once per text (compiling is most of rendering's cost);
     keyed on the text, so an edited DATASET_CARD.md is compiled again."""
     import jinja2
@@ -117,7 +117,7 @@ def render_card(
 
     path = template_path()
     try:
-        template = _compiled(path.read_text(encoding="utf-8"))
+        template = compiled_template(path.read_text(encoding="utf-8"))
     except (OSError, jinja2.TemplateError) as exc:
         raise ReleaseError(
             f"cannot read the card template {path}: {exc}",
