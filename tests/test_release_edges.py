@@ -205,3 +205,49 @@ def test_publish_without_a_network_says_it_cannot_reach_the_hub(built: Path) -> 
     assert "cannot reach the Hub to publish o/n" in " ".join(output.split())
     assert "internal error" not in output and "Traceback" not in output
     assert "Check the network connection" in " ".join(output.split())
+
+
+def test_the_card_template_is_compiled_once_per_text() -> None:
+    """Issue 20: the compiled template is reused while DATASET_CARD.md's text is unchanged,
+    and an edited text is compiled again (not served from the cache)."""
+    from corpus.release.card import compiled_template, template_path
+
+    text = template_path().read_text(encoding="utf-8")
+    assert compiled_template(text) is compiled_template(text)
+    edited = text + "\nedited\n"
+    assert compiled_template(edited) is not compiled_template(text)
+
+
+def test_raw_rows_sort_spans_per_annotation_as_span_dicts_does() -> None:
+    """Issue 20: ``raw_rows`` sorts all spans once; each annotation's spans are still those
+    of ``span_dicts`` (start, end, issue order; unknown labels -1), annotations in order."""
+    from random import Random
+
+    from corpus.release.tables import raw_rows, span_dicts
+
+    schema = load_schema()
+    rng = Random(3)
+    issues = [*schema.issue_names, "unknown-issue"]
+    stances = [*schema.span_stance_names, None, "unknown-stance"]
+    annotations = [
+        {"annotation_id": i, "doc_id": f"d{rng.randrange(4)}", "round": f"r{rng.randrange(2)}",
+         "annotator": f"a{rng.randrange(3)}", "stance": rng.choice([*schema.stance_names, None]),
+         "cancelled": rng.random() < 0.2}
+        for i in rng.sample(range(100), 40)
+    ]  # fmt: skip
+    spans = [
+        {"annotation_id": rng.randrange(100), "start": (st := rng.randrange(50)),
+         "end": st + rng.randrange(1, 9), "issue": rng.choice(issues),
+         "stance": rng.choice(stances)}
+        for _ in range(300)
+    ]  # fmt: skip
+    got = raw_rows(annotations, spans, schema)
+    ordered = sorted(annotations, key=lambda a: (a["doc_id"], a["round"], a["annotator"],
+                                                  a["annotation_id"]))  # fmt: skip
+    assert [r["doc_id"] for r in got] == [a["doc_id"] for a in ordered]
+    for row, a in zip(got, ordered, strict=True):
+        mine = [s for s in spans if s["annotation_id"] == a["annotation_id"]]
+        assert row["spans"] == span_dicts(mine, schema)
+        assert row["cancelled"] is bool(a["cancelled"])
+        names = schema.stance_names
+        assert row["stance"] == (names.index(a["stance"]) if a["stance"] in names else -1)

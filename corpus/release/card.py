@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corpus.errors import ReleaseError
 from corpus.label_schema import AnnotationSchema
 from corpus.release.splits import SPLITS
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE_NAME = "DATASET_CARD.md"
 
@@ -18,6 +22,19 @@ def template_path() -> Path:
     """The repository's DATASET_CARD.md, or the copy packed into the wheel."""
     checkout = Path(__file__).resolve().parents[2] / TEMPLATE_NAME
     return checkout if checkout.is_file() else Path(__file__).resolve().parent / TEMPLATE_NAME
+
+
+@lru_cache(maxsize=4)
+def compiled_template(text: str) -> jinja2.Template:
+    """The card template compiled once per text (compiling is most of rendering's cost);
+    keyed on the text, so an edited DATASET_CARD.md is compiled again."""
+    import jinja2
+
+    from corpus.release.facts import markdown_text
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters["md"] = markdown_text  # a value the user gave, as literal text
+    return env.from_string(text)
 
 
 def front_matter(
@@ -98,13 +115,9 @@ def render_card(
     """README.md of the release, from the DATASET_CARD.md template (Jinja2)."""
     import jinja2
 
-    from corpus.release.facts import markdown_text
-
     path = template_path()
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    env.filters["md"] = markdown_text  # a value the user gave, as literal text
     try:
-        template = env.from_string(path.read_text(encoding="utf-8"))
+        template = compiled_template(path.read_text(encoding="utf-8"))
     except (OSError, jinja2.TemplateError) as exc:
         raise ReleaseError(
             f"cannot read the card template {path}: {exc}",

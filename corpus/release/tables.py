@@ -328,12 +328,21 @@ def raw_rows(
     spans: Sequence[Mapping[str, Any]],
     schema: AnnotationSchema,
 ) -> list[dict[str, Any]]:
-    by_annotation: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
-    for s in spans:
-        by_annotation[s["annotation_id"]].append(s)
+    """The ``raw_annotations`` rows in (doc_id, round, annotator, annotation_id) order, each
+    with its spans as :func:`span_dicts` gives them (one sort of all spans, not one per
+    annotation)."""
+    issues = _ids(tuple(schema.issue_names))
+    stances = _ids(tuple(schema.span_stance_names))
+    by_annotation: dict[int, list[dict[str, int]]] = defaultdict(list)
+    for s in sorted(spans, key=operator.itemgetter("annotation_id", "start", "end", "issue")):
+        by_annotation[s["annotation_id"]].append(
+            {"start": s["start"], "end": s["end"], "label": issues.get(s["issue"], -1),
+             "stance": stances.get(s.get("stance"), -1)}
+        )  # fmt: skip
+    stance_ids = _ids(tuple(schema.stance_names))
     return [
         {"doc_id": a["doc_id"], "round": a["round"], "annotator": a["annotator"],
-         "stance": _index(schema.stance_names, a["stance"]), "cancelled": bool(a["cancelled"]),
-         "spans": span_dicts(by_annotation.get(a["annotation_id"], []), schema)}
+         "stance": stance_ids.get(a["stance"], -1), "cancelled": bool(a["cancelled"]),
+         "spans": by_annotation.get(a["annotation_id"], [])}
         for a in sorted(annotations, key=_raw_order)
     ]  # fmt: skip
