@@ -115,6 +115,50 @@ def test_paragraph_spans_never_cut_content(text: str) -> None:
     assert "".join(kept.split()) == "".join(text.split())
 
 
+def reference_sentences(text: str, paragraphs: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """paragraph_sentences from its docstring: sentencex's pieces of each paragraph, each
+    ``str.strip``-ped (kept when something is left), a paragraph without one is one
+    sentence, a paragraph the pieces do not tile is cut at its sentence boundaries."""
+    import sentencex
+
+    out: list[tuple[int, int, int]] = []
+    for index, (start, end) in enumerate(paragraphs):
+        pieces = sentencex.segment("en", text[start:end])
+        if sum(map(len, pieces)) != end - start:
+            out += [(index, s, e) for s, e in core.sentence_boundaries(text, start, end, "en")]
+            continue
+        found = []
+        pos = start
+        for piece in pieces:
+            stripped = piece.strip()
+            if stripped:
+                first = pos + next(i for i, c in enumerate(piece) if not c.isspace())
+                found.append((index, first, first + len(stripped)))
+            pos += len(piece)
+        out += found or [(index, start, end)]
+    return out
+
+
+sentence_texts = st.lists(
+    st.one_of(
+        texts,
+        st.sampled_from(["Dr. Who ", "U.S. ", "Yes. ", "No! ", "Why? ", "\u3000", "\u2000" * 6]),
+        st.sampled_from([" \u2000\u2001 A. ", "e\u0301. ", "😀. ", "\u0301\u0301 ", "\n\n"]),
+        # sentencex starts a piece with whitespace after these (U+001C is str.isspace)
+        st.sampled_from(["(!\x1c”", "。\x1c\u3000)", "!\x1c\t\u3000”。", ".\x1c)"]),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@FAST
+@given(sentence_texts)
+def test_sentences_are_the_stripped_pieces_of_sentencex(text: str) -> None:
+    text = normalize(text).strip()
+    paragraphs = paragraph_spans(text)
+    assert core.paragraph_sentences(text, paragraphs, "en") == reference_sentences(text, paragraphs)
+
+
 def test_content_id_depends_on_title_and_text() -> None:
     assert content_id("a", "b") != content_id("a", "c") != content_id("b", "b")
     assert content_id("a", "b") == content_id("a", "b")

@@ -151,10 +151,12 @@ def paragraph_sentences(
     for p_index, (p_start, p_end) in enumerate(paragraphs):
         pos, before = p_start, len(out)
         for piece in _segment(language, text[p_start:p_end]):
-            stripped = piece.strip()
-            if stripped:  # whitespace before the first character that is not whitespace
-                lead = pos + piece.find(stripped[0])
-                add((p_index, lead, lead + len(stripped)))
+            # piece.strip(), as offsets: sentences rarely start with whitespace, so the left
+            # end is measured only when they do
+            body = piece.rstrip()
+            if body:
+                lead = pos + len(body) - len(body.lstrip()) if body[0].isspace() else pos
+                add((p_index, lead, pos + len(body)))
             pos += len(piece)
         if pos != p_end:
             del out[before:]
