@@ -197,7 +197,7 @@ def _set_password(studio: StudioInfo, venv: Path, email: str, password: str) -> 
     cmd = [str(label_studio_executable(venv)), "reset_password"]
     for attempt in range(3):  # the server writes the same SQLite file: it can be locked
         done = subprocess.run(
-            [*cmd, "--username", email, "--password", password],
+            [*cmd, f"--username={email}", f"--password={password}"],  # a value may start with "-"
             env=env,
             cwd=studio.data_dir,
             capture_output=True,
